@@ -1,0 +1,34 @@
+"""ta-envs: timed-automaton tasks as Gymnasium envs and fast supervised datasets.
+
+``import ta_envs`` registers ``TemporalFlipFlop-v0``, ``RelativeTimingFlipFlop-v0``, ``FlipFlop-v0``
+and ``TimedAutomaton-v0`` with Gymnasium.
+"""
+
+from .automaton import Clock, Edge, TimedAutomaton, as_automaton
+from .compile import CompiledAutomaton, compile_automaton
+from .dataset import Batch, TaskDataset, make_dataset
+from .guards import Atom, Guard
+from .reference import ReferenceStepper, reference_outputs, reference_time_dependent
+from .registration import register_envs
+from .simulate import Rollout, rollout, run_configs
+from .tasks import (
+    FACTORIES,
+    Task,
+    automaton_task,
+    flipflop,
+    make_task,
+    relative_timing_flipflop,
+    temporal_flipflop,
+)
+
+__version__ = "0.1.0"
+
+register_envs()
+
+__all__ = [
+    "FACTORIES", "Atom", "Batch", "Clock", "CompiledAutomaton", "Edge", "Guard", "ReferenceStepper",
+    "Rollout", "Task", "TaskDataset", "TimedAutomaton", "as_automaton", "automaton_task",
+    "compile_automaton", "flipflop", "make_dataset", "make_task", "reference_outputs",
+    "reference_time_dependent", "register_envs", "relative_timing_flipflop", "rollout",
+    "run_configs", "temporal_flipflop",
+]

@@ -1,0 +1,480 @@
+"""Gymnasium envs for timed-automaton tasks: the single env and its native NumPy vector env, side by
+side (the layout of gymnasium's ``cartpole.py``), plus one documented subclass pair per registered id.
+
+Both draw each episode's symbols at reset (one uniform double per step from the env's generator; the
+stream does not depend on actions) and precompute the episode with the compiled tables, so a step is a
+few array reads. Vector env ``i`` reset with seed ``s`` reproduces the single env reset with ``s + i``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any, ClassVar
+
+import gymnasium as gym
+import numpy as np
+from gymnasium import spaces
+from gymnasium.utils import seeding
+from gymnasium.vector import AutoresetMode, VectorEnv
+from gymnasium.vector.utils import batch_space
+
+from .render import timeline
+from .simulate import rollout
+from .tasks import Task, make_task
+
+_ACTION_KINDS = "iu"
+
+
+def _spaces(task: Task, observe_clock: bool) -> tuple[spaces.Box, spaces.Space[Any]]:
+    obs = task.obs_table
+    lo, hi = obs.min(axis=0), obs.max(axis=0)
+    if observe_clock:
+        X = len(task.automaton.clocks)
+        lo, hi = np.concatenate([lo, np.zeros(X, np.float32)]), np.concatenate(
+            [hi, np.ones(X, np.float32)])
+    obs_space = spaces.Box(lo.astype(np.float32), hi.astype(np.float32), dtype=np.float32)
+    tc = task.target_channels
+    if tc is None:
+        act: spaces.Space[Any] = spaces.Discrete(task.automaton.num_outputs)
+    elif tc.min() >= 0 and tc.max() <= 1:
+        act = spaces.MultiBinary(tc.shape[1])
+    else:
+        act = spaces.MultiDiscrete(tc.max(axis=0) + 1)
+    return obs_space, act
+
+
+def _episodes(task: Task, symbols: np.ndarray, observe_clock: bool) -> dict[str, np.ndarray]:
+    """Precompute episodes for ``symbols [n, L]``: observations ``[n, L+1, D]`` (the last row is the
+    all-zero terminal observation), targets, TD flags, Θ and clocks ``[n, L, ...]``."""
+    r = rollout(task, symbols)
+    n, L = symbols.shape
+    feats = [r.inputs]
+    if observe_clock:
+        cmax = np.maximum(np.asarray(task.automaton.compiled.clock_max, np.float32), 1.0)
+        feats.append(r.clocks.astype(np.float32) / cmax)
+    obs = np.zeros((n, L + 1, sum(f.shape[-1] for f in feats)), dtype=np.float32)
+    obs[:, :L] = np.concatenate(feats, axis=-1) if len(feats) > 1 else feats[0]
+    return {"obs": obs, "targets": r.targets, "td": r.mask_td, "theta": r.theta,
+            "clocks": r.clocks, "symbols": r.symbols}
+
+
+def _check_options(options: Mapping[str, Any] | None, allowed: Sequence[str]) -> None:
+    if options and set(options) - set(allowed):
+        raise ValueError(f"unknown reset options {sorted(set(options) - set(allowed))}; "
+                         f"allowed: {list(allowed)}")
+
+
+class TaskEnv(gym.Env[np.ndarray, Any]):
+    """A timed-automaton task as a single Gymnasium env (see the registered subclasses' cards).
+
+    ``TaskEnv(task, render_mode=None, observe_clock=False, **task_kwargs)``: ``task`` is a registered
+    id, a :class:`~ta_envs.tasks.Task` or an automaton (object, dict or JSON path).
+    """
+
+    metadata: ClassVar[dict[str, Any]] = {"render_modes": ["ansi"], "render_fps": 4}
+    task_id: ClassVar[str | None] = None
+
+    def __init__(self, task: Any = None, *, render_mode: str | None = None,
+                 observe_clock: bool = False, **task_kwargs: Any) -> None:
+        self.task = make_task(task if task is not None else self.task_id, **task_kwargs)
+        if render_mode not in (None, "ansi"):
+            raise ValueError(f"render_mode must be None or 'ansi', got {render_mode!r}")
+        if not isinstance(observe_clock, bool):
+            raise TypeError(f"observe_clock must be a bool, got {type(observe_clock).__name__}")
+        self.render_mode = render_mode
+        self.observe_clock = observe_clock
+        self.observation_space, self.action_space = _spaces(self.task, observe_clock)
+        self._names = [c.name for c in self.task.automaton.clocks]
+        self._L = int(self.task.episode_length)
+        self._multi = self.task.target_channels is not None
+        self._K = self.task.automaton.num_outputs
+        self._t = -1
+
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None
+              ) -> tuple[np.ndarray, dict[str, Any]]:
+        super().reset(seed=seed)
+        _check_options(options, ())
+        ep = _episodes(self.task, self.task.sample_symbols(self.np_random, (1, self._L)),
+                       self.observe_clock)
+        self._obs = ep["obs"][0]
+        self._targets = ep["targets"][0] if self._multi else ep["targets"][0].tolist()
+        self._td = ep["td"][0].tolist()
+        self._theta = ep["theta"][0].tolist()
+        self._clocks = ep["clocks"][0].tolist()
+        self._symbols = ep["symbols"][0]
+        self._actions: list[Any] = [None] * self._L
+        self._t = 0
+        info = {"t": 0, "theta": self._theta[0], "clocks": dict(zip(self._names, self._clocks[0]))}
+        return self._obs[0].copy(), info
+
+    def step(self, action: Any) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
+        t = self._t
+        if t < 0:
+            raise RuntimeError("call reset() before step()")
+        if t >= self._L:
+            raise RuntimeError("the episode has terminated; call reset()")
+        if self._multi:
+            a = np.asarray(action)
+            if a.shape != self.action_space.shape or a.dtype.kind not in _ACTION_KINDS + "b" \
+                    or not self.action_space.contains(a.astype(self.action_space.dtype)):
+                raise ValueError(f"action must be in {self.action_space}, got {action!r}")
+            target = self._targets[t]
+            reward = 1.0 if np.array_equal(a, target) else 0.0
+            target = target.copy()
+        else:
+            if type(action) is not int:
+                a_arr = np.asarray(action)
+                if a_arr.shape != () or a_arr.dtype.kind not in _ACTION_KINDS:
+                    raise ValueError(f"action must be an int in [0, {self._K - 1}], got {action!r}")
+                action = int(a_arr)
+            if not 0 <= action < self._K:
+                raise ValueError(f"action must be an int in [0, {self._K - 1}], got {action!r}")
+            a = action
+            target = self._targets[t]
+            reward = 1.0 if a == target else 0.0
+        self._actions[t] = a
+        self._t = t + 1
+        info = {"t": t, "target": target, "time_dependent": self._td[t], "theta": self._theta[t],
+                "clocks": dict(zip(self._names, self._clocks[t]))}
+        return self._obs[t + 1].copy(), reward, self._t == self._L, False, info
+
+    def render(self) -> str | None:
+        if self.render_mode is None:
+            gym.logger.warn("render() called with render_mode=None; use render_mode='ansi'")
+            return None
+        if self._t < 0:
+            return "(not reset)\n"
+        lo = max(0, self._t - 48)
+        hi = max(self._t, 1) if self._t == 0 else self._t
+        alphabet = self.task.automaton.alphabet
+        targets = [self._targets[i] for i in range(lo, hi)]
+        return timeline([alphabet[s] for s in self._symbols[lo:hi]], targets, self._td[lo:hi],
+                        actions=self._actions[lo:hi], theta=self._theta[lo:hi], start=lo)
+
+
+class TaskVectorEnv(VectorEnv[np.ndarray, np.ndarray, np.ndarray]):
+    """Native NumPy vector env of a timed-automaton task (``autoreset_mode`` NEXT_STEP).
+
+    ``TaskVectorEnv(num_envs, task, render_mode=None, observe_clock=False, **task_kwargs)``. Env ``i``
+    has its own generator: ``reset(seed=s)`` seeds it with ``s + i`` (a list seeds each env), matching
+    a single env reset with that seed, episode after episode. ``reset(options={"reset_mask": m})``
+    resets only the envs where ``m`` is True. ``info`` holds read-only ``[num_envs]`` arrays
+    (``clocks``: ``[num_envs, X]``) for the step just scored, each with its ``_key`` mask (False for
+    envs that were auto-reset this step and so scored nothing).
+
+    Each env's next ``E`` episodes are drawn and simulated together (time-major buffers
+    ``[E, L, num_envs, ...]``); while all envs are at the same episode and step (always, unless a
+    masked reset desynchronised them) a step reads one row of each buffer.
+    """
+
+    metadata: ClassVar[dict[str, Any]] = {"render_modes": ["ansi"], "render_fps": 4,
+                                          "autoreset_mode": AutoresetMode.NEXT_STEP}
+    task_id: ClassVar[str | None] = None
+    #: Episodes are precomputed ahead for at most this many env-steps at once.
+    lookahead_steps: ClassVar[int] = 1 << 17
+
+    def __init__(self, num_envs: int = 1, task: Any = None, *, render_mode: str | None = None,
+                 observe_clock: bool = False, **task_kwargs: Any) -> None:
+        if isinstance(num_envs, bool) or not isinstance(num_envs, (int, np.integer)) or num_envs < 1:
+            raise ValueError(f"num_envs must be an int >= 1, got {num_envs!r}")
+        self.task = make_task(task if task is not None else self.task_id, **task_kwargs)
+        if render_mode not in (None, "ansi"):
+            raise ValueError(f"render_mode must be None or 'ansi', got {render_mode!r}")
+        if not isinstance(observe_clock, bool):
+            raise TypeError(f"observe_clock must be a bool, got {type(observe_clock).__name__}")
+        self.num_envs = n = int(num_envs)
+        self.render_mode = render_mode
+        self.observe_clock = observe_clock
+        self.single_observation_space, self.single_action_space = _spaces(self.task, observe_clock)
+        self.observation_space = batch_space(self.single_observation_space, n)
+        self.action_space = batch_space(self.single_action_space, n)
+        self._L = L = int(self.task.episode_length)
+        self._E = max(1, min(16, self.lookahead_steps // (n * L)))
+        self._multi = self.task.target_channels is not None
+        self._K = self.task.automaton.num_outputs
+        self._hit = np.eye(self._K, dtype=np.float32)  # reward table; also range-checks actions
+        self._ashape = self.action_space.shape
+        self._rows = np.arange(n)
+        self._all = np.ones(n, dtype=bool)
+        self._all.setflags(write=False)
+        self._t_rows = np.repeat(np.arange(L + 1, dtype=np.int64)[:, None], n, axis=1)
+        self._t_rows.setflags(write=False)
+        self._gens: list[np.random.Generator] | None = None
+        self._buf: dict[str, np.ndarray] = {}
+        self._e = np.zeros(n, dtype=np.intp)  # episode slot in the lookahead block
+        self._t = np.zeros(n, dtype=np.intp)  # step within the episode
+        self._done = np.zeros(n, dtype=bool)
+        self._any_done = False
+        self._sync: tuple[int, int] | None = None  # common (slot, step) while in lockstep
+
+    # -- episode bank ---------------------------------------------------------------------------
+    def _fill(self, envs: np.ndarray) -> None:
+        """Draw and simulate the next ``E`` episodes of ``envs``. Buffers are replaced, never
+        written in place, so views handed out in ``info`` stay valid."""
+        assert self._gens is not None
+        E, L, m = self._E, self._L, len(envs)
+        u = np.stack([self._gens[i].random(E * L) for i in envs])
+        ep = _episodes(self.task, self.task.symbols_from_uniform(u).reshape(m * E, L),
+                       self.observe_clock)
+        for k, v in ep.items():
+            v = np.moveaxis(v.reshape((m, E) + v.shape[1:]), 0, 2)  # [E, L(+1), m, ...]
+            if m == self.num_envs:
+                buf = np.ascontiguousarray(v)
+            else:
+                buf = self._buf[k].copy()
+                buf[:, :, envs] = v
+            buf.setflags(write=False)
+            self._buf[k] = buf
+        self._e[envs] = 0
+
+    def _start_episodes(self, envs: np.ndarray, refill: np.ndarray) -> None:
+        """Move ``envs`` to their next episode (``refill``: draw a new block first)."""
+        nxt = self._e[envs] + 1
+        need = np.union1d(envs[nxt >= self._E], refill)
+        self._e[envs] = np.minimum(nxt, self._E - 1)
+        if need.size:
+            self._fill(need)
+        self._t[envs] = 0
+        self._done[envs] = False
+        self._any_done = bool(self._done.any())
+        e0, t0 = int(self._e[0]), int(self._t[0])
+        uniform = (self._e == e0).all() and (self._t == t0).all()
+        self._sync = (e0, t0) if uniform and not self._any_done else None
+
+    def reset(self, *, seed: int | Sequence[int] | None = None,
+              options: dict[str, Any] | None = None) -> tuple[np.ndarray, dict[str, Any]]:
+        _check_options(options, ("reset_mask",))
+        mask = np.ones(self.num_envs, dtype=bool)
+        if options and "reset_mask" in options:
+            mask = options["reset_mask"]
+            if not isinstance(mask, np.ndarray) or mask.dtype != np.bool_ \
+                    or mask.shape != (self.num_envs,):
+                raise ValueError(f"options['reset_mask'] must be a bool array of shape "
+                                 f"({self.num_envs},)")
+        if seed is None:
+            seeds: list[int | None] = [None] * self.num_envs
+        elif isinstance(seed, (int, np.integer)) and not isinstance(seed, bool):
+            seeds = [int(seed) + i for i in range(self.num_envs)]
+            super().reset(seed=int(seed))
+        else:
+            seeds = list(seed)
+            if len(seeds) != self.num_envs:
+                raise ValueError(f"seed list has {len(seeds)} entries; num_envs={self.num_envs}")
+        envs = np.flatnonzero(mask)
+        if self._gens is None:  # the first reset starts every env, whatever the mask
+            envs = self._rows
+            self._gens = [seeding.np_random(s)[0] for s in seeds]
+            self._fill(self._rows)
+            self._e[:] = -1
+            refill = np.zeros(0, dtype=np.intp)
+        else:
+            for i in envs:
+                if seeds[i] is not None:
+                    self._gens[i] = seeding.np_random(seeds[i])[0]
+            refill = np.asarray([i for i in envs if seeds[i] is not None], dtype=np.intp)
+            self._e[refill] = -1
+        self._start_episodes(envs, refill)
+        idx = (self._e, self._t, self._rows)
+        info = {"t": self._t.astype(np.int64), "theta": self._buf["theta"][idx],
+                "clocks": self._buf["clocks"][idx]}
+        return self._buf["obs"][idx], info
+
+    # -- stepping -------------------------------------------------------------------------------
+    def _reward(self, actions: Any, target: np.ndarray) -> np.ndarray:
+        a = actions if type(actions) is np.ndarray else np.asarray(actions)
+        if a.shape != self._ashape or a.dtype.kind not in "iub":
+            raise ValueError(f"actions must be an integer array of shape {self._ashape}, "
+                             f"got {a.dtype} {a.shape}")
+        if self._multi:
+            if not self.action_space.contains(a.astype(self.action_space.dtype)):
+                raise ValueError(f"actions must be in {self.action_space}")
+            return (a == target).all(axis=-1).astype(np.float32)
+        try:  # negative actions become huge unsigned values and fail the lookup too
+            return self._hit[a.view(np.uint64) if a.dtype == np.int64 else a.astype(np.uint64),
+                             target]
+        except IndexError:
+            raise ValueError(f"actions must be in [0, {self._K - 1}], got {a}") from None
+
+    def step(self, actions: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray,
+                                          dict[str, Any]]:
+        if self._gens is None:
+            raise RuntimeError("call reset() before step()")
+        n, buf, L = self.num_envs, self._buf, self._L
+        if self._any_done:  # NEXT_STEP autoreset of the envs that terminated last step
+            scored = ~self._done
+            self._start_episodes(np.flatnonzero(self._done), np.zeros(0, dtype=np.intp))
+        else:
+            scored = None
+        sync = self._sync
+        if sync is not None:
+            e, s = sync
+            target = buf["targets"][e, s]
+            reward = self._reward(actions, target)
+            if scored is None:
+                scored = self._all
+            info = {"t": self._t_rows[s], "target": target, "time_dependent": buf["td"][e, s],
+                    "theta": buf["theta"][e, s], "clocks": buf["clocks"][e, s], "_t": scored,
+                    "_target": scored, "_time_dependent": scored, "_theta": scored,
+                    "_clocks": scored}
+            s += 1
+            obs = buf["obs"][e, s].copy()
+            self._t.fill(s)
+            if s == L:
+                terminated = np.ones(n, dtype=bool)
+                self._sync, self._done, self._any_done = None, terminated.copy(), True
+            else:
+                terminated = np.zeros(n, dtype=bool)
+                self._sync = (e, s)
+            return obs, reward, terminated, np.zeros(n, dtype=bool), info
+        idx = (self._e, self._t, self._rows)
+        target = buf["targets"][idx]
+        reward = self._reward(actions, target)
+        if scored is None:
+            scored = ~self._done
+        info = {"t": self._t.astype(np.int64), "target": target, "time_dependent": buf["td"][idx],
+                "theta": buf["theta"][idx], "clocks": buf["clocks"][idx], "_t": scored,
+                "_target": scored, "_time_dependent": scored, "_theta": scored, "_clocks": scored}
+        reward[~scored] = 0.0
+        self._t += scored
+        terminated = scored & (self._t == L)
+        obs = buf["obs"][self._e, self._t, self._rows]
+        self._done = terminated.copy()
+        self._any_done = bool(terminated.any())
+        return obs, reward, terminated, np.zeros(n, dtype=bool), info
+
+    def render(self) -> str | None:
+        if self.render_mode is None:
+            gym.logger.warn("render() called with render_mode=None; use render_mode='ansi'")
+            return None
+        if self._gens is None:
+            return "(not reset)\n"
+        alphabet = self.task.automaton.alphabet
+        out = []
+        b = self._buf
+        for i in range(min(self.num_envs, 4)):
+            e, hi = int(self._e[i]), int(self._t[i])
+            lo = max(0, hi - 32)
+            out.append(f"env {i}\n" + timeline(
+                [alphabet[s] for s in b["symbols"][e, lo:hi, i]], b["targets"][e, lo:hi, i],
+                b["td"][e, lo:hi, i], theta=b["theta"][e, lo:hi, i], start=lo))
+        return "\n".join(out)
+
+
+# -- registered ids: one card each ---------------------------------------------------------------
+_CARD_COMMON = """
+    ## Observation space
+    ``Box(0, 1, (|Σ|,), float32)``: one-hot of the current symbol. With ``observe_clock=True`` each
+    clock is appended, divided by its largest value (the fully observable control). The observation
+    returned with ``terminated=True`` is all zeros (there is no next symbol).
+
+    ## Rewards
+    1.0 when the action equals the automaton's output for this step, else 0.0.
+
+    ## Starting state
+    Location 0, every clock 0; the episode's symbols are drawn i.i.d. at ``reset(seed=...)``.
+
+    ## Episode end
+    ``terminated=True`` after ``episode_length`` steps; never truncated.
+
+    ## Info
+    From ``step``: ``target`` (the correct action), ``time_dependent`` (the step is TD), ``theta``
+    (Θ(t), -1 if undefined), ``clocks`` (name -> value read by this step's guards; an unbounded clock
+    saturates at 1 + its largest guard constant), ``t``. From ``reset``: ``t``, ``theta``, ``clocks``
+    of the first step.
+
+    ## Arguments
+    ``render_mode`` (None or ``"ansi"``: the recent timeline with TD/TI marks), ``observe_clock``,
+    and the task kwargs of the factory named above (an unknown kwarg raises ``TypeError``).
+
+    ## Version History
+    * v0: initial version.
+"""
+
+
+def _card(head: str) -> str:
+    return head + _CARD_COMMON
+
+
+class TemporalFlipFlopEnv(TaskEnv):
+    task_id = "TemporalFlipFlop-v0"
+    __doc__ = _card("""Periodic temporal flipflop (``TemporalFlipFlop-v0``).
+
+    ## Description
+    A 2-state automaton read one symbol per step; ``b`` always sends it to state 0 (time-independent,
+    TI); ``a`` sends it to state Θ(t), where Θ(t) = 1 iff ``(t + phase) mod P >= P - on_steps``
+    (time-dependent, TD). The agent must infer the time of day ``t mod P`` from the stream alone.
+    Factory: :func:`ta_envs.tasks.temporal_flipflop` (``period=24, on_steps=P//2, phase=0,
+    num_phases=2, state_dependent=False, episode_length=4P, p_a=0.5``).
+
+    ## Action space
+    ``Discrete(K)`` (K = ``num_phases``, default 2): the predicted state after this step's symbol.
+""")
+
+
+class RelativeTimingFlipFlopEnv(TaskEnv):
+    task_id = "RelativeTimingFlipFlop-v0"
+    __doc__ = _card("""Relative-timing flipflop (``RelativeTimingFlipFlop-v0``).
+
+    ## Description
+    Alphabet ``(a, b, null)`` with ``P(a) = P(b) = p_event/2``. ``b`` -> state 0; ``a`` -> state 1 iff
+    at least τ steps passed since the last non-null symbol (or since t = 0), else 0; ``null`` holds the
+    state. Factory: :func:`ta_envs.tasks.relative_timing_flipflop` (``tau=5, p_event=0.2,
+    period=None, on_steps=None, phase=0, state_dependent=False, episode_length=100``); ``period=P``
+    composes it with a time of day.
+
+    ## Action space
+    ``Discrete(2)``.
+""")
+
+
+class FlipFlopEnv(TaskEnv):
+    task_id = "FlipFlop-v0"
+    __doc__ = _card("""Classic N-bit flip-flop of Sussillo & Barak (``FlipFlop-v0``).
+
+    ## Description
+    N input channels carry +1/-1 pulses (probability ``p_pulse`` each per step); the target of channel
+    i is 1 if its last pulse was +1 and 0 if it was -1 (0 before any pulse). No clocks: every step is
+    TI. Factory: :func:`ta_envs.tasks.flipflop` (``n_bits=3, p_pulse=0.05, episode_length=100``).
+    Here the observation is ``Box(-1, 1, (N,), float32)``, the pulse on each channel.
+
+    ## Action space
+    ``MultiBinary(N)``: the N target bits; the reward is 1.0 only when all N match.
+""")
+
+
+class TimedAutomatonEnv(TaskEnv):
+    task_id = "TimedAutomaton-v0"
+    __doc__ = _card("""Any timed automaton (``TimedAutomaton-v0``).
+
+    ## Description
+    ``gym.make("TimedAutomaton-v0", automaton=spec)`` with ``spec`` a
+    :class:`~ta_envs.automaton.TimedAutomaton`, its dict form, or a JSON path; symbols i.i.d. with
+    ``symbol_probs`` (uniform by default), ``episode_length=100``. Θ is not defined (-1).
+
+    ## Action space
+    ``Discrete(K)``, K = the automaton's ``num_outputs``.
+""")
+
+
+class TemporalFlipFlopVectorEnv(TaskVectorEnv):
+    """Native vector env of ``TemporalFlipFlop-v0``; see :class:`TemporalFlipFlopEnv`."""
+
+    task_id = "TemporalFlipFlop-v0"
+
+
+class RelativeTimingFlipFlopVectorEnv(TaskVectorEnv):
+    """Native vector env of ``RelativeTimingFlipFlop-v0``; see :class:`RelativeTimingFlipFlopEnv`."""
+
+    task_id = "RelativeTimingFlipFlop-v0"
+
+
+class FlipFlopVectorEnv(TaskVectorEnv):
+    """Native vector env of ``FlipFlop-v0``; see :class:`FlipFlopEnv`."""
+
+    task_id = "FlipFlop-v0"
+
+
+class TimedAutomatonVectorEnv(TaskVectorEnv):
+    """Native vector env of ``TimedAutomaton-v0``; see :class:`TimedAutomatonEnv`."""
+
+    task_id = "TimedAutomaton-v0"

@@ -1,0 +1,357 @@
+"""Task factories: a :class:`Task` is an automaton plus its input distribution and episode length.
+
+Inputs are i.i.d. symbols drawn with ``symbol_probs``. Every path (single env, vector env, dataset)
+draws them the same way: one uniform double per step from a seeded ``numpy.random.Generator``, mapped
+through the cumulative distribution, so one seed gives one stream everywhere.
+"""
+
+from __future__ import annotations
+
+import inspect
+import itertools
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
+from os import PathLike
+from typing import Any
+
+import numpy as np
+
+from .automaton import Clock, Edge, TimedAutomaton, as_automaton
+from .guards import Atom, Guard
+
+ThetaFn = Callable[[Mapping[str, int]], int]
+
+
+@dataclass(frozen=True, eq=False)
+class Task:
+    """An automaton with its input distribution, episode length and encodings.
+
+    ``observations``: ``[S, D]`` input vector of each symbol (``None``: one-hot, ``D = S``).
+    ``target_channels``: ``[K, N]`` target vector of each output class for multi-channel tasks
+    (``None``: the target is the class itself). ``theta``: the task's hidden temporal variable as a
+    function of the clock valuation (``None``: reported as -1).
+    """
+
+    automaton: TimedAutomaton
+    symbol_probs: tuple[float, ...]
+    episode_length: int
+    name: str = ""
+    rule: str = ""
+    theta: ThetaFn | None = None
+    observations: np.ndarray | None = field(default=None, repr=False)
+    target_channels: np.ndarray | None = field(default=None, repr=False)
+    params: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        S = len(self.automaton.alphabet)
+        probs = tuple(float(p) for p in self.symbol_probs)
+        if len(probs) != S:
+            raise ValueError(f"symbol_probs has {len(probs)} entries; the alphabet "
+                             f"{list(self.automaton.alphabet)} has {S}")
+        if any(not np.isfinite(p) or p < 0 for p in probs):
+            raise ValueError(f"symbol_probs must be finite and >= 0, got {probs}")
+        if abs(sum(probs) - 1.0) > 1e-9:
+            raise ValueError(f"symbol_probs must sum to 1, got {sum(probs)!r}")
+        object.__setattr__(self, "symbol_probs", probs)
+        if isinstance(self.episode_length, bool) or not isinstance(self.episode_length,
+                                                                     (int, np.integer)):
+            raise TypeError(f"episode_length must be an int, got {type(self.episode_length).__name__}")
+        if self.episode_length < 1:
+            raise ValueError(f"episode_length must be >= 1, got {self.episode_length}")
+        if self.observations is not None:
+            obs = np.asarray(self.observations, dtype=np.float32)
+            if obs.ndim != 2 or obs.shape[0] != S:
+                raise ValueError(f"observations must have shape [{S}, D], got {obs.shape}")
+            obs.setflags(write=False)
+            object.__setattr__(self, "observations", obs)
+        if self.target_channels is not None:
+            tc = np.asarray(self.target_channels, dtype=np.int64)
+            K = self.automaton.num_outputs
+            if tc.ndim != 2 or tc.shape[0] != K:
+                raise ValueError(f"target_channels must have shape [{K}, N], got {tc.shape}")
+            tc.setflags(write=False)
+            object.__setattr__(self, "target_channels", tc)
+
+    # -- derived tables (built once) -----------------------------------------------------------
+    @cached_property
+    def obs_table(self) -> np.ndarray:
+        """``[S, D]`` float32 input vector of each symbol."""
+        if self.observations is not None:
+            return self.observations
+        eye = np.eye(len(self.automaton.alphabet), dtype=np.float32)
+        eye.setflags(write=False)
+        return eye
+
+    @cached_property
+    def theta_table(self) -> np.ndarray:
+        """``[C]`` int64 value of Θ in each configuration (-1 where the task defines no Θ)."""
+        comp = self.automaton.compiled
+        if self.theta is None:
+            out = np.full(comp.num_configs, -1, dtype=np.int64)
+        else:
+            names = [c.name for c in self.automaton.clocks]
+            out = np.asarray([int(self.theta(dict(zip(names, map(int, row)))))
+                              for row in comp.clocks], dtype=np.int64)
+        out.setflags(write=False)
+        return out
+
+    @cached_property
+    def cdf(self) -> np.ndarray:
+        """``[S]`` cumulative symbol distribution, last entry exactly 1."""
+        cdf = np.cumsum(np.asarray(self.symbol_probs, dtype=np.float64))
+        cdf[-1] = 1.0
+        cdf.setflags(write=False)
+        return cdf
+
+    @property
+    def num_channels(self) -> int | None:
+        """``N`` for a multi-channel task, else ``None``."""
+        return None if self.target_channels is None else int(self.target_channels.shape[1])
+
+    def sample_symbols(self, rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
+        """Draw i.i.d. symbol indices (``intp``) of ``shape``: one uniform double each, row-major."""
+        return self.symbols_from_uniform(rng.random(shape))
+
+    def symbols_from_uniform(self, u: np.ndarray) -> np.ndarray:
+        """Map uniform doubles in [0, 1) to symbol indices through the cumulative distribution."""
+        return np.searchsorted(self.cdf, u, side="right")
+
+
+# -- guard helpers -----------------------------------------------------------------------------
+def _runs(clock: str, values: Sequence[int]) -> list[tuple[int, Guard]]:
+    """Split ``0..len(values)-1`` into maximal runs of equal ``values``; one guard per run."""
+    n = len(values)
+    runs = []
+    lo = 0
+    for hi in range(n):
+        if hi == n - 1 or values[hi + 1] != values[hi]:
+            if lo == hi:
+                atoms: tuple[Atom, ...] = (Atom(clock, "==", lo),) if n > 1 else ()
+            else:
+                atoms = tuple(a for a, keep in ((Atom(clock, ">=", lo), lo > 0),
+                                                (Atom(clock, "<=", hi), hi < n - 1)) if keep)
+            runs.append((values[lo], Guard(atoms)))
+            lo = hi + 1
+    return runs
+
+
+def _conj(*guards: Guard) -> Guard:
+    return Guard(tuple(a for g in guards for a in g.atoms))
+
+
+def _check_int(name: str, v: Any, lo: int, hi: int | None = None) -> int:
+    if isinstance(v, bool) or not isinstance(v, (int, np.integer)):
+        raise TypeError(f"{name} must be an int, got {type(v).__name__} {v!r}")
+    if v < lo or (hi is not None and v > hi):
+        rng = f">= {lo}" if hi is None else f"in [{lo}, {hi}]"
+        raise ValueError(f"{name} must be {rng}, got {v}")
+    return int(v)
+
+
+def _check_prob(name: str, v: Any) -> float:
+    if isinstance(v, bool) or not isinstance(v, (int, float, np.floating, np.integer)):
+        raise TypeError(f"{name} must be a float, got {type(v).__name__}")
+    if not 0.0 <= float(v) <= 1.0:
+        raise ValueError(f"{name} must be in [0, 1], got {v}")
+    return float(v)
+
+
+def _day_phase(period: int, on_steps: int | None, phase: int, num_phases: int) -> list[int]:
+    """Θ for each value of the time-of-day clock ``x = t mod P``."""
+    P = period
+    if num_phases == 2:
+        on = P // 2 if on_steps is None else _check_int("on_steps", on_steps, 0, P)
+        return [int((x + phase) % P >= P - on) for x in range(P)]
+    if on_steps is not None:
+        raise ValueError("on_steps applies only to num_phases=2; with K phases the day is split "
+                         "into K equal parts")
+    return [((x + phase) % P) * num_phases // P for x in range(P)]
+
+
+# -- factories ---------------------------------------------------------------------------------
+def temporal_flipflop(
+    period: int = 24,
+    on_steps: int | None = None,
+    phase: int = 0,
+    num_phases: int = 2,
+    state_dependent: bool = False,
+    episode_length: int | None = None,
+    p_a: float = 0.5,
+) -> Task:
+    """Periodic temporal flipflop (``TemporalFlipFlop-v0``).
+
+    Alphabet ``(a, b)``; states ``0..K-1`` (K = ``num_phases``), output = state, start in 0; one
+    periodic clock ``x = t mod P``. Θ(t) = 1 iff ``(t + phase) mod P >= P - on_steps`` (K = 2,
+    ``on_steps`` defaults to ``P // 2``); with K > 2, Θ(t) = ``((t + phase) mod P) * K // P``.
+    ``b`` -> state 0; ``a`` -> state Θ(t). With ``state_dependent=True``, ``a`` -> ``(s + Θ(t)) mod
+    K`` (for K = 2, ``a`` toggles the state when Θ = 1 and holds it otherwise: memory *and* time).
+    Symbols i.i.d., ``P(a) = p_a``. Episode length defaults to ``4 P``.
+    """
+    P = _check_int("period", period, 1)
+    K = _check_int("num_phases", num_phases, 2, P)
+    phase = _check_int("phase", phase, 0)
+    p_a = _check_prob("p_a", p_a)
+    L = 4 * P if episode_length is None else episode_length
+    theta_of_x = _day_phase(P, on_steps, phase, K)
+    locs = tuple(str(s) for s in range(K))
+    edges = []
+    for s in range(K):
+        edges.append(Edge(locs[s], "b", "0"))
+        for th, g in _runs("x", theta_of_x):
+            tgt = (s + th) % K if state_dependent else th
+            edges.append(Edge(locs[s], "a", locs[tgt], g))
+    a = TimedAutomaton(locations=locs, initial="0", alphabet=("a", "b"),
+                       clocks=(Clock("x", P),), edges=tuple(edges), outputs=tuple(range(K)),
+                       num_outputs=K, name="temporal_flipflop")
+    on = P // 2 if on_steps is None else on_steps
+    day = (f"Θ(t)=1 iff (t+{phase}) mod {P} >= {P - on}" if K == 2
+           else f"Θ(t)=((t+{phase}) mod {P})*{K}//{P}")
+    act = f"a -> (s+Θ(t)) mod {K}" if state_dependent else "a -> Θ(t)"
+    return Task(a, (p_a, 1 - p_a), L, "TemporalFlipFlop-v0",
+                rule=f"b -> 0; {act}; {day}", theta=lambda v: theta_of_x[v["x"]],
+                params=dict(period=P, on_steps=on_steps, phase=phase, num_phases=K,
+                            state_dependent=state_dependent, episode_length=L, p_a=p_a))
+
+
+def relative_timing_flipflop(
+    tau: int = 5,
+    p_event: float = 0.2,
+    period: int | None = None,
+    on_steps: int | None = None,
+    phase: int = 0,
+    state_dependent: bool = False,
+    episode_length: int = 100,
+) -> Task:
+    """Relative-timing flipflop (``RelativeTimingFlipFlop-v0``).
+
+    Alphabet ``(a, b, null)``, ``P(a) = P(b) = p_event / 2``; states {0, 1}, output = state, start in
+    0; clock ``y`` (unbounded) reset by ``a`` and ``b``, so at step t it holds the steps since the last
+    non-null symbol (or t if none). Θ(t) = 1 iff ``y >= tau``. ``b`` -> 0; ``a`` -> Θ(t); ``null``
+    holds the state. ``state_dependent=True``: ``a`` toggles the state when Θ = 1 and holds it
+    otherwise. Composition with a time of day: with ``period=P`` a periodic clock ``x`` is added and
+    Θ(t) = ``[y >= tau] and [(t + phase) mod P >= P - on_steps]`` (``on_steps`` default ``P // 2``).
+    """
+    tau = _check_int("tau", tau, 0)
+    p = _check_prob("p_event", p_event)
+    phase = _check_int("phase", phase, 0)
+    clocks = [Clock("y")]
+    day: list[tuple[int, Guard]] = [(1, Guard())]
+    if period is not None:
+        P = _check_int("period", period, 1)
+        clocks.append(Clock("x", P))
+        theta_of_x = _day_phase(P, on_steps, phase, 2)
+        day = _runs("x", theta_of_x)
+    elif on_steps is not None or phase != 0:
+        raise ValueError("on_steps and phase need period=P (the periodic + relative composition)")
+    late = Guard((Atom("y", ">=", tau),)) if tau > 0 else Guard()
+    edges = []
+    for s in (0, 1):
+        src = str(s)
+        edges.append(Edge(src, "null", src))
+        edges.append(Edge(src, "b", "0", resets=("y",)))
+        regions = [(0, Guard((Atom("y", "<", tau),)))] if tau > 0 else []
+        regions += [(th, _conj(late, g)) for th, g in day]
+        for th, g in regions:
+            tgt = (s ^ th) if state_dependent else th
+            edges.append(Edge(src, "a", str(tgt), g, resets=("y",)))
+    a = TimedAutomaton(locations=("0", "1"), initial="0", alphabet=("a", "b", "null"),
+                       clocks=tuple(clocks), edges=tuple(edges), outputs=(0, 1), num_outputs=2,
+                       name="relative_timing_flipflop")
+    if period is None:
+        theta: ThetaFn = lambda v: int(v["y"] >= tau)  # noqa: E731
+        th_text = f"Θ(t)=[y>={tau}]"
+    else:
+        theta = lambda v: int(v["y"] >= tau) * theta_of_x[v["x"]]  # noqa: E731
+        th_text = f"Θ(t)=[y>={tau}] and [(t+{phase}) mod {P} >= {P - (on_steps or P // 2)}]"
+    act = "a -> s xor Θ(t)" if state_dependent else "a -> Θ(t)"
+    return Task(a, (p / 2, p / 2, 1 - p), _check_int("episode_length", episode_length, 1),
+                "RelativeTimingFlipFlop-v0",
+                rule=f"b -> 0; {act}; null holds; y = steps since last a/b; {th_text}",
+                theta=theta,
+                params=dict(tau=tau, p_event=p, period=period, on_steps=on_steps, phase=phase,
+                            state_dependent=state_dependent, episode_length=episode_length))
+
+
+_PULSE = {"0": 0.0, "+": 1.0, "-": -1.0}
+
+
+def flipflop(n_bits: int = 3, p_pulse: float = 0.05, episode_length: int = 100) -> Task:
+    """Classic N-bit flip-flop of Sussillo & Barak (``FlipFlop-v0``); no clocks.
+
+    Each of ``N`` input channels carries a pulse with probability ``p_pulse`` per step, +1 or -1
+    with equal probability, else 0. Target channel i holds bit 1 if channel i's last pulse was +1 and
+    0 if it was -1 (0 before any pulse). As an automaton: locations = the ``2**N`` bit vectors
+    (output class = the bits read as a base-2 number, channel 0 first), symbols = the ``3**N`` joint
+    pulse patterns (``'0'``, ``'+'``, ``'-'`` per channel). N is limited to 6.
+    """
+    N = _check_int("n_bits", n_bits, 1, 6)
+    p = _check_prob("p_pulse", p_pulse)
+    patterns = ["".join(t) for t in itertools.product("0+-", repeat=N)]
+    states = ["".join(t) for t in itertools.product("01", repeat=N)]
+    edges = []
+    for st in states:
+        for pat in patterns:
+            nxt = "".join(b if c == "0" else ("1" if c == "+" else "0") for b, c in zip(st, pat))
+            edges.append(Edge(st, pat, nxt))
+    probs = [float(np.prod([1 - p if c == "0" else p / 2 for c in pat])) for pat in patterns]
+    total = sum(probs)
+    probs = [q / total for q in probs]
+    a = TimedAutomaton(locations=tuple(states), initial="0" * N, alphabet=tuple(patterns),
+                       clocks=(), edges=tuple(edges), outputs=tuple(range(2**N)),
+                       num_outputs=2**N, name=f"flipflop_{N}bit")
+    obs = np.asarray([[_PULSE[c] for c in pat] for pat in patterns], dtype=np.float32)
+    bits = np.asarray([[int(c) for c in st] for st in states], dtype=np.int64)
+    return Task(a, tuple(probs), _check_int("episode_length", episode_length, 1), "FlipFlop-v0",
+                rule=f"{N} channels; target_i = [last pulse on channel i was +1]; "
+                     f"pulse prob {p} per channel and step",
+                observations=obs, target_channels=bits,
+                params=dict(n_bits=N, p_pulse=p, episode_length=episode_length))
+
+
+def automaton_task(
+    automaton: TimedAutomaton | Mapping[str, Any] | str | PathLike[str],
+    symbol_probs: Sequence[float] | None = None,
+    episode_length: int = 100,
+) -> Task:
+    """Any automaton (``TimedAutomaton-v0``): an object, its dict form or a JSON path.
+
+    Symbols i.i.d. with ``symbol_probs`` (uniform by default). Θ is not defined (reported as -1).
+    """
+    a = as_automaton(automaton)
+    S = len(a.alphabet)
+    probs = tuple([1.0 / S] * S) if symbol_probs is None else tuple(symbol_probs)
+    return Task(a, probs, _check_int("episode_length", episode_length, 1), "TimedAutomaton-v0",
+                rule="custom automaton", params=dict(episode_length=episode_length))
+
+
+#: Registered task ids and their factories (DESIGN 3.1).
+FACTORIES: Mapping[str, Callable[..., Task]] = {
+    "TemporalFlipFlop-v0": temporal_flipflop,
+    "RelativeTimingFlipFlop-v0": relative_timing_flipflop,
+    "FlipFlop-v0": flipflop,
+    "TimedAutomaton-v0": automaton_task,
+}
+
+
+def make_task(task: str | Task | TimedAutomaton | Mapping[str, Any], **kwargs: Any) -> Task:
+    """A :class:`Task` from a registered id (with factory kwargs), an automaton, or a Task."""
+    if isinstance(task, Task):
+        if kwargs:
+            raise ValueError(f"task kwargs {sorted(kwargs)} given with a ready-made Task")
+        return task
+    if isinstance(task, (TimedAutomaton, Mapping)) or (
+        isinstance(task, (str, PathLike)) and str(task) not in FACTORIES
+        and (str(task).endswith(".json") or str(task).lstrip().startswith("{"))
+    ):
+        return automaton_task(task, **kwargs)
+    if not isinstance(task, str):
+        raise TypeError(f"task must be an id, a Task or an automaton, got {type(task).__name__}")
+    if task not in FACTORIES:
+        raise ValueError(f"unknown task id {task!r}; registered: {sorted(FACTORIES)}")
+    factory = FACTORIES[task]
+    allowed = list(inspect.signature(factory).parameters)
+    bad = [k for k in kwargs if k not in allowed]
+    if bad:
+        raise TypeError(f"{task} does not take {bad}; allowed kwargs: {allowed}")
+    return factory(**kwargs)
