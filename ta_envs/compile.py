@@ -47,10 +47,11 @@ class CompiledAutomaton:
         return int(self.next_config.shape[1])
 
     @cached_property
-    def block(self) -> tuple[int, np.ndarray, np.ndarray]:
-        """k-step tables ``(k, before[C*S**k, k], after[C*S**k])``: from configuration ``c`` reading
-        the k symbols whose base-S number is ``z``, ``before[c*S**k+z]`` are the configurations before
-        each of the k steps and ``after[...]`` the one after the last."""
+    def block(self) -> tuple[int, np.ndarray, np.ndarray, np.ndarray]:
+        """k-step tables ``(k, before[C*S**k, k], after[C*S**k], before_t[k, C*S**k])``: from
+        configuration ``c`` reading the k symbols whose base-S number is ``z``, ``before[c*S**k+z]``
+        are the configurations before each of the k steps (``before_t`` is its transpose) and
+        ``after[...]`` the one after the last."""
         C, S = self.next_config.shape
         k = 1
         while k < 32 and C * S ** (k + 1) * (k + 1) <= MAX_BLOCK_TABLE:
@@ -63,9 +64,10 @@ class CompiledAutomaton:
         for j in range(k):
             before[:, j] = cur
             cur = self.next_config[cur, digits[:, j]]
-        before.setflags(write=False)
-        cur.setflags(write=False)
-        return k, before, cur
+        before_t = np.ascontiguousarray(before.T)
+        for arr in (before, cur, before_t):
+            arr.setflags(write=False)
+        return k, before, cur, before_t
 
 
 def compile_automaton(a: TimedAutomaton) -> CompiledAutomaton:

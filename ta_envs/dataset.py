@@ -92,12 +92,12 @@ class TaskDataset:
 
     def sample(self, rng: np.random.Generator, batch_size: int, seq_len: int) -> Batch:
         """A batch of ``batch_size`` sequences of ``seq_len`` steps drawn from ``rng``."""
-        r = rollout(self.task, self.task.sample_symbols(rng, (batch_size, seq_len)))
-        arrays = dict(inputs=r.inputs, targets=r.targets, mask_td=r.mask_td, mask_ti=~r.mask_td,
-                      theta=r.theta, clocks=r.clocks, symbols=r.symbols)
-        if not self.batch_first:
-            arrays = {k: np.ascontiguousarray(np.swapaxes(v, 0, 1)) for k, v in arrays.items()}
-        return Batch(**arrays)
+        symbols = self.task.sample_symbols(rng, (batch_size, seq_len))
+        if not self.batch_first:  # same draws, simulated time-major
+            symbols = np.ascontiguousarray(symbols.T)
+        r = rollout(self.task, symbols, time_major=not self.batch_first)
+        return Batch(inputs=r.inputs, targets=r.targets, mask_td=r.mask_td, mask_ti=~r.mask_td,
+                     theta=r.theta, clocks=r.clocks, symbols=r.symbols)
 
     def fixed(self, n: int, seq_len: int | None = None) -> Batch:
         """A validation set of ``n`` sequences (``seq_len`` defaults to the training length, longer

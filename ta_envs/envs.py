@@ -44,16 +44,18 @@ def _spaces(task: Task, observe_clock: bool) -> tuple[spaces.Box, spaces.Space[A
 
 
 def _episodes(task: Task, symbols: np.ndarray, observe_clock: bool) -> dict[str, np.ndarray]:
-    """Precompute episodes for ``symbols [n, L]``: observations ``[n, L+1, D]`` (the last row is the
-    all-zero terminal observation), targets, TD flags, Θ and clocks ``[n, L, ...]``."""
-    r = rollout(task, symbols)
-    n, L = symbols.shape
-    feats = [r.inputs]
-    if observe_clock:
+    """Precompute episodes for time-major ``symbols [L, n]``: observations ``[L+1, n, D]`` (the last
+    row is the all-zero terminal observation), targets, TD flags, Θ, clocks and symbols
+    ``[L, n, ...]``."""
+    r = rollout(task, symbols, time_major=True)
+    L, n = symbols.shape
+    D = task.obs_table.shape[1]
+    X = len(task.automaton.clocks) if observe_clock else 0
+    obs = np.zeros((L + 1, n, D + X), dtype=np.float32)
+    obs[:L, :, :D] = r.inputs
+    if X:
         cmax = np.maximum(np.asarray(task.automaton.compiled.clock_max, np.float32), 1.0)
-        feats.append(r.clocks.astype(np.float32) / cmax)
-    obs = np.zeros((n, L + 1, sum(f.shape[-1] for f in feats)), dtype=np.float32)
-    obs[:, :L] = np.concatenate(feats, axis=-1) if len(feats) > 1 else feats[0]
+        obs[:L, :, D:] = r.clocks / cmax
     return {"obs": obs, "targets": r.targets, "td": r.mask_td, "theta": r.theta,
             "clocks": r.clocks, "symbols": r.symbols}
 
@@ -94,14 +96,14 @@ class TaskEnv(gym.Env[np.ndarray, Any]):
               ) -> tuple[np.ndarray, dict[str, Any]]:
         super().reset(seed=seed)
         _check_options(options, ())
-        ep = _episodes(self.task, self.task.sample_symbols(self.np_random, (1, self._L)),
+        ep = _episodes(self.task, self.task.sample_symbols(self.np_random, (self._L, 1)),
                        self.observe_clock)
-        self._obs = ep["obs"][0]
-        self._targets = ep["targets"][0] if self._multi else ep["targets"][0].tolist()
-        self._td = ep["td"][0].tolist()
-        self._theta = ep["theta"][0].tolist()
-        self._clocks = ep["clocks"][0].tolist()
-        self._symbols = ep["symbols"][0]
+        self._obs = ep["obs"][:, 0]
+        self._targets = ep["targets"][:, 0] if self._multi else ep["targets"][:, 0].tolist()
+        self._td = ep["td"][:, 0].tolist()
+        self._theta = ep["theta"][:, 0].tolist()
+        self._clocks = ep["clocks"][:, 0].tolist()
+        self._symbols = ep["symbols"][:, 0]
         self._actions: list[Any] = [None] * self._L
         self._t = 0
         info = {"t": 0, "theta": self._theta[0], "clocks": dict(zip(self._names, self._clocks[0]))}
@@ -163,7 +165,7 @@ class TaskVectorEnv(VectorEnv[np.ndarray, np.ndarray, np.ndarray]):
     envs that were auto-reset this step and so scored nothing).
 
     Each env's next ``E`` episodes are drawn and simulated together (time-major buffers
-    ``[E, L, num_envs, ...]``); while all envs are at the same episode and step (always, unless a
+    ``[L, E, num_envs, ...]``); while all envs are at the same episode and step (always, unless a
     masked reset desynchronised them) a step reads one row of each buffer.
     """
 
@@ -192,7 +194,7 @@ class TaskVectorEnv(VectorEnv[np.ndarray, np.ndarray, np.ndarray]):
         self._E = max(1, min(16, self.lookahead_steps // (n * L)))
         self._multi = self.task.target_channels is not None
         self._K = self.task.automaton.num_outputs
-        self._hit = np.eye(self._K, dtype=np.float32)  # reward table; also range-checks actions
+        self._hit = np.eye(self._K, dtype=np.float32)  # reward of (action, target)
         self._ashape = self.action_space.shape
         self._rows = np.arange(n)
         self._all = np.ones(n, dtype=bool)
@@ -213,13 +215,13 @@ class TaskVectorEnv(VectorEnv[np.ndarray, np.ndarray, np.ndarray]):
         written in place, so views handed out in ``info`` stay valid."""
         assert self._gens is not None
         E, L, m = self._E, self._L, len(envs)
-        u = np.stack([self._gens[i].random(E * L) for i in envs])
-        ep = _episodes(self.task, self.task.symbols_from_uniform(u).reshape(m * E, L),
-                       self.observe_clock)
+        u = np.stack([self._gens[i].random(E * L) for i in envs])  # [m, E*L]: env i's stream
+        u = np.ascontiguousarray(u.reshape(m, E, L).transpose(2, 1, 0)).reshape(L, E * m)
+        ep = _episodes(self.task, self.task.symbols_from_uniform(u), self.observe_clock)
         for k, v in ep.items():
-            v = np.moveaxis(v.reshape((m, E) + v.shape[1:]), 0, 2)  # [E, L(+1), m, ...]
+            v = v.reshape((v.shape[0], E, m) + v.shape[2:])  # [L(+1), E, m, ...]
             if m == self.num_envs:
-                buf = np.ascontiguousarray(v)
+                buf = v
             else:
                 buf = self._buf[k].copy()
                 buf[:, :, envs] = v
@@ -274,7 +276,7 @@ class TaskVectorEnv(VectorEnv[np.ndarray, np.ndarray, np.ndarray]):
             refill = np.asarray([i for i in envs if seeds[i] is not None], dtype=np.intp)
             self._e[refill] = -1
         self._start_episodes(envs, refill)
-        idx = (self._e, self._t, self._rows)
+        idx = (self._t, self._e, self._rows)
         info = {"t": self._t.astype(np.int64), "theta": self._buf["theta"][idx],
                 "clocks": self._buf["clocks"][idx]}
         return self._buf["obs"][idx], info
@@ -289,57 +291,63 @@ class TaskVectorEnv(VectorEnv[np.ndarray, np.ndarray, np.ndarray]):
             if not self.action_space.contains(a.astype(self.action_space.dtype)):
                 raise ValueError(f"actions must be in {self.action_space}")
             return (a == target).all(axis=-1).astype(np.float32)
-        try:  # negative actions become huge unsigned values and fail the lookup too
-            return self._hit[a.view(np.uint64) if a.dtype == np.int64 else a.astype(np.uint64),
-                             target]
-        except IndexError:
-            raise ValueError(f"actions must be in [0, {self._K - 1}], got {a}") from None
+        if a.dtype != np.int64:
+            a = a.astype(np.int64)
+        if a.view(np.uint64).max() >= self._K:  # negatives become huge unsigned values
+            raise ValueError(f"actions must be in [0, {self._K - 1}], got {a}")
+        return self._hit[a, target]
 
     def step(self, actions: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray,
                                           dict[str, Any]]:
         if self._gens is None:
             raise RuntimeError("call reset() before step()")
-        n, buf, L = self.num_envs, self._buf, self._L
         if self._any_done:  # NEXT_STEP autoreset of the envs that terminated last step
             scored = ~self._done
             self._start_episodes(np.flatnonzero(self._done), np.zeros(0, dtype=np.intp))
-        else:
-            scored = None
+            return self._step_general(actions, scored)
         sync = self._sync
-        if sync is not None:
-            e, s = sync
-            target = buf["targets"][e, s]
-            reward = self._reward(actions, target)
-            if scored is None:
-                scored = self._all
-            info = {"t": self._t_rows[s], "target": target, "time_dependent": buf["td"][e, s],
-                    "theta": buf["theta"][e, s], "clocks": buf["clocks"][e, s], "_t": scored,
-                    "_target": scored, "_time_dependent": scored, "_theta": scored,
-                    "_clocks": scored}
-            s += 1
-            obs = buf["obs"][e, s].copy()
-            self._t.fill(s)
-            if s == L:
-                terminated = np.ones(n, dtype=bool)
-                self._sync, self._done, self._any_done = None, terminated.copy(), True
-            else:
-                terminated = np.zeros(n, dtype=bool)
-                self._sync = (e, s)
-            return obs, reward, terminated, np.zeros(n, dtype=bool), info
-        idx = (self._e, self._t, self._rows)
+        if sync is None:
+            return self._step_general(actions, self._all)
+        # lockstep fast path: every env at episode slot e, step s, none terminated
+        n, buf = self.num_envs, self._buf
+        e, s = sync
+        target = buf["targets"][s, e]
+        reward = self._reward(actions, target)
+        scored = self._all
+        info = {"t": self._t_rows[s], "target": target, "time_dependent": buf["td"][s, e],
+                "theta": buf["theta"][s, e], "clocks": buf["clocks"][s, e], "_t": scored,
+                "_target": scored, "_time_dependent": scored, "_theta": scored, "_clocks": scored}
+        s += 1
+        obs = buf["obs"][s, e].copy()
+        self._t.fill(s)
+        if s == self._L:
+            terminated = np.ones(n, dtype=bool)
+            self._sync, self._done, self._any_done = None, terminated.copy(), True
+        else:
+            terminated = np.zeros(n, dtype=bool)
+            self._sync = (e, s)
+        return obs, reward, terminated, np.zeros(n, dtype=bool), info
+
+    def _step_general(self, actions: Any, scored: np.ndarray) -> tuple[
+            np.ndarray, np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]:
+        """Step with per-env indices; envs not ``scored`` were just reset and only show their
+        first observation (reward 0, their action ignored)."""
+        n, buf = self.num_envs, self._buf
+        idx = (self._t, self._e, self._rows)
         target = buf["targets"][idx]
         reward = self._reward(actions, target)
-        if scored is None:
-            scored = ~self._done
         info = {"t": self._t.astype(np.int64), "target": target, "time_dependent": buf["td"][idx],
                 "theta": buf["theta"][idx], "clocks": buf["clocks"][idx], "_t": scored,
                 "_target": scored, "_time_dependent": scored, "_theta": scored, "_clocks": scored}
         reward[~scored] = 0.0
         self._t += scored
-        terminated = scored & (self._t == L)
-        obs = buf["obs"][self._e, self._t, self._rows]
+        terminated = scored & (self._t == self._L)
+        obs = buf["obs"][self._t, self._e, self._rows]
         self._done = terminated.copy()
         self._any_done = bool(terminated.any())
+        e0, t0 = int(self._e[0]), int(self._t[0])
+        uniform = (self._t == t0).all() and (self._e == e0).all()
+        self._sync = (e0, t0) if uniform and not self._any_done else None
         return obs, reward, terminated, np.zeros(n, dtype=bool), info
 
     def render(self) -> str | None:
@@ -355,8 +363,8 @@ class TaskVectorEnv(VectorEnv[np.ndarray, np.ndarray, np.ndarray]):
             e, hi = int(self._e[i]), int(self._t[i])
             lo = max(0, hi - 32)
             out.append(f"env {i}\n" + timeline(
-                [alphabet[s] for s in b["symbols"][e, lo:hi, i]], b["targets"][e, lo:hi, i],
-                b["td"][e, lo:hi, i], theta=b["theta"][e, lo:hi, i], start=lo))
+                [alphabet[s] for s in b["symbols"][lo:hi, e, i]], b["targets"][lo:hi, e, i],
+                b["td"][lo:hi, e, i], theta=b["theta"][lo:hi, e, i], start=lo))
         return "\n".join(out)
 
 

@@ -15,37 +15,54 @@ from .tasks import Task
 
 
 def run_configs(
-    comp: CompiledAutomaton, symbols: np.ndarray, start: np.ndarray | None = None
+    comp: CompiledAutomaton, symbols: np.ndarray, start: np.ndarray | None = None,
+    time_major: bool = False,
 ) -> np.ndarray:
     """Configurations before each step.
 
-    ``symbols``: ``[B, T]`` integer symbol indices; ``start``: ``[B]`` starting configurations
-    (default: the initial one). Returns ``[B, T]`` intp; ``configs[:, t]`` is the configuration whose
-    clocks step ``t``'s guards read.
+    ``symbols``: ``[B, T]`` integer symbol indices (``[T, B]`` when ``time_major``); ``start``:
+    ``[B]`` starting configurations (default: the initial one). Returns intp configurations in the
+    layout of ``symbols``; entry ``t`` is the configuration whose clocks step ``t``'s guards read.
     """
     symbols = np.asarray(symbols)
     if symbols.ndim != 2:
-        raise ValueError(f"symbols must have shape [B, T], got {symbols.shape}")
-    B, T = symbols.shape
+        raise ValueError(f"symbols must have shape [B, T] or [T, B], got {symbols.shape}")
+    T, B = symbols.shape if time_major else symbols.shape[::-1]
     S = comp.num_symbols
-    k, before, after = comp.block
+    k, before, after, before_t = comp.block
     nb = -(-T // k)
+    shape = (nb * k, B) if time_major else (B, nb * k)
     if nb * k != T:
-        padded = np.zeros((B, nb * k), dtype=np.intp)
-        padded[:, :T] = symbols
+        padded = np.zeros(shape, dtype=np.intp)
+        padded[(slice(0, T),) if time_major else (slice(None), slice(0, T))] = symbols
     else:
         padded = symbols.astype(np.intp, copy=False)
-    blocks = padded.reshape(B, nb, k)
-    z = blocks[:, :, 0].copy()
-    for j in range(1, k):
-        z *= S
-        z += blocks[:, :, j]
+    if time_major:
+        blocks = padded.reshape(nb, k, B)
+        z = blocks[:, 0].copy()  # [nb, B]
+        for j in range(1, k):
+            z *= S
+            z += blocks[:, j]
+    else:
+        blocks = padded.reshape(B, nb, k)
+        z = blocks[:, :, 0].T.copy()  # [nb, B]
+        for j in range(1, k):
+            z *= S
+            z += blocks[:, :, j].T
     c = np.zeros(B, dtype=np.intp) if start is None else np.asarray(start, dtype=np.intp)
     base = S**k
+    if time_major:
+        cfg = np.empty((nb, k, B), dtype=np.intp)
+        for j in range(nb):
+            idx = c * base
+            idx += z[j]
+            cfg[j] = before_t[:, idx]
+            c = after[idx]
+        return cfg.reshape(nb * k, B)[:T]
     cfg = np.empty((B, nb, k), dtype=np.intp)
     for j in range(nb):
         idx = c * base
-        idx += z[:, j]
+        idx += z[j]
         cfg[:, j] = before[idx]
         c = after[idx]
     return cfg.reshape(B, nb * k)[:, :T]
@@ -53,7 +70,8 @@ def run_configs(
 
 @dataclass(frozen=True, eq=False)
 class Rollout:
-    """Per-step arrays of ``B`` sequences of ``T`` steps (batch-major)."""
+    """Per-step arrays of ``B`` sequences of ``T`` steps (batch-major; ``[T, B, ...]`` when the
+    rollout was time-major)."""
 
     symbols: np.ndarray  #: [B, T] int64 symbol indices
     configs: np.ndarray  #: [B, T] intp configuration before each step
@@ -64,8 +82,9 @@ class Rollout:
     clocks: np.ndarray  #: [B, T, X] int64, clock values read by each step's guards
 
 
-def rollout(task: Task, symbols: np.ndarray) -> Rollout:
-    """Simulate ``task`` on ``symbols [B, T]`` from the initial configuration."""
+def rollout(task: Task, symbols: np.ndarray, time_major: bool = False) -> Rollout:
+    """Simulate ``task`` on ``symbols [B, T]`` (``[T, B]`` if ``time_major``) from the initial
+    configuration; every array of the result has the layout of ``symbols``."""
     comp = task.automaton.compiled
     symbols = np.asarray(symbols)
     if symbols.dtype.kind not in "iu":
@@ -74,7 +93,7 @@ def rollout(task: Task, symbols: np.ndarray) -> Rollout:
     if symbols.size and (symbols.min() < 0 or symbols.max() >= S):
         raise ValueError(f"symbols must be in [0, {S - 1}] for alphabet "
                          f"{list(task.automaton.alphabet)}")
-    cfg = run_configs(comp, symbols)
+    cfg = run_configs(comp, symbols, time_major=time_major)
     flat = cfg * S
     flat += symbols
     out = comp.output.ravel()[flat]

@@ -114,8 +114,16 @@ class Task:
         return self.symbols_from_uniform(rng.random(shape))
 
     def symbols_from_uniform(self, u: np.ndarray) -> np.ndarray:
-        """Map uniform doubles in [0, 1) to symbol indices through the cumulative distribution."""
-        return np.searchsorted(self.cdf, u, side="right")
+        """Map uniform doubles in [0, 1) to symbol indices: the number of cumulative-distribution
+        entries ``<= u`` (``searchsorted(cdf, u, side="right")``; counted directly for small
+        alphabets, which is faster and gives the same integers)."""
+        cdf = self.cdf
+        if len(cdf) > 4:
+            return np.searchsorted(cdf, u, side="right")
+        out = (u >= cdf[0]).astype(np.intp)
+        for c in cdf[1:-1]:
+            out += u >= c
+        return out
 
 
 # -- guard helpers -----------------------------------------------------------------------------

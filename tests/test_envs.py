@@ -1,0 +1,176 @@
+"""Gymnasium API: registration, checkers, seeding, termination, errors, rendering, vector env."""
+
+from __future__ import annotations
+
+import gymnasium as gym
+import numpy as np
+import pytest
+from gymnasium.utils.env_checker import check_env
+from stable_baselines3.common.env_checker import check_env as sb3_check_env
+
+import ta_envs
+from ta_envs import temporal_flipflop
+
+CUSTOM = temporal_flipflop(period=6).automaton.to_dict()
+IDS = {
+    "TemporalFlipFlop-v0": {},
+    "RelativeTimingFlipFlop-v0": {},
+    "FlipFlop-v0": {},
+    "TimedAutomaton-v0": {"automaton": CUSTOM},
+}
+
+
+def make(env_id, **kw):
+    return gym.make(env_id, **{**IDS[env_id], **kw})
+
+
+@pytest.mark.parametrize("env_id", IDS)
+@pytest.mark.parametrize("observe_clock", [False, True])
+def test_checkers_pass(env_id, observe_clock):
+    env = make(env_id, observe_clock=observe_clock)
+    check_env(env.unwrapped, skip_render_check=True)
+    sb3_check_env(make(env_id, observe_clock=observe_clock).unwrapped, warn=True)
+
+
+@pytest.mark.parametrize("env_id", IDS)
+def test_all_ids_registered_with_vector_entry_point(env_id):
+    spec = gym.spec(env_id)
+    assert spec.vector_entry_point is not None and spec.max_episode_steps is None
+    v = gym.make_vec(env_id, 4, vectorization_mode="vector_entry_point", **IDS[env_id])
+    assert v.metadata["autoreset_mode"] == gym.vector.AutoresetMode.NEXT_STEP
+    assert v.observation_space.shape[0] == 4
+
+
+def _stream(env, seed, steps, actions):
+    out = []
+    obs, info = env.reset(seed=seed)
+    out.append(obs.tobytes())
+    for t in range(steps):
+        obs, r, term, trunc, info = env.step(actions[t])
+        out.append((obs.tobytes(), r, term, repr(info)))
+        if term:
+            obs, info = env.reset()
+            out.append(obs.tobytes())
+    return out
+
+
+@pytest.mark.parametrize("env_id", IDS)
+def test_seed_reproduces_a_500_step_stream_across_fresh_instances(env_id):
+    env = make(env_id)
+    actions = [env.action_space.sample() for _ in range(500)]
+    a = _stream(make(env_id), 7, 500, actions)
+    b = _stream(make(env_id), 7, 500, actions)
+    c = _stream(make(env_id), 8, 500, actions)
+    assert a == b
+    assert a != c
+
+
+def test_episode_terminates_after_episode_length_with_python_bools():
+    env = gym.make("TemporalFlipFlop-v0", period=4)  # episode_length = 4P = 16
+    env.reset(seed=0)
+    for t in range(16):
+        obs, r, term, trunc, info = env.step(0)
+        assert type(term) is bool and type(trunc) is bool and type(r) is float
+        assert term == (t == 15) and not trunc
+        assert info["t"] == t
+    with pytest.raises(RuntimeError, match="terminated"):
+        env.unwrapped.step(0)
+
+
+def test_info_is_fresh_per_call_and_complete():
+    env = gym.make("RelativeTimingFlipFlop-v0", tau=3)
+    _, info0 = env.reset(seed=1)
+    assert set(info0) == {"t", "theta", "clocks"}
+    _, _, _, _, i1 = env.step(0)
+    _, _, _, _, i2 = env.step(0)
+    assert i1 is not i2 and i1["clocks"] is not i2["clocks"]
+    assert set(i1) == {"t", "target", "time_dependent", "theta", "clocks"}
+    i1["clocks"]["y"] = 99
+    _, _, _, _, i3 = env.step(0)
+    assert i3["clocks"]["y"] != 99 or i3["t"] == 99
+
+
+@pytest.mark.parametrize("kw, err, fragment", [
+    (dict(bogus=1), TypeError, "allowed kwargs"),
+    (dict(period=-3), ValueError, "period"),
+    (dict(render_mode="human"), ValueError, "render_mode"),
+    (dict(observe_clock="yes"), TypeError, "observe_clock"),
+])
+def test_bad_env_kwargs(kw, err, fragment):
+    with pytest.raises(err) as e:
+        gym.make("TemporalFlipFlop-v0", **kw)
+    assert fragment in str(e.value)
+
+
+def test_custom_automaton_from_json_path(tmp_path):
+    path = tmp_path / "spec.json"
+    temporal_flipflop(period=5).automaton.to_json(path)
+    env = gym.make("TimedAutomaton-v0", automaton=str(path), episode_length=7)
+    obs, _ = env.reset(seed=0)
+    assert obs.shape == (2,)
+    with pytest.raises(ValueError, match="not found"):
+        gym.make("TimedAutomaton-v0", automaton=str(tmp_path / "missing.json"))
+
+
+@pytest.mark.parametrize("action", [2, -1, 1.0, "a", np.array([0, 1])])
+def test_invalid_actions_rejected(action):
+    env = gym.make("TemporalFlipFlop-v0").unwrapped
+    env.reset(seed=0)
+    with pytest.raises(ValueError, match="action"):
+        env.step(action)
+
+
+def test_invalid_vector_actions_rejected():
+    v = gym.make_vec("TemporalFlipFlop-v0", 3, vectorization_mode="vector_entry_point")
+    v.reset(seed=0)
+    for bad in (np.array([0, 1]), np.array([0, 2, 1]), np.array([0, -1, 1]),
+                np.array([0.0, 1.0, 1.0])):
+        with pytest.raises(ValueError, match="actions"):
+            v.step(bad)
+    with pytest.raises(ValueError, match="reset_mask"):
+        v.reset(options={"reset_mask": np.array([1, 0, 1])})
+
+
+def test_flipflop_multibinary_reward():
+    env = gym.make("FlipFlop-v0", n_bits=2).unwrapped
+    env.reset(seed=0)
+    _, r, _, _, info = env.step(np.array([0, 0], dtype=np.int8))
+    assert r == float((info["target"] == 0).all())
+    with pytest.raises(ValueError):
+        env.step(np.array([0, 2]))
+
+
+def test_ansi_render_shows_the_timeline():
+    env = gym.make("TemporalFlipFlop-v0", render_mode="ansi", period=4)
+    env.reset(seed=0)
+    infos = [env.step(1)[4] for _ in range(6)]
+    text = env.render()
+    lines = {line.split()[0]: line.split()[1:] for line in text.strip().splitlines() if line}
+    assert lines["target"] == [str(i["target"]) for i in infos]
+    assert lines["action"] == ["1"] * 6
+    assert lines["TD/TI"] == ["D" if i["time_dependent"] else "." for i in infos]
+
+
+def test_observe_clock_appends_scaled_clocks():
+    env = gym.make("TemporalFlipFlop-v0", period=5, observe_clock=True)
+    obs, _ = env.reset(seed=0)
+    assert env.observation_space.shape == (3,)
+    for t in range(1, 5):
+        obs, *_ = env.step(0)
+        assert obs[2] == pytest.approx((t % 5) / 4)
+
+
+def test_vector_info_arrays_do_not_change_later():
+    v = gym.make_vec("TemporalFlipFlop-v0", 4, vectorization_mode="vector_entry_point", period=2)
+    v.reset(seed=0)
+    _, _, _, _, info = v.step(np.zeros(4, np.int64))
+    kept = {k: np.array(x) for k, x in info.items()}
+    for _ in range(40):  # several episodes and autoresets later
+        v.step(np.zeros(4, np.int64))
+    for k in kept:
+        np.testing.assert_array_equal(info[k], kept[k])
+
+
+def test_package_exports_register_on_import():
+    assert "TemporalFlipFlop-v0" in gym.registry
+    assert ta_envs.FACTORIES.keys() == {k for k in IDS}
