@@ -43,6 +43,41 @@ def _spaces(task: Task, observe_clock: bool) -> tuple[spaces.Box, spaces.Space[A
     return obs_space, act
 
 
+class _ActionCode:
+    """Multi-channel actions as mixed-radix codes: ``code = sum(a[c] * radix[c])``; ``classes[code]``
+    is the output class whose target channels equal the action (-1 if none)."""
+
+    def __init__(self, space: spaces.Space[Any], target_channels: np.ndarray) -> None:
+        nvec = (np.full(space.shape, 2, np.int64) if isinstance(space, spaces.MultiBinary)
+                else np.asarray(space.nvec, np.int64))
+        self.nvec = nvec
+        self.radix = np.concatenate([np.cumprod(nvec[::-1])[::-1][1:], [1]]).astype(np.int64)
+        self.classes = np.full(int(np.prod(nvec)), -1, dtype=np.int64)
+        self.classes[target_channels @ self.radix] = np.arange(len(target_channels))
+        self.radix_list = self.radix.tolist()
+        self.nvec_list = nvec.tolist()
+
+    def one(self, action: Any) -> int:
+        """Class of one action (``-1``: valid but no class); ``ValueError`` if invalid."""
+        a = np.asarray(action)
+        if a.shape != self.nvec.shape or a.dtype.kind not in "iub":
+            raise ValueError(f"action must be an int array of shape {self.nvec.shape} with "
+                             f"entries in [0, nvec) = {self.nvec_list}, got {action!r}")
+        code = 0
+        for v, n, r in zip(a.tolist(), self.nvec_list, self.radix_list):
+            if not 0 <= v < n:
+                raise ValueError(f"action entries must be in [0, {n - 1}], got {action!r}")
+            code += int(v) * r
+        return int(self.classes[code])
+
+    def many(self, a: np.ndarray) -> np.ndarray:
+        """Classes of ``[num_envs, N]`` actions (validated: one reduction)."""
+        a = a.astype(np.int64, copy=False)
+        if (a.view(np.uint64) >= self.nvec).any():
+            raise ValueError(f"action entries must be in [0, nvec) = {self.nvec_list}")
+        return self.classes.take(a @ self.radix)
+
+
 def _episodes(task: Task, symbols: np.ndarray, observe_clock: bool) -> dict[str, np.ndarray]:
     """Precompute episodes for time-major ``symbols [L, n]``: observations ``[L+1, n, D]`` (the last
     row is the all-zero terminal observation), targets, TD flags, Θ, clocks and symbols
@@ -56,8 +91,8 @@ def _episodes(task: Task, symbols: np.ndarray, observe_clock: bool) -> dict[str,
     if X:
         cmax = np.maximum(np.asarray(task.automaton.compiled.clock_max, np.float32), 1.0)
         obs[:L, :, D:] = r.clocks / cmax
-    return {"obs": obs, "targets": r.targets, "td": r.mask_td, "theta": r.theta,
-            "clocks": r.clocks, "symbols": r.symbols}
+    return {"obs": obs, "targets": r.targets, "classes": r.classes, "td": r.mask_td,
+            "theta": r.theta, "clocks": r.clocks, "symbols": r.symbols}
 
 
 def _check_options(options: Mapping[str, Any] | None, allowed: Sequence[str]) -> None:
@@ -90,6 +125,8 @@ class TaskEnv(gym.Env[np.ndarray, Any]):
         self._L = int(self.task.episode_length)
         self._multi = self.task.target_channels is not None
         self._K = self.task.automaton.num_outputs
+        if self._multi:
+            self._code = _ActionCode(self.action_space, self.task.target_channels)
         self._t = -1
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None
@@ -100,6 +137,7 @@ class TaskEnv(gym.Env[np.ndarray, Any]):
                        self.observe_clock)
         self._obs = ep["obs"][:, 0]
         self._targets = ep["targets"][:, 0] if self._multi else ep["targets"][:, 0].tolist()
+        self._classes = ep["classes"][:, 0].tolist()
         self._td = ep["td"][:, 0].tolist()
         self._theta = ep["theta"][:, 0].tolist()
         self._clocks = ep["clocks"][:, 0].tolist()
@@ -116,13 +154,9 @@ class TaskEnv(gym.Env[np.ndarray, Any]):
         if t >= self._L:
             raise RuntimeError("the episode has terminated; call reset()")
         if self._multi:
+            reward = 1.0 if self._code.one(action) == self._classes[t] else 0.0
             a = np.asarray(action)
-            if a.shape != self.action_space.shape or a.dtype.kind not in _ACTION_KINDS + "b" \
-                    or not self.action_space.contains(a.astype(self.action_space.dtype)):
-                raise ValueError(f"action must be in {self.action_space}, got {action!r}")
-            target = self._targets[t]
-            reward = 1.0 if np.array_equal(a, target) else 0.0
-            target = target.copy()
+            target = self._targets[t].copy()
         else:
             if type(action) is not int:
                 a_arr = np.asarray(action)
@@ -195,6 +229,10 @@ class TaskVectorEnv(VectorEnv[np.ndarray, np.ndarray, np.ndarray]):
         self._multi = self.task.target_channels is not None
         self._K = self.task.automaton.num_outputs
         self._hit = np.eye(self._K, dtype=np.float32)  # reward of (action, target)
+        if self._multi:
+            self._code = _ActionCode(self.single_action_space, self.task.target_channels)
+            self._hit = np.vstack([np.eye(self._K, dtype=np.float32),
+                                   np.zeros((1, self._K), np.float32)])  # row -1: no class
         self._ashape = self.action_space.shape
         self._rows = np.arange(n)
         self._all = np.ones(n, dtype=bool)
@@ -283,14 +321,13 @@ class TaskVectorEnv(VectorEnv[np.ndarray, np.ndarray, np.ndarray]):
 
     # -- stepping -------------------------------------------------------------------------------
     def _reward(self, actions: Any, target: np.ndarray) -> np.ndarray:
+        """Reward per env for ``actions`` against target classes ``target``; validates actions."""
         a = actions if type(actions) is np.ndarray else np.asarray(actions)
         if a.shape != self._ashape or a.dtype.kind not in "iub":
             raise ValueError(f"actions must be an integer array of shape {self._ashape}, "
                              f"got {a.dtype} {a.shape}")
         if self._multi:
-            if not self.action_space.contains(a.astype(self.action_space.dtype)):
-                raise ValueError(f"actions must be in {self.action_space}")
-            return (a == target).all(axis=-1).astype(np.float32)
+            return self._hit[self._code.many(a), target]
         if a.dtype != np.int64:
             a = a.astype(np.int64)
         if a.view(np.uint64).max() >= self._K:  # negatives become huge unsigned values
@@ -312,7 +349,7 @@ class TaskVectorEnv(VectorEnv[np.ndarray, np.ndarray, np.ndarray]):
         n, buf = self.num_envs, self._buf
         e, s = sync
         target = buf["targets"][s, e]
-        reward = self._reward(actions, target)
+        reward = self._reward(actions, buf["classes"][s, e])
         scored = self._all
         info = {"t": self._t_rows[s], "target": target, "time_dependent": buf["td"][s, e],
                 "theta": buf["theta"][s, e], "clocks": buf["clocks"][s, e], "_t": scored,
@@ -335,7 +372,7 @@ class TaskVectorEnv(VectorEnv[np.ndarray, np.ndarray, np.ndarray]):
         n, buf = self.num_envs, self._buf
         idx = (self._t, self._e, self._rows)
         target = buf["targets"][idx]
-        reward = self._reward(actions, target)
+        reward = self._reward(actions, buf["classes"][idx])
         info = {"t": self._t.astype(np.int64), "target": target, "time_dependent": buf["td"][idx],
                 "theta": buf["theta"][idx], "clocks": buf["clocks"][idx], "_t": scored,
                 "_target": scored, "_time_dependent": scored, "_theta": scored, "_clocks": scored}

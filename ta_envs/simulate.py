@@ -56,15 +56,15 @@ def run_configs(
         for j in range(nb):
             idx = c * base
             idx += z[j]
-            cfg[j] = before_t[:, idx]
-            c = after[idx]
+            np.take(before_t, idx, axis=1, out=cfg[j])
+            c = after.take(idx)
         return cfg.reshape(nb * k, B)[:T]
     cfg = np.empty((B, nb, k), dtype=np.intp)
     for j in range(nb):
         idx = c * base
         idx += z[j]
-        cfg[:, j] = before[idx]
-        c = after[idx]
+        cfg[:, j] = before.take(idx, axis=0)
+        c = after.take(idx)
     return cfg.reshape(B, nb * k)[:, :T]
 
 
@@ -77,6 +77,7 @@ class Rollout:
     configs: np.ndarray  #: [B, T] intp configuration before each step
     inputs: np.ndarray  #: [B, T, D] float32 input vectors
     targets: np.ndarray  #: [B, T] int64 output class ([B, T, N] channels for multi-channel tasks)
+    classes: np.ndarray  #: [B, T] int64 output class (equal to ``targets`` for one-channel tasks)
     mask_td: np.ndarray  #: [B, T] bool, time-dependent steps
     theta: np.ndarray  #: [B, T] int64, Θ(t) (-1 where undefined)
     clocks: np.ndarray  #: [B, T, X] int64, clock values read by each step's guards
@@ -96,15 +97,16 @@ def rollout(task: Task, symbols: np.ndarray, time_major: bool = False) -> Rollou
     cfg = run_configs(comp, symbols, time_major=time_major)
     flat = cfg * S
     flat += symbols
-    out = comp.output.ravel()[flat]
-    if task.target_channels is not None:
-        out = task.target_channels[out]
+    classes = comp.output.ravel().take(flat)
+    out = classes if task.target_channels is None else task.target_channels.take(classes, axis=0)
+    # np.take is several times faster than fancy indexing for these row gathers
     return Rollout(
         symbols=symbols.astype(np.int64, copy=False),
         configs=cfg,
-        inputs=task.obs_table[symbols],
+        inputs=task.obs_table.take(symbols, axis=0),
         targets=out,
-        mask_td=comp.time_dependent.ravel()[flat],
-        theta=task.theta_table[cfg],
-        clocks=comp.clocks[cfg],
+        classes=classes,
+        mask_td=comp.time_dependent.ravel().take(flat),
+        theta=task.theta_table.take(cfg),
+        clocks=comp.clocks.take(cfg, axis=0),
     )

@@ -174,3 +174,25 @@ def test_vector_info_arrays_do_not_change_later():
 def test_package_exports_register_on_import():
     assert "TemporalFlipFlop-v0" in gym.registry
     assert ta_envs.FACTORIES.keys() == {k for k in IDS}
+
+
+def test_flipflop_vector_env_matches_single_envs_with_random_bit_actions():
+    n, T = 3, 12
+    v = gym.make_vec("FlipFlop-v0", n, vectorization_mode="vector_entry_point", n_bits=2,
+                     p_pulse=0.4, episode_length=T)
+    v.reset(seed=11)
+    rng = np.random.default_rng(0)
+    acts = rng.integers(0, 2, size=(T, n, 2)).astype(np.int8)
+    steps = [v.step(acts[t]) for t in range(T)]
+    for i in range(n):
+        env = gym.make("FlipFlop-v0", n_bits=2, p_pulse=0.4, episode_length=T).unwrapped
+        env.reset(seed=11 + i)
+        for t in range(T):
+            o, r, term, _, info = env.step(acts[t, i])
+            np.testing.assert_array_equal(o, steps[t][0][i])
+            np.testing.assert_array_equal(info["target"], steps[t][4]["target"][i])
+            assert r == steps[t][1][i] == float((acts[t, i] == info["target"]).all())
+    with pytest.raises(ValueError, match="action"):
+        v.step(np.full((n, 2), 2))
+    with pytest.raises(ValueError, match="action"):
+        v.step(-np.ones((n, 2), dtype=np.int64))
