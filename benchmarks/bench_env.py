@@ -13,10 +13,9 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _timing import pin_threads, rate, table, write_json  # noqa: E402
-
 import gymnasium as gym  # noqa: E402
 import numpy as np  # noqa: E402
+from _timing import pin_threads, rate, table, write_json  # noqa: E402
 
 import ta_envs  # noqa: E402, F401
 

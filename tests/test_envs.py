@@ -90,6 +90,7 @@ def test_info_is_fresh_per_call_and_complete():
     assert i3["clocks"]["y"] != 99 or i3["t"] == 99
 
 
+@pytest.mark.filterwarnings("ignore:.*render_mode")
 @pytest.mark.parametrize("kw, err, fragment", [
     (dict(bogus=1), TypeError, "allowed kwargs"),
     (dict(period=-3), ValueError, "period"),
