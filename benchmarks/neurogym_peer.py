@@ -4,12 +4,13 @@ ta-envs cannot share). Prints one JSON line: batches/s for each requested shape.
 from __future__ import annotations
 
 import json
-import os
 import sys
-import time
 import warnings
+from pathlib import Path
 
-os.environ.setdefault("OMP_NUM_THREADS", "1")
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _timing import rate  # noqa: E402  (sets OMP_NUM_THREADS=1)
+
 warnings.filterwarnings("ignore")
 
 
@@ -22,19 +23,8 @@ def main() -> None:
     for batch, seq in shapes:
         ds = ngym.Dataset("PerceptualDecisionMaking-v0", env_kwargs={"dt": 100},
                           batch_size=batch, seq_len=seq)
-        ds()
-        rates = []
-        for _ in range(3):
-            n, t0 = 0, time.perf_counter()
-            while True:
-                ds()
-                n += 1
-                dt = time.perf_counter() - t0
-                if dt >= min_time:
-                    break
-            rates.append(n / dt)
-        rates.sort()
-        out.append({"batch": batch, "seq_len": seq, "median": rates[1], "best": rates[-1]})
+        r = rate(ds, 1.0, min_time=min_time, repeats=3)
+        out.append({"batch": batch, "seq_len": seq, **r})
     print(json.dumps({"version": ngym.__version__, "rows": out}))
 
 

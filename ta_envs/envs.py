@@ -95,6 +95,16 @@ def _episodes(task: Task, symbols: np.ndarray, observe_clock: bool) -> dict[str,
             "theta": r.theta, "clocks": r.clocks, "symbols": r.symbols}
 
 
+def _env_task(task: Any, default_id: str | None, render_mode: str | None, observe_clock: bool,
+              task_kwargs: dict[str, Any]) -> Task:
+    """Validate the constructor arguments shared by both env classes; build the task."""
+    if render_mode not in (None, "ansi"):
+        raise ValueError(f"render_mode must be None or 'ansi', got {render_mode!r}")
+    if not isinstance(observe_clock, bool):
+        raise TypeError(f"observe_clock must be a bool, got {type(observe_clock).__name__}")
+    return make_task(task if task is not None else default_id, **task_kwargs)
+
+
 def _check_options(options: Mapping[str, Any] | None, allowed: Sequence[str]) -> None:
     if options and set(options) - set(allowed):
         raise ValueError(f"unknown reset options {sorted(set(options) - set(allowed))}; "
@@ -113,11 +123,7 @@ class TaskEnv(gym.Env[np.ndarray, Any]):
 
     def __init__(self, task: Any = None, *, render_mode: str | None = None,
                  observe_clock: bool = False, **task_kwargs: Any) -> None:
-        self.task = make_task(task if task is not None else self.task_id, **task_kwargs)
-        if render_mode not in (None, "ansi"):
-            raise ValueError(f"render_mode must be None or 'ansi', got {render_mode!r}")
-        if not isinstance(observe_clock, bool):
-            raise TypeError(f"observe_clock must be a bool, got {type(observe_clock).__name__}")
+        self.task = _env_task(task, self.task_id, render_mode, observe_clock, task_kwargs)
         self.render_mode = render_mode
         self.observe_clock = observe_clock
         self.observation_space, self.action_space = _spaces(self.task, observe_clock)
@@ -178,14 +184,13 @@ class TaskEnv(gym.Env[np.ndarray, Any]):
         if self.render_mode is None:
             gym.logger.warn("render() called with render_mode=None; use render_mode='ansi'")
             return None
-        if self._t < 0:
-            return "(not reset)\n"
-        lo = max(0, self._t - 48)
-        hi = max(self._t, 1) if self._t == 0 else self._t
+        if self._t <= 0:
+            return "(no step taken yet)\n"
+        lo, hi = max(0, self._t - 48), self._t
         alphabet = self.task.automaton.alphabet
-        targets = [self._targets[i] for i in range(lo, hi)]
-        return timeline([alphabet[s] for s in self._symbols[lo:hi]], targets, self._td[lo:hi],
-                        actions=self._actions[lo:hi], theta=self._theta[lo:hi], start=lo)
+        return timeline([alphabet[s] for s in self._symbols[lo:hi]], self._targets[lo:hi],
+                        self._td[lo:hi], actions=self._actions[lo:hi], theta=self._theta[lo:hi],
+                        start=lo)
 
 
 class TaskVectorEnv(VectorEnv[np.ndarray, np.ndarray, np.ndarray]):
@@ -213,11 +218,7 @@ class TaskVectorEnv(VectorEnv[np.ndarray, np.ndarray, np.ndarray]):
                  observe_clock: bool = False, **task_kwargs: Any) -> None:
         if isinstance(num_envs, bool) or not isinstance(num_envs, (int, np.integer)) or num_envs < 1:
             raise ValueError(f"num_envs must be an int >= 1, got {num_envs!r}")
-        self.task = make_task(task if task is not None else self.task_id, **task_kwargs)
-        if render_mode not in (None, "ansi"):
-            raise ValueError(f"render_mode must be None or 'ansi', got {render_mode!r}")
-        if not isinstance(observe_clock, bool):
-            raise TypeError(f"observe_clock must be a bool, got {type(observe_clock).__name__}")
+        self.task = _env_task(task, self.task_id, render_mode, observe_clock, task_kwargs)
         self.num_envs = n = int(num_envs)
         self.render_mode = render_mode
         self.observe_clock = observe_clock

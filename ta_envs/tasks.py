@@ -157,6 +157,12 @@ def _check_int(name: str, v: Any, lo: int, hi: int | None = None) -> int:
     return int(v)
 
 
+def _check_bool(name: str, v: Any) -> bool:
+    if not isinstance(v, (bool, np.bool_)):
+        raise TypeError(f"{name} must be a bool, got {type(v).__name__} {v!r}")
+    return bool(v)
+
+
 def _check_prob(name: str, v: Any) -> float:
     if isinstance(v, bool) or not isinstance(v, (int, float, np.floating, np.integer)):
         raise TypeError(f"{name} must be a float, got {type(v).__name__}")
@@ -200,6 +206,7 @@ def temporal_flipflop(
     K = _check_int("num_phases", num_phases, 2, P)
     phase = _check_int("phase", phase, 0)
     p_a = _check_prob("p_a", p_a)
+    state_dependent = _check_bool("state_dependent", state_dependent)
     L = 4 * P if episode_length is None else episode_length
     theta_of_x = _day_phase(P, on_steps, phase, K)
     locs = tuple(str(s) for s in range(K))
@@ -243,6 +250,7 @@ def relative_timing_flipflop(
     tau = _check_int("tau", tau, 0)
     p = _check_prob("p_event", p_event)
     phase = _check_int("phase", phase, 0)
+    state_dependent = _check_bool("state_dependent", state_dependent)
     clocks = [Clock("y")]
     day: list[tuple[int, Guard]] = [(1, Guard())]
     if period is not None:

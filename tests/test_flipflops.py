@@ -112,7 +112,8 @@ def test_classic_flipflop_holds_the_last_pulse(n_bits, p, seed):
 @pytest.mark.parametrize("kw, field", [
     (dict(period=0), "period"), (dict(on_steps=30), "on_steps"), (dict(num_phases=1), "num_phases"),
     (dict(phase=-1), "phase"), (dict(p_a=1.5), "p_a"), (dict(period=2.5), "period"),
-    (dict(num_phases=3, on_steps=4), "on_steps"),
+    (dict(num_phases=3, on_steps=4), "on_steps"), (dict(state_dependent=1), "state_dependent"),
+    (dict(episode_length=0), "episode_length"),
 ])
 def test_bad_factory_arguments(kw, field):
     with pytest.raises((ValueError, TypeError)) as err:
