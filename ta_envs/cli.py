@@ -1,4 +1,5 @@
-"""The ``ta-envs`` command line: ``list`` and ``show`` (task inspection)."""
+"""The ``ta-envs`` command line: ``list`` and ``show`` (task inspection); ``train`` and ``demo``
+(reference learners; they import ``baselines``, which needs the ``torch`` extra)."""
 
 from __future__ import annotations
 
@@ -75,7 +76,31 @@ def main(argv: Sequence[str] | None = None) -> int:
     show.add_argument("--kw", nargs="*", default=[], metavar="K=V", help="task kwargs")
     show.add_argument("--seed", type=int, default=0)
     show.add_argument("--json", action="store_true", help="print the automaton spec as JSON")
+    train = sub.add_parser("train", help="train reference learners on a task, many seeds")
+    demo = sub.add_parser("demo", help="one seed of the paper's setting, with report.md")
+    demo.add_argument("--out", default="ta_envs_demo")
+    demo.add_argument("--seed", type=int, default=0)
+    demo.add_argument("--iterations", type=int, default=2500)
+    if argv is None:
+        argv = sys.argv[1:]
+    if argv and argv[0] == "train":  # its options live in baselines (imported only when used)
+        from baselines.cli import add_train_args
+
+        add_train_args(train)
     args = parser.parse_args(argv)
+
+    if args.cmd == "train":
+        from baselines.cli import run_train
+
+        try:
+            return run_train(args, parse_kw(args.kw))
+        except (ValueError, TypeError) as err:
+            print(f"error: {err}", file=sys.stderr)
+            return 2
+    if args.cmd == "demo":
+        from baselines.cli import run_demo
+
+        return run_demo(args.out, seed=args.seed, iterations=args.iterations)
 
     if args.cmd == "list":
         for task_id in FACTORIES:

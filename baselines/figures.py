@@ -1,0 +1,47 @@
+"""Figures of training runs (matplotlib, Agg backend, saved to files)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+
+def learning_curves(runs: Sequence[Sequence[dict[str, Any]]], path: str | Path, title: str = "",
+                    bold: int | None = None) -> Path:
+    """TD and TI held-out accuracy against iteration, one thin line per run and run ``bold`` drawn
+    bold (the paper's Fig. 2 layout)."""
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.6), sharey=True)
+    for ax, key, name in ((axes[0], "val_td_acc", "time-dependent (TD)"),
+                          (axes[1], "val_ti_acc", "time-independent (TI)")):
+        for i, rows in enumerate(runs):
+            pts = [(m["it"], m[key]) for m in rows if m.get(key) is not None]
+            if not pts:
+                continue
+            x, y = zip(*pts)
+            if i == bold:
+                continue
+            ax.plot(x, y, lw=0.6, alpha=0.45, color="tab:blue")
+        if bold is not None and bold < len(runs):
+            pts = [(m["it"], m[key]) for m in runs[bold] if m.get(key) is not None]
+            if pts:
+                x, y = zip(*pts)
+                ax.plot(x, y, lw=2.2, color="black", label=f"run {bold}")
+                ax.legend(loc="lower right", frameon=False)
+        ax.set_title(name)
+        ax.set_xlabel("iteration")
+        ax.axhline(0.5, color="grey", lw=0.5, ls=":")
+        ax.set_ylim(0.3, 1.02)
+    axes[0].set_ylabel("held-out accuracy")
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    path = Path(path)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path

@@ -1,0 +1,129 @@
+"""Learning phases from accuracy curves: TI solved, the TD plateau, the transition and the jump.
+
+Definitions (on the held-out TD/TI accuracy, iterations as logged):
+
+- ``ti_solved_at``: first iteration with TI accuracy >= ``ti_solved`` (0.99);
+- ``transition_at``: first iteration with TD accuracy >= ``transition`` (0.75);
+- the jump runs from ``jump_start`` (last iteration before the transition with TD < ``jump_lo``,
+  0.6) to ``jump_end`` (first iteration from the transition on with TD >= ``jump_hi``, 0.9);
+  ``jump_width = jump_end - jump_start``;
+- the plateau runs from ``ti_solved_at`` to ``jump_start`` (to the end if there is no transition);
+  ``plateau_td`` is the mean TD accuracy on it;
+- ``solved``: TD accuracy reached ``solved`` (0.99) at some iteration.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Phases:
+    ti_solved_at: int | None
+    plateau_start: int | None
+    plateau_end: int | None
+    plateau_td: float | None
+    transition_at: int | None
+    jump_start: int | None
+    jump_end: int | None
+    jump_width: int | None
+    solved: bool
+    solved_at: int | None
+    final_td: float | None
+    final_ti: float | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def detect_phases(its: Sequence[int], td: Sequence[float], ti: Sequence[float], *,
+                  ti_solved: float = 0.99, transition: float = 0.75, jump_lo: float = 0.6,
+                  jump_hi: float = 0.9, solved: float = 0.99) -> Phases:
+    """Phases of one run from aligned iteration / TD accuracy / TI accuracy series."""
+    it = np.asarray(its, dtype=np.int64)
+    td_a = np.asarray(td, dtype=np.float64)
+    ti_a = np.asarray(ti, dtype=np.float64)
+    if not (it.shape == td_a.shape == ti_a.shape) or it.ndim != 1:
+        raise ValueError(f"its, td and ti must be 1-D of equal length, got {it.shape}, "
+                         f"{td_a.shape}, {ti_a.shape}")
+    if len(it) == 0:
+        raise ValueError("empty accuracy series")
+    if np.any(np.diff(it) <= 0):
+        raise ValueError("iterations must be strictly increasing")
+
+    def first(mask: np.ndarray) -> int | None:
+        idx = np.flatnonzero(mask)
+        return int(idx[0]) if idx.size else None
+
+    i_ti = first(ti_a >= ti_solved)
+    i_tr = first(td_a >= transition)
+    i_js = i_je = None
+    if i_tr is not None:
+        below = np.flatnonzero(td_a[:i_tr] < jump_lo)
+        i_js = int(below[-1]) if below.size else 0
+        j = first(td_a[i_tr:] >= jump_hi)
+        i_je = None if j is None else i_tr + j
+    p_start = i_ti
+    p_end = i_js if i_tr is not None else len(it) - 1
+    if p_start is None or p_end is None or p_end < p_start:
+        p_start = p_end = None
+    i_sol = first(td_a >= solved)
+    at = lambda i: None if i is None else int(it[i])  # noqa: E731
+    return Phases(
+        ti_solved_at=at(i_ti),
+        plateau_start=at(p_start),
+        plateau_end=at(p_end),
+        plateau_td=None if p_start is None else float(td_a[p_start : p_end + 1].mean()),
+        transition_at=at(i_tr),
+        jump_start=at(i_js),
+        jump_end=at(i_je),
+        jump_width=None if i_je is None or i_js is None else int(it[i_je] - it[i_js]),
+        solved=i_sol is not None,
+        solved_at=at(i_sol),
+        final_td=float(td_a[-1]),
+        final_ti=float(ti_a[-1]),
+    )
+
+
+def phases_from_metrics(metrics: Sequence[dict[str, Any]] | str | Path, **kw: Any) -> Phases:
+    """Phases from a run's ``metrics.jsonl`` (path, run directory, or parsed lines), using the
+    held-out ``val_td_acc`` / ``val_ti_acc`` entries."""
+    if isinstance(metrics, (str, Path)):
+        from .train import read_metrics
+
+        p = Path(metrics)
+        metrics = read_metrics(p if p.is_dir() else p.parent)
+    rows = [m for m in metrics if m.get("val_td_acc") is not None and m.get("val_ti_acc") is not None]
+    if not rows:
+        raise ValueError("metrics have no held-out TD/TI accuracy (val_td_acc, val_ti_acc)")
+    return detect_phases([m["it"] for m in rows], [m["val_td_acc"] for m in rows],
+                         [m["val_ti_acc"] for m in rows], **kw)
+
+
+def summarize(phases: Sequence[Phases], wall_per_1000: Sequence[float] = ()) -> dict[str, Any]:
+    """Aggregate over seeds: counts, median and spread of the transition, plateau and jump."""
+
+    def stats(vals: list[float]) -> dict[str, float] | None:
+        if not vals:
+            return None
+        a = np.asarray(vals, dtype=np.float64)
+        q1, med, q3 = np.percentile(a, [25, 50, 75])
+        return {"median": float(med), "q1": float(q1), "q3": float(q3), "min": float(a.min()),
+                "max": float(a.max()), "n": int(a.size)}
+
+    return {
+        "seeds": len(phases),
+        "solved": sum(p.solved for p in phases),
+        "reached_90": sum(p.jump_end is not None for p in phases),
+        "transitioned": sum(p.transition_at is not None for p in phases),
+        "transition_at": stats([p.transition_at for p in phases if p.transition_at is not None]),
+        "plateau_td": stats([p.plateau_td for p in phases if p.plateau_td is not None]),
+        "jump_width": stats([p.jump_width for p in phases if p.jump_width is not None]),
+        "ti_solved_at": stats([p.ti_solved_at for p in phases if p.ti_solved_at is not None]),
+        "wall_s_per_1000_it": stats(list(wall_per_1000)),
+    }
