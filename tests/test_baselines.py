@@ -240,3 +240,25 @@ def test_cli_train_writes_runs_summary_and_figure(tmp_path):
         assert {k: run[k] for k in expected} == expected
     assert (out / "learning_curves.png").stat().st_size > 10_000
     assert main(["train", "--arch", "nope", "--out", str(tmp_path / "x")]) == 2
+
+
+def test_demo_writes_a_report_with_its_figure(tmp_path):
+    from ta_envs.cli import main
+
+    assert main(["demo", "--out", str(tmp_path), "--iterations", "20"]) == 0
+    report = (tmp_path / "report.md").read_text()
+    assert "![learning curves](learning_curves.png)" in report
+    assert (tmp_path / "learning_curves.png").exists()
+    ph = phases_from_metrics(tmp_path / "run")
+    assert f"| TI accuracy >= 99% at iteration | {ph.ti_solved_at} |" in report
+
+
+@pytest.mark.slow
+def test_demo_shows_the_three_phases_and_solves(tmp_path):
+    from ta_envs.cli import main
+
+    assert main(["demo", "--out", str(tmp_path)]) == 0
+    ph = phases_from_metrics(tmp_path / "run")
+    assert ph.ti_solved_at is not None and ph.plateau_td is not None and ph.plateau_td < 0.7
+    assert ph.transition_at is not None and ph.transition_at > ph.ti_solved_at
+    assert ph.solved
