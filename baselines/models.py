@@ -263,10 +263,11 @@ def check_model(model: Any, input_size: int, output_size: int, name: str = "mode
                not callable(getattr(model, m, None))]
     if not isinstance(model, nn.Module):
         raise TypeError(f"{name}: must be a torch.nn.Module, got {type(model).__name__}")
-    if missing or not isinstance(getattr(model, "state_size", None), int):
+    if not isinstance(getattr(model, "state_size", None), int):
+        missing.append("state_size")
+    if missing:
         raise TypeError(f"{name}: the model protocol needs methods forward, step, readout, "
-                        f"initial_state and an int attribute state_size; missing "
-                        f"{missing + ([] if isinstance(getattr(model, 'state_size', None), int) else ['state_size'])}")  # noqa: E501
+                        f"initial_state and an int attribute state_size; missing {missing}")
     B, T, S = 2, 3, model.state_size
     with torch.no_grad():
         x = torch.zeros(B, T, input_size)

@@ -29,7 +29,7 @@ from torch import Tensor, nn
 
 from ta_envs import Task, make_dataset, make_task
 
-from .models import build_model, resolve_arch
+from .models import BUILTIN, build_model, resolve_arch
 
 CHECKPOINT_FORMAT = "ta-envs-checkpoint/1"
 #: Config fields that may differ between a checkpoint and the run resuming from it.
@@ -222,8 +222,7 @@ def build(config: TrainConfig) -> tuple[Task, nn.Module, torch.optim.Optimizer, 
     if kind == "unsupported":
         raise ValueError(f"task {config.task}: multi-class channels are not supported")
     gen = torch.Generator().manual_seed(config.seed)
-    kw = {"init": config.init, "gain": config.gain} if config.arch in ("rnn", "gru", "lstm",
-                                                                          "linear") else {}
+    kw = {"init": config.init, "gain": config.gain} if config.arch in BUILTIN else {}
     model = build_model(config.arch, int(task.obs_table.shape[1]), config.hidden, out_size,
                         generator=gen, **kw).to(config.device)
     if config.optimizer == "sgd":
