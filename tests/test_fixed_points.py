@@ -1,0 +1,113 @@
+"""Fixed points: exact on systems with known answers, never reports slow points."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
+
+torch = pytest.importorskip("torch")
+
+from analysis.fixed_points import FixedPoints, find_fixed_points  # noqa: E402
+
+ZERO = np.zeros((1, 1))
+
+
+def _affine(A, b):
+    At, bt = torch.as_tensor(A), torch.as_tensor(b)
+    return lambda h, x: h @ At.T + bt + 0 * x[:, :1]
+
+
+@settings(max_examples=20, deadline=None)
+@given(st.integers(1, 6), st.integers(0, 2**31), st.floats(0.2, 2.0))
+def test_affine_maps_have_their_one_fixed_point_classified(n, seed, scale):
+    rng = np.random.default_rng(seed)
+    A = rng.normal(size=(n, n)) * scale / np.sqrt(n)
+    b = rng.normal(size=n)
+    ev = np.abs(np.linalg.eigvals(A))
+    assume(np.abs(ev - 1).min() > 0.01)  # not marginal, and I - A invertible
+    fp = find_fixed_points(_affine(A, b), ZERO, rng.normal(size=(32, n)) * 3)
+    assert len(fp) == 1 and len(fp.slow_points) == 0
+    np.testing.assert_allclose(fp.points[0], np.linalg.solve(np.eye(n) - A, b), atol=1e-8)
+    assert fp.residual[0] < 1e-10
+    n_unst = int((ev > 1).sum())
+    assert fp.n_unstable[0] == n_unst
+    want = "stable" if n_unst == 0 else ("unstable" if n_unst == n else "saddle")
+    assert fp.stability[0] == want
+    np.testing.assert_allclose(np.sort(np.abs(fp.eigenvalues[0])), np.sort(ev), atol=1e-9)
+
+
+@settings(max_examples=12, deadline=None)
+@given(st.integers(1, 8), st.integers(0, 2**31))
+def test_contracting_tanh_networks_have_one_stable_point(n, seed):
+    rng = np.random.default_rng(seed)
+    W = rng.normal(size=(n, n))
+    W *= 0.8 / np.linalg.norm(W, 2)
+    b = rng.normal(size=n)
+    Wt, bt = torch.as_tensor(W), torch.as_tensor(b)
+    fp = find_fixed_points(lambda h, x: torch.tanh(h @ Wt.T + bt), ZERO,
+                           rng.uniform(-1, 1, size=(64, n)))
+    assert len(fp) == 1 and fp.stability[0] == "stable"
+    h = fp.points[0]
+    assert np.linalg.norm(np.tanh(W @ h + b) - h) < 1e-10  # checked outside the finder
+
+
+@pytest.mark.parametrize("n, expected", [(2, 3), (3, 3), (4, 9)])
+def test_roll_linspace_networks_have_exactly_3_3_9_fixed_points(n, expected):
+    W = np.stack([-np.roll(np.linspace(-1, 1, n), -i) for i in range(n)])
+    Wt = torch.as_tensor(W)
+    H0 = np.random.default_rng(0).uniform(-2, 2, size=(512, n))
+    fp = find_fixed_points(lambda h, x: torch.tanh(h @ Wt.T), ZERO, H0)
+    assert len(fp) == expected
+    for h in fp.points:
+        assert np.linalg.norm(np.tanh(W @ h) - h) < 1e-10
+    # distinct points
+    d = np.abs(fp.points[:, None] - fp.points[None]).max(-1) + np.eye(expected)
+    assert d.min() > 1e-6
+
+
+def test_chaotic_network_reports_no_slow_point_as_fixed():
+    N, g = 64, 1.5
+    rng = np.random.default_rng(1)
+    W = rng.normal(scale=g / np.sqrt(N), size=(N, N))
+    Wt = torch.as_tensor(W)
+    fp = find_fixed_points(lambda h, x: torch.tanh(h @ Wt.T), ZERO,
+                           rng.uniform(-1, 1, size=(256, N)), adam_steps=300, lm_steps=30)
+    for h in fp.points:  # every reported point is a true fixed point, checked independently
+        assert np.linalg.norm(np.tanh(W @ h) - h) < 1e-10
+    assert (fp.slow_residual >= fp.tol).all()
+    assert len(fp) <= 50  # a handful of true points; the rest are rejected slow points
+    assert np.any(np.all(np.abs(fp.points) < 1e-12, axis=1))  # the origin is always one
+
+
+def test_several_inputs_slicing_and_save_load(tmp_path):
+    A = np.array([[0.5, 0.2], [0.1, 0.3]])
+    At = torch.as_tensor(A)
+    step = lambda h, x: h @ At.T + x  # noqa: E731
+    U = np.array([[1.0, 0.0], [0.0, 2.0]])
+    fp = find_fixed_points(step, U, np.zeros((8, 2)))
+    assert len(fp) == 2 and list(fp.input_index) == [0, 1]
+    for u in range(2):
+        np.testing.assert_allclose(fp.for_input(u).points[0],
+                                   np.linalg.solve(np.eye(2) - A, U[u]), atol=1e-10)
+    assert len(fp[fp.stability == "stable"]) == 2 and len(fp[0]) == 1
+    path = fp.save(tmp_path / "fp.npz")
+    back = FixedPoints.load(path)
+    np.testing.assert_array_equal(back.points, fp.points)
+    np.testing.assert_array_equal(back.stability, fp.stability)
+    assert back.tol == fp.tol
+    (tmp_path / "junk.npz").write_bytes(b"not a zip")
+    with pytest.raises(ValueError, match="not a saved FixedPoints"):
+        FixedPoints.load(tmp_path / "junk.npz")
+    assert "2 fixed points" in fp.summary()
+
+
+def test_models_are_analysed_in_float64_through_step():
+    from baselines.models import build_model
+
+    model = build_model("rnn", 2, 16, 1, generator=torch.Generator().manual_seed(0),
+                        init="orthogonal", gain=0.5)
+    fp = find_fixed_points(model, np.eye(2), np.zeros((16, 16)))
+    assert len(fp) == 2 and (fp.residual < 1e-10).all()
+    assert next(model.parameters()).dtype == torch.float32  # the model itself is untouched
