@@ -222,32 +222,42 @@ def _jacobians(step: StepFn, u: Tensor, h: Tensor) -> Tensor:
 
 
 def _levenberg_marquardt(step: StepFn, u: Tensor, h: Tensor, steps: int) -> Tensor:
-    """Batched damped Newton on r(h) = F(h) − h; the damping adapts per point."""
+    """Batched damped Newton on r(h) = F(h) − h; the damping adapts per point. Each iteration works
+    only on points whose residual is above float64 round-off and that are still converging: a point
+    is dropped after 6 rejected steps in a row (no descent direction left), or when its cost fell
+    less than 10-fold over the last 10 iterations (not in a root's basin)."""
     S = h.shape[1]
     eye = torch.eye(S, dtype=h.dtype)
+    h = h.clone()
     lam = torch.full((len(h),), 1e-3, dtype=h.dtype)
-    ux = u.expand(len(h), -1)
     with torch.no_grad():
-        r = step(h, ux) - h
+        r = step(h, u.expand(len(h), -1)) - h
     cost = (r**2).sum(1)
-    for _ in range(steps):
-        A = _jacobians(step, ux, h) - eye
-        At = A.transpose(1, 2)
-        lhs = At @ A + lam[:, None, None] * eye
-        rhs = -(At @ r[..., None])
-        delta = torch.linalg.solve(lhs, rhs)[..., 0]
-        delta = torch.nan_to_num(delta, nan=0.0, posinf=0.0, neginf=0.0)
-        cand = h + delta
-        with torch.no_grad():
-            r_c = step(cand, ux) - cand
-        cost_c = (r_c**2).sum(1)
-        better = cost_c < cost
-        h = torch.where(better[:, None], cand, h)
-        r = torch.where(better[:, None], r_c, r)
-        cost = torch.where(better, cost_c, cost)
-        lam = torch.where(better, lam * 0.3, lam * 10).clamp(1e-12, 1e12)
-        if bool((cost < 1e-28).all()):
+    stalls = torch.zeros(len(h), dtype=torch.long)
+    alive = torch.ones(len(h), dtype=torch.bool)
+    window_cost = cost.clone()
+    for k in range(steps):
+        if k and k % 10 == 0:
+            alive &= cost < 0.1 * window_cost
+            window_cost = cost.clone()
+        act = torch.nonzero((cost > 1e-26 * (1 + (h**2).sum(1))) & (stalls < 6) & alive).flatten()
+        if len(act) == 0:
             break
+        ha, ra, ua = h[act], r[act], u.expand(len(act), -1)
+        A = _jacobians(step, ua, ha) - eye
+        At = A.transpose(1, 2)
+        lhs = At @ A + lam[act, None, None] * eye
+        delta = torch.linalg.solve(lhs, -(At @ ra[..., None]))[..., 0]
+        cand = ha + torch.nan_to_num(delta, nan=0.0, posinf=0.0, neginf=0.0)
+        with torch.no_grad():
+            r_c = step(cand, ua) - cand
+        cost_c = (r_c**2).sum(1)
+        better = cost_c < cost[act]
+        h[act] = torch.where(better[:, None], cand, ha)
+        r[act] = torch.where(better[:, None], r_c, ra)
+        cost[act] = torch.where(better, cost_c, cost[act])
+        lam[act] = torch.where(better, lam[act] * 0.3, lam[act] * 10).clamp(1e-12, 1e12)
+        stalls[act] = torch.where(better, 0, stalls[act] + 1)
     return h
 
 
