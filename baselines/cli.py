@@ -66,10 +66,11 @@ def summarize_runs(run_dirs: list[Path], out: Path, config: TrainConfig) -> dict
                "aggregate": summarize(phases, per_1000),
                "runs": [{"run": str(r.name), **p.to_dict()} for r, p in zip(run_dirs, phases)]}
     (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
-    trans = [(p.transition_at, i) for i, p in enumerate(phases) if p.transition_at is not None]
-    bold = sorted(trans)[len(trans) // 2][1] if trans else 0
+    done = sorted((p.solved_at, i) for i, p in enumerate(phases) if p.solved_at is not None)
+    bold = done[len(done) // 2][1] if done else 0  # the median solving run
     title = f"{config.arch}({config.hidden}) on {config.task} {config.task_kwargs or ''}"
-    learning_curves(metrics, out / "learning_curves.png", title=title, bold=bold)
+    learning_curves(metrics, out / "learning_curves.png", title=title, bold=bold,
+                    bold_label=f"{run_dirs[bold].name} (median solver)" if done else None)
     return summary
 
 
@@ -101,7 +102,8 @@ def run_demo(out_dir: str, seed: int = 2, iterations: int = 2500) -> int:
     metrics = read_metrics(out / "run")
     ph = phases_from_metrics(metrics)
     learning_curves([metrics], out / "learning_curves.png",
-                    title="tanh RNN(64) on TemporalFlipFlop-v0, P = 24", bold=0)
+                    title="tanh RNN(64) on TemporalFlipFlop-v0, P = 24", bold=0,
+                    bold_label=f"seed {seed}")
     rho = [m["spectral_radius"] for m in metrics if m.get("spectral_radius") is not None]
     lines = [
         "# ta-envs demo: learning time-aware behaviour",

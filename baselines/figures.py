@@ -13,7 +13,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 
 
 def learning_curves(runs: Sequence[Sequence[dict[str, Any]]], path: str | Path, title: str = "",
-                    bold: int | None = None) -> Path:
+                    bold: int | None = None, bold_label: str | None = None) -> Path:
     """TD and TI held-out accuracy against iteration, one thin line per run and run ``bold`` drawn
     bold (the paper's Fig. 2 layout)."""
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.6), sharey=True)
@@ -31,7 +31,7 @@ def learning_curves(runs: Sequence[Sequence[dict[str, Any]]], path: str | Path, 
             pts = [(m["it"], m[key]) for m in runs[bold] if m.get(key) is not None]
             if pts:
                 x, y = zip(*pts)
-                ax.plot(x, y, lw=2.2, color="black", label=f"run {bold}")
+                ax.plot(x, y, lw=2.2, color="black", label=bold_label or f"run {bold}")
                 ax.legend(loc="lower right", frameon=False)
         ax.set_title(name)
         ax.set_xlabel("iteration")

@@ -1,6 +1,8 @@
 """Learning phases from accuracy curves: TI solved, the TD plateau, the transition and the jump.
 
-Definitions (on the held-out TD/TI accuracy, iterations as logged):
+Definitions (on the held-out TD/TI accuracy, iterations as logged, after a centred running median
+over ``window`` evaluations, 5 by default, so a single noisy evaluation makes no phase; the window
+shrinks symmetrically at the ends, which leaves a monotone curve unchanged):
 
 - ``ti_solved_at``: first iteration with TI accuracy >= ``ti_solved`` (0.99);
 - ``transition_at``: first iteration with TD accuracy >= ``transition`` (0.75);
@@ -41,9 +43,20 @@ class Phases:
         return asdict(self)
 
 
+def running_median(x: np.ndarray, window: int) -> np.ndarray:
+    """Centred running median; near the ends the window shrinks symmetrically."""
+    half = max(0, (window - 1) // 2)
+    n = len(x)
+    out = np.empty(n)
+    for i in range(n):
+        h = min(half, i, n - 1 - i)
+        out[i] = np.median(x[i - h : i + h + 1])
+    return out
+
+
 def detect_phases(its: Sequence[int], td: Sequence[float], ti: Sequence[float], *,
                   ti_solved: float = 0.99, transition: float = 0.75, jump_lo: float = 0.6,
-                  jump_hi: float = 0.9, solved: float = 0.99) -> Phases:
+                  jump_hi: float = 0.9, solved: float = 0.99, window: int = 5) -> Phases:
     """Phases of one run from aligned iteration / TD accuracy / TI accuracy series."""
     it = np.asarray(its, dtype=np.int64)
     td_a = np.asarray(td, dtype=np.float64)
@@ -55,6 +68,8 @@ def detect_phases(its: Sequence[int], td: Sequence[float], ti: Sequence[float], 
         raise ValueError("empty accuracy series")
     if np.any(np.diff(it) <= 0):
         raise ValueError("iterations must be strictly increasing")
+    final_td, final_ti = float(td_a[-1]), float(ti_a[-1])
+    td_a, ti_a = running_median(td_a, window), running_median(ti_a, window)
 
     def first(mask: np.ndarray) -> int | None:
         idx = np.flatnonzero(mask)
@@ -85,8 +100,8 @@ def detect_phases(its: Sequence[int], td: Sequence[float], ti: Sequence[float], 
         jump_width=None if i_je is None or i_js is None else int(it[i_je] - it[i_js]),
         solved=i_sol is not None,
         solved_at=at(i_sol),
-        final_td=float(td_a[-1]),
-        final_ti=float(ti_a[-1]),
+        final_td=final_td,
+        final_ti=final_ti,
     )
 
 

@@ -255,6 +255,9 @@ def train(config: TrainConfig, run_dir: str | Path, resume: bool = True, progres
         start, wall0 = int(state["iteration"]), float(state["wall_s"])
         kept = [m for m in read_metrics(run_dir) if m["it"] <= start]
         metrics_path.write_text("".join(json.dumps(m) + "\n" for m in kept))
+        if kept and config.stop_at_td is not None and \
+                (kept[-1].get("val_td_acc") or 0) >= config.stop_at_td:
+            return RunResult(run_dir, start, kept[-1], wall0)  # it had already stopped
     else:
         metrics_path.write_text("")
         for old in checkpoints(run_dir):

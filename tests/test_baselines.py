@@ -262,3 +262,23 @@ def test_demo_shows_the_three_phases_and_solves(tmp_path):
     assert ph.ti_solved_at is not None and ph.plateau_td is not None and ph.plateau_td < 0.7
     assert ph.transition_at is not None and ph.transition_at > ph.ti_solved_at
     assert ph.solved
+
+
+def test_single_evaluation_spikes_make_no_transition():
+    its = np.arange(0, 200, 10)
+    td = np.full(len(its), 0.55)
+    td[3] = 0.95  # one noisy evaluation
+    p = detect_phases(its, td, np.ones(len(its)))
+    assert p.transition_at is None and not p.solved
+    p1 = detect_phases(its, td, np.ones(len(its)), window=1)  # without smoothing it would count
+    assert p1.transition_at == 30
+
+
+def test_resuming_a_run_that_met_its_stop_criterion_does_nothing(tmp_path):
+    cfg = TrainConfig(task_kwargs={"period": 4}, iterations=400, seed=0, stop_at_td=0.95)
+    r1 = train(cfg, tmp_path / "run", progress=False)
+    assert r1.iterations < 400
+    before = (tmp_path / "run" / "metrics.jsonl").read_text()
+    r2 = train(cfg, tmp_path / "run", progress=False)
+    assert r2.iterations == r1.iterations
+    assert (tmp_path / "run" / "metrics.jsonl").read_text() == before
