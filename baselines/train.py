@@ -98,6 +98,8 @@ class TrainConfig:
             raise ValueError(f"stop_at_td must be in (0, 1] or None, got {self.stop_at_td!r}")
         if not (self.device == "cpu" or self.device.startswith("cuda")):
             raise ValueError(f"device must be 'cpu' or 'cuda[:i]', got {self.device!r}")
+        if self.device.startswith("cuda") and not torch.cuda.is_available():
+            raise ValueError(f"device {self.device!r} requested but CUDA is not available here")
         resolve_arch(self.arch)
         self.make_task()
 

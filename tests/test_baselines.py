@@ -91,12 +91,19 @@ def test_check_model_rejects_non_modules():
     (dict(batch=0), "batch"),
     (dict(momentum=1.0), "momentum"),
     (dict(task="Nope-v0"), "unknown task id"),
+    (dict(device="tpu"), "device must be"),
 ])
 def test_bad_configs_fail_before_any_work(kw, fragment, tmp_path):
     with pytest.raises((ValueError, TypeError)) as err:
         TrainConfig(**kw)
     assert fragment in str(err.value)
     assert not any(tmp_path.iterdir())
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the no-CUDA error")
+def test_cuda_request_without_cuda_is_a_clear_error():
+    with pytest.raises(ValueError, match="CUDA is not available"):
+        TrainConfig(device="cuda")
 
 
 def test_small_rnn_learns_period_4(tmp_path):
