@@ -127,7 +127,7 @@ def run_demo(out_dir: str, seed: int = 2, iterations: int = 2500) -> int:
         f"| spectral radius of W_hh, start -> end | {_fmt(rho[0])} -> {_fmt(rho[-1])} |",
         "",
         "TI steps (symbol b) are learnt almost at once; TD steps (symbol a, whose target is the "
-        "hidden time of day) sit on a plateau above chance, then jump.",
+        "hidden time of day) sit on a plateau near chance, then jump.",
     ]
     (out / "report.md").write_text("\n".join(lines) + "\n")
     print(f"wrote {out / 'report.md'} ({wall:.0f} s)")
