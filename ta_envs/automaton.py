@@ -161,13 +161,6 @@ class TimedAutomaton:
         return compile_automaton(self)
 
     # -- convenience -------------------------------------------------------------------------
-    def symbol_index(self, symbol: str) -> int:
-        """One-hot index of ``symbol`` (its position in the alphabet)."""
-        try:
-            return self.alphabet.index(symbol)
-        except ValueError:
-            raise ValueError(f"unknown symbol {symbol!r}; alphabet is {list(self.alphabet)}") from None
-
     def output_of(self, location: str) -> int:
         """Output class of ``location``."""
         return self.outputs[self.locations.index(location)]

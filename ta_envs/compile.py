@@ -32,7 +32,6 @@ class CompiledAutomaton:
     next_config: np.ndarray  #: [C, S] intp, configuration after reading each symbol
     output: np.ndarray  #: [C, S] int64, the step's output ``out(l_{t+1})``
     time_dependent: np.ndarray  #: [C, S] bool, the (location, symbol) step is time-dependent
-    edge: np.ndarray  #: [C, S] intp, index into ``automaton.edges`` of the edge taken
     location: np.ndarray  #: [C] intp, location index of each configuration
     clocks: np.ndarray  #: [C, X] int64, clock values of each configuration
     clock_max: tuple[int, ...]  #: largest value each clock takes (P-1, or the saturation cap)
@@ -101,11 +100,10 @@ def compile_automaton(a: TimedAutomaton) -> CompiledAutomaton:
     queue = deque([start])
     S = len(a.alphabet)
     nxt: list[list[int]] = []
-    edge_taken: list[list[int]] = []
     while queue:
         loc, vals = queue.popleft()
         valuation = dict(zip(names, vals))
-        row, erow = [], []
+        row = []
         for s in range(S):
             enabled = [i for i in by_src_sym.get((loc, s), []) if a.edges[i].guard.holds(valuation)]
             if len(enabled) != 1:
@@ -123,9 +121,7 @@ def compile_automaton(a: TimedAutomaton) -> CompiledAutomaton:
                 configs.append(cfg)
                 queue.append(cfg)
             row.append(index[cfg])
-            erow.append(e)
         nxt.append(row)
-        edge_taken.append(erow)
 
     next_config = np.asarray(nxt, dtype=np.intp)
     location = np.asarray([c[0] for c in configs], dtype=np.intp)
@@ -142,14 +138,13 @@ def compile_automaton(a: TimedAutomaton) -> CompiledAutomaton:
         next_config=next_config,
         output=output,
         time_dependent=td,
-        edge=np.asarray(edge_taken, dtype=np.intp),
         location=location,
         clocks=clocks,
         clock_max=tuple(caps),
         num_minimal=_minimal_size(next_config, output),
     )
-    for arr in (tables.next_config, tables.output, tables.time_dependent, tables.edge,
-                tables.location, tables.clocks):
+    for arr in (tables.next_config, tables.output, tables.time_dependent, tables.location,
+                tables.clocks):
         arr.setflags(write=False)
     return tables
 

@@ -104,11 +104,6 @@ class Task:
         cdf.setflags(write=False)
         return cdf
 
-    @property
-    def num_channels(self) -> int | None:
-        """``N`` for a multi-channel task, else ``None``."""
-        return None if self.target_channels is None else int(self.target_channels.shape[1])
-
     def sample_symbols(self, rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
         """Draw i.i.d. symbol indices (``intp``) of ``shape``: one uniform double each, row-major."""
         return self.symbols_from_uniform(rng.random(shape))

@@ -36,6 +36,7 @@ def test_affine_maps_have_their_one_fixed_point_classified(n, seed, scale):
     want = "stable" if n_unst == 0 else ("unstable" if n_unst == n else "saddle")
     assert fp.stability[0] == want
     np.testing.assert_allclose(np.sort(np.abs(fp.eigenvalues[0])), np.sort(ev), atol=1e-9)
+    assert fp.max_abs_eigenvalue[0] == pytest.approx(ev.max(), abs=1e-9)
 
 
 @settings(max_examples=12, deadline=None)
