@@ -6,7 +6,7 @@ A run directory holds ``config.json``, ``metrics.jsonl`` (one JSON object per it
 ``val_loss``, ``val_td_acc``, ``val_ti_acc`` on a fixed held-out set) and ``checkpoints/it_*.pt``.
 A checkpoint holds the model, the optimiser and the data stream's generator state, so resuming from
 it reproduces the uninterrupted run's metrics exactly. Line ``it = 0`` holds the evaluation before
-training.
+training and ``it_0000000.pt`` the initial network.
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ from .models import BUILTIN, build_model, resolve_arch
 CHECKPOINT_FORMAT = "ta-envs-checkpoint/1"
 #: Config fields that may differ between a checkpoint and the run resuming from it.
 RESUMABLE_CHANGES = ("iterations", "checkpoint_every", "checkpoint_at", "device", "threads",
-                     "stop_at_td")
+                     "stop_at_td", "init_from")
 
 
 @dataclass(frozen=True)
@@ -65,6 +65,7 @@ class TrainConfig:
     stop_at_td: float | None = None
     device: str = "cpu"
     threads: int = 1
+    init_from: str | None = None  #: start from this checkpoint's weights (e.g. retraining)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "task_kwargs", dict(self.task_kwargs))
@@ -100,6 +101,8 @@ class TrainConfig:
             raise ValueError(f"device must be 'cpu' or 'cuda[:i]', got {self.device!r}")
         if self.device.startswith("cuda") and not torch.cuda.is_available():
             raise ValueError(f"device {self.device!r} requested but CUDA is not available here")
+        if self.init_from is not None and not Path(self.init_from).is_file():
+            raise ValueError(f"init_from must be an existing checkpoint file, got {self.init_from!r}")
         resolve_arch(self.arch)
         self.make_task()
 
@@ -153,15 +156,22 @@ def _acc(correct: Tensor, mask: Tensor) -> float | None:
     return float(correct[mask].float().mean()) if n else None
 
 
-def spectral_radius(model: nn.Module) -> float | None:
+def recurrent_block(model: nn.Module) -> Tensor | None:
+    """The square recurrent matrix ``[H, H]``: W_hh for Elman/linear networks, the candidate
+    block for a GRU, the cell block for an LSTM (``None`` for models without one)."""
     w = getattr(model, "recurrent_weight", None)
     if w is None:
         return None
     H = w.shape[1]
     block = w[2 * H : 3 * H] if w.shape[0] in (3 * H, 4 * H) else w  # GRU candidate / LSTM cell
-    if block.shape[0] != block.shape[1]:
+    return block.detach() if block.shape[0] == block.shape[1] else None
+
+
+def spectral_radius(model: nn.Module) -> float | None:
+    block = recurrent_block(model)
+    if block is None:
         return None
-    return float(torch.linalg.eigvals(block.detach().double().cpu()).abs().max())
+    return float(torch.linalg.eigvals(block.double().cpu()).abs().max())
 
 
 # -- checkpoints ---------------------------------------------------------------------------------
@@ -186,7 +196,10 @@ def load_checkpoint(path: str | Path, config: TrainConfig | None = None) -> dict
                          f"{type(err).__name__}: {str(err)[:200]}") from None
     if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT:
         raise ValueError(f"checkpoint {str(path)!r} is not a {CHECKPOINT_FORMAT} file")
-    state["config"] = TrainConfig.from_dict(json.loads(state["config"]))
+    stored = json.loads(state["config"])
+    state["init_from"] = stored.get("init_from")  # the weights are in the checkpoint itself,
+    stored["init_from"] = None  # so a moved or deleted init file does not matter any more
+    state["config"] = TrainConfig.from_dict(stored)
     state["data_rng"] = json.loads(state["data_rng"])
     if config is not None:
         a, b = state["config"].to_dict(), config.to_dict()
@@ -195,6 +208,15 @@ def load_checkpoint(path: str | Path, config: TrainConfig | None = None) -> dict
             raise ValueError(f"checkpoint {str(path)!r} belongs to a different run: fields "
                              f"{diff} differ ({', '.join(f'{k}: {a[k]!r} != {b[k]!r}' for k in diff)})")
     return state
+
+
+def load_model(checkpoint: str | Path) -> tuple[nn.Module, Task, TrainConfig]:
+    """The trained model (eval mode, on CPU), its task and config from one checkpoint file."""
+    state = load_checkpoint(checkpoint)
+    config = replace(state["config"], device="cpu")
+    task, model, _, _ = build(config)
+    model.load_state_dict(state["model"])
+    return model.eval(), task, config
 
 
 def checkpoints(run_dir: str | Path) -> list[Path]:
@@ -217,8 +239,8 @@ class RunResult:
 
 
 def build(config: TrainConfig) -> tuple[Task, nn.Module, torch.optim.Optimizer, str]:
-    """Task, freshly initialised model (from a generator seeded with ``config.seed``), optimiser,
-    loss kind."""
+    """Task, model (freshly initialised from a generator seeded with ``config.seed``, then loaded
+    from ``config.init_from`` if set), optimiser, loss kind."""
     task = config.make_task()
     out_size, kind = head_spec(task)
     if kind == "unsupported":
@@ -227,6 +249,12 @@ def build(config: TrainConfig) -> tuple[Task, nn.Module, torch.optim.Optimizer, 
     kw = {"init": config.init, "gain": config.gain} if config.arch in BUILTIN else {}
     model = build_model(config.arch, int(task.obs_table.shape[1]), config.hidden, out_size,
                         generator=gen, **kw).to(config.device)
+    if config.init_from is not None:
+        try:
+            model.load_state_dict(load_checkpoint(config.init_from)["model"])
+        except RuntimeError as err:
+            raise ValueError(f"init_from {config.init_from!r} does not fit this model "
+                             f"({config.arch}, hidden {config.hidden}): {str(err)[:200]}") from None
     if config.optimizer == "sgd":
         opt: torch.optim.Optimizer = torch.optim.SGD(model.parameters(), lr=config.lr,
                                                      momentum=config.momentum)
@@ -280,9 +308,12 @@ def train(config: TrainConfig, run_dir: str | Path, resume: bool = True, progres
 
     t0 = time.perf_counter() - wall0
     with metrics_path.open("a") as log:
-        if start == 0:
-            log.write(json.dumps({"it": 0, **evaluate(), "spectral_radius":
-                                  spectral_radius(model), "wall_s": 0.0}) + "\n")
+        if start == 0 and not existing:  # the initial network: evaluated and checkpointed
+            m0 = {"it": 0, **evaluate(), "spectral_radius": spectral_radius(model), "wall_s": 0.0}
+            log.write(json.dumps(m0) + "\n")
+            log.flush()
+            save_checkpoint(run_dir / "checkpoints" / f"it_{0:07d}.pt", 0, config, model, opt,
+                            ds.rng, 0.0)
         bar = _progress(progress, config, start)
         it = start
         last: dict[str, Any] = {}

@@ -129,8 +129,8 @@ def test_interrupted_and_resumed_run_equals_uninterrupted(tmp_path):
 
     with pytest.raises(KeyboardInterrupt):
         train(cfg, tmp_path / "cut", progress=False, on_iteration=interrupt)
-    assert [p.name for p in checkpoints(tmp_path / "cut")] == ["it_0000010.pt", "it_0000020.pt",
-                                                               "it_0000023.pt"]
+    assert [p.name for p in checkpoints(tmp_path / "cut")] == [
+        "it_0000000.pt", "it_0000010.pt", "it_0000020.pt", "it_0000023.pt"]
     train(cfg, tmp_path / "cut", progress=False)
     assert _strip(read_metrics(tmp_path / "cut")) == _strip(read_metrics(tmp_path / "full"))
 

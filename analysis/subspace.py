@@ -1,0 +1,126 @@
+"""The 3-D subspace in which a trained network keeps time, and the rings of ``t mod P`` in it.
+
+Basis (orthonormalised in this order): the input direction (the leading principal direction of
+``F(h0, x_s) − F(h0, x̄)`` over the symbols s, i.e. ``x_a − x_b`` through the input weights for two
+symbols), then Re and Im of the eigenvector of the recurrent matrix (W_hh; the candidate/cell block
+for a GRU/LSTM) whose eigenvalue has the largest modulus among the complex ones.
+
+:func:`subspace_test` projects held-out states onto it and fits the same least-squares linear
+readout (one-vs-rest, on ``[z, 1]``) to the projection and to the full state; it reports TD and TI
+accuracy of both next to the model's own readout. In the (Re, Im) plane it measures the rings:
+for every output state and time of day ``k = t mod P`` (from the task's periodic clock) the
+centroid, and the *phase locking* ``R = |mean exp(i(θ − s·2πk/P))|`` (``s = ±1`` chosen to
+maximise it), which is 1 when the angle θ of the state turns by exactly 2π/P per step.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+
+from baselines.train import recurrent_block
+from ta_envs import Task, make_dataset
+
+
+@dataclass(frozen=True)
+class SubspaceResult:
+    basis: np.ndarray  #: [3, S] orthonormal rows: input direction, Re v, Im v
+    eigenvalue: complex  #: the complex eigenvalue whose eigenvector spans the plane
+    accuracy: dict[str, dict[str, float]]  #: {"projection"|"full_state"|"model": {"td","ti"}}
+    period: int | None  #: P of the task's periodic clock (None: no rings measured)
+    phase_locking: dict[int, float]  #: output state -> R in [0, 1]
+    ring_radius: dict[int, float]  #: output state -> mean centroid radius in the plane
+    centroids: dict[int, np.ndarray]  #: output state -> [P, 2] centroid of each time of day
+    projected: np.ndarray  #: [N, 3] projected held-out states (a subsample, for figures)
+    time_of_day: np.ndarray  #: [N] t mod P of those states (-1 without a periodic clock)
+    state: np.ndarray  #: [N] their target output
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"eigenvalue": {"abs": abs(self.eigenvalue),
+                               "arg": float(abs(np.angle(self.eigenvalue)))},
+                "accuracy": self.accuracy, "period": self.period,
+                "phase_locking": {str(k): v for k, v in self.phase_locking.items()},
+                "ring_radius": {str(k): v for k, v in self.ring_radius.items()}}
+
+
+def subspace_basis(model: torch.nn.Module, task: Task) -> tuple[np.ndarray, complex]:
+    """``([3, S] orthonormal basis, eigenvalue)``; ``ValueError`` when the model has no square
+    recurrent matrix or it has no complex eigenvalue."""
+    W = recurrent_block(model)
+    if W is None:
+        raise ValueError(f"{type(model).__name__} has no square recurrent matrix "
+                         "(recurrent_weight); the subspace needs one")
+    ev, vec = np.linalg.eig(W.double().cpu().numpy())
+    cplx = np.flatnonzero(np.abs(ev.imag) > 1e-9)
+    if len(cplx) == 0:
+        raise ValueError("the recurrent matrix has no complex eigenvalue: no rotation plane")
+    k = cplx[np.argmax(np.abs(ev[cplx]))]
+    obs = torch.as_tensor(np.array(task.obs_table), dtype=torch.float32)
+    with torch.no_grad():
+        h0 = model.initial_state(len(obs)).float()
+        drive = model.step(h0, obs).double().numpy()
+    drive = drive - drive.mean(0)
+    d_in = np.linalg.svd(drive, full_matrices=False)[2][0]
+    q, _ = np.linalg.qr(np.stack([d_in, vec[:, k].real, vec[:, k].imag], 1))
+    return q.T, complex(ev[k])
+
+
+def _lsq_accuracy(z_tr: np.ndarray, y_tr: np.ndarray, z_te: np.ndarray, y_te: np.ndarray,
+                  classes: int) -> np.ndarray:
+    """Correct/incorrect per test sample of a one-vs-rest least-squares readout."""
+    A = np.c_[z_tr, np.ones(len(z_tr))]
+    Y = np.eye(classes)[y_tr]
+    w = np.linalg.lstsq(A, Y, rcond=None)[0]
+    return (np.c_[z_te, np.ones(len(z_te))] @ w).argmax(1) == y_te
+
+
+def subspace_test(model: torch.nn.Module, task: Task, *, seq_len: int = 96, batch_size: int = 128,
+                  seed: int = 0, keep: int = 4000) -> SubspaceResult:
+    """Project held-out states (a training and a test batch drawn with ``seed``) onto the basis,
+    compare readouts and measure the rings (see the module docstring)."""
+    if task.target_channels is not None:
+        raise ValueError("subspace_test needs a single-target task (not FlipFlop-v0)")
+    basis, lam = subspace_basis(model, task)
+    data = make_dataset(task, batch_size=batch_size, seq_len=seq_len, seed=seed)
+    out: dict[str, list[np.ndarray]] = {}
+    for split in ("train", "test"):
+        b = next(data)
+        with torch.no_grad():
+            logits, states = model(torch.as_tensor(b.inputs))
+        out[split] = [states.double().reshape(-1, states.shape[-1]).numpy(), b.targets.reshape(-1),
+                      b.mask_td.reshape(-1), logits.reshape(len(b.targets.reshape(-1)), -1).numpy(),
+                      b.clocks.reshape(-1, b.clocks.shape[-1])]
+    (h_tr, y_tr, _, _, _), (h_te, y_te, td_te, lg_te, clk_te) = out["train"], out["test"]
+    classes = int(max(y_tr.max(), y_te.max())) + 1
+    acc: dict[str, dict[str, float]] = {}
+    model_pred = (lg_te[:, 0] > 0).astype(int) if lg_te.shape[1] == 1 else lg_te.argmax(1)
+    for name, ok in (("projection", _lsq_accuracy(h_tr @ basis.T, y_tr, h_te @ basis.T, y_te,
+                                                   classes)),
+                     ("full_state", _lsq_accuracy(h_tr, y_tr, h_te, y_te, classes)),
+                     ("model", model_pred == y_te)):
+        acc[name] = {"td": float(ok[td_te].mean()) if td_te.any() else float("nan"),
+                     "ti": float(ok[~td_te].mean()) if (~td_te).any() else float("nan")}
+    z = h_te @ basis.T
+    periodic = [i for i, c in enumerate(task.automaton.clocks) if c.period is not None]
+    period = task.automaton.clocks[periodic[0]].period if periodic else None
+    tod = clk_te[:, periodic[0]] if periodic else np.full(len(z), -1)
+    locking: dict[int, float] = {}
+    radius: dict[int, float] = {}
+    cents: dict[int, np.ndarray] = {}
+    if period:
+        theta = np.arctan2(z[:, 2], z[:, 1])
+        for s in np.unique(y_te):
+            sel = y_te == s
+            R = max(abs(np.mean(np.exp(1j * (theta[sel] - sgn * 2 * np.pi * tod[sel] / period))))
+                    for sgn in (1, -1))
+            c = np.array([z[sel & (tod == k), 1:].mean(0) if (sel & (tod == k)).any()
+                          else [np.nan, np.nan] for k in range(period)])
+            locking[int(s)] = float(R)
+            cents[int(s)] = c
+            radius[int(s)] = float(np.nanmean(np.linalg.norm(c - np.nanmean(c, 0), axis=1)))
+    pick = np.random.default_rng(seed).permutation(len(z))[:keep]
+    return SubspaceResult(basis, lam, acc, period, locking, radius, cents, z[pick], tod[pick],
+                          y_te[pick])
