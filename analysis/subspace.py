@@ -68,6 +68,17 @@ def subspace_basis(model: torch.nn.Module, task: Task) -> tuple[np.ndarray, comp
     return q.T, complex(ev[k])
 
 
+def phase_locking(theta: np.ndarray, time_of_day: np.ndarray, period: int) -> float:
+    """``R = max_s |mean exp(i(θ − s·2πk/P))|`` over ``s = ±1``, in [0, 1]: 1 when the angle
+    ``θ`` (radians) advances by exactly ``±2π/P`` per time of day ``k``, whatever its offset."""
+    k = np.asarray(time_of_day, dtype=np.float64)
+    th = np.asarray(theta, dtype=np.float64)
+    if th.shape != k.shape or th.ndim != 1 or len(th) == 0:
+        raise ValueError(f"theta and time_of_day must be equal-length 1-D arrays, got {th.shape} "
+                         f"and {k.shape}")
+    return float(max(abs(np.mean(np.exp(1j * (th - s * 2 * np.pi * k / period)))) for s in (1, -1)))
+
+
 def _lsq_accuracy(z_tr: np.ndarray, y_tr: np.ndarray, z_te: np.ndarray, y_te: np.ndarray,
                   classes: int) -> np.ndarray:
     """Correct/incorrect per test sample of a one-vs-rest least-squares readout."""
@@ -114,11 +125,9 @@ def subspace_test(model: torch.nn.Module, task: Task, *, seq_len: int = 96, batc
         theta = np.arctan2(z[:, 2], z[:, 1])
         for s in np.unique(y_te):
             sel = y_te == s
-            R = max(abs(np.mean(np.exp(1j * (theta[sel] - sgn * 2 * np.pi * tod[sel] / period))))
-                    for sgn in (1, -1))
             c = np.array([z[sel & (tod == k), 1:].mean(0) if (sel & (tod == k)).any()
                           else [np.nan, np.nan] for k in range(period)])
-            locking[int(s)] = float(R)
+            locking[int(s)] = phase_locking(theta[sel], tod[sel], period)
             cents[int(s)] = c
             radius[int(s)] = float(np.nanmean(np.linalg.norm(c - np.nanmean(c, 0), axis=1)))
     pick = np.random.default_rng(seed).permutation(len(z))[:keep]

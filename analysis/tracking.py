@@ -85,6 +85,26 @@ class Tracking:
                 return e
         return None
 
+    def _held_from(self, ok: np.ndarray) -> int | None:
+        """First iteration from which ``ok [C]`` holds to the last checkpoint."""
+        if not len(ok) or not ok[-1]:
+            return None
+        bad = np.flatnonzero(~ok)
+        return int(self.iterations[bad[-1] + 1 if len(bad) else 0])
+
+    def stability_lost_at(self, symbol: int) -> int | None:
+        """First iteration from which the tracked point of ``symbol`` stays outside the unit
+        circle (``|λ_max| > 1``) to the end: the bifurcation, if there is one."""
+        return self._held_from(np.nan_to_num(self.lam_abs[:, symbol]) > 1)
+
+    def stable_points_reached_at(self, symbol: int, n: int) -> int | None:
+        """First iteration from which ``symbol`` has at least ``n`` stable fixed points to the end."""
+        return self._held_from(self.n_stable[:, symbol] >= n)
+
+    def stable_orbit_at(self, symbol: int) -> int | None:
+        """First iteration from which ``symbol`` has a stable periodic orbit to the end."""
+        return self._held_from(self.n_stable_orbits[:, symbol] > 0)
+
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
         for k, v in d.items():

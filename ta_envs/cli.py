@@ -81,12 +81,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     demo.add_argument("--out", default="ta_envs_demo")
     demo.add_argument("--seed", type=int, default=2, help="default: a seed showing all phases")
     demo.add_argument("--iterations", type=int, default=2500)
+    analyze = sub.add_parser("analyze", help="fixed points, orbits and the bifurcation of trained runs")
     if argv is None:
         argv = sys.argv[1:]
     if argv and argv[0] == "train":  # its options live in baselines (imported only when used)
         from baselines.cli import add_train_args
 
         add_train_args(train)
+    if argv and argv[0] == "analyze":
+        from analysis.cli import add_analyze_args
+
+        add_analyze_args(analyze)
     args = parser.parse_args(argv)
 
     if args.cmd == "train":
@@ -94,6 +99,14 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         try:
             return run_train(args, parse_kw(args.kw))
+        except (ValueError, TypeError) as err:
+            print(f"error: {err}", file=sys.stderr)
+            return 2
+    if args.cmd == "analyze":
+        from analysis.cli import run_analyze
+
+        try:
+            return run_analyze(args)
         except (ValueError, TypeError) as err:
             print(f"error: {err}", file=sys.stderr)
             return 2

@@ -112,3 +112,30 @@ def test_models_are_analysed_in_float64_through_step():
     fp = find_fixed_points(model, np.eye(2), np.zeros((16, 16)))
     assert len(fp) == 2 and (fp.residual < 1e-10).all()
     assert next(model.parameters()).dtype == torch.float32  # the model itself is untouched
+
+
+def test_network_trained_on_3_bit_flipflop_has_8_stable_points_plus_saddles(tmp_path):
+    """The classic result (Sussillo & Barak 2013): one stable point per bit pattern, saddles between."""
+    from baselines.train import TrainConfig, checkpoints, load_model, read_metrics, train
+    from ta_envs import make_dataset
+
+    cfg = TrainConfig(task="FlipFlop-v0", hidden=32, optimizer="adam", lr=1e-2, iterations=600,
+                      seq_len=64, checkpoint_every=600)
+    train(cfg, tmp_path, progress=False)
+    assert read_metrics(tmp_path)[-1]["val_ti_acc"] > 0.999  # it learnt the task
+    model, task, _ = load_model(checkpoints(tmp_path)[-1])
+    obs = np.asarray(task.obs_table)
+    quiet = obs[np.all(obs == 0, axis=1)]  # the no-pulse input
+    assert len(quiet) == 1
+    batch = next(make_dataset(task, batch_size=64, seq_len=64, seed=1))
+    from analysis.fixed_points import sample_states
+
+    H0 = sample_states(model, batch.inputs, 512, noise=0.05,
+                       generator=torch.Generator().manual_seed(0))
+    fp = find_fixed_points(model, quiet, H0)
+    stable = fp[fp.stability == "stable"]
+    assert len(stable) == 8 and fp.count("saddle") >= 1
+    assert (fp.residual < 1e-10).all()
+    with torch.no_grad():  # each stable point stores a different bit pattern
+        bits = model.readout(torch.as_tensor(stable.points, dtype=torch.float32)).numpy() > 0
+    assert len({tuple(b) for b in bits}) == 8

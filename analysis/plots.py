@@ -1,0 +1,120 @@
+"""Figures of the analysis (matplotlib, Agg backend, saved to files)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+from .oscillator import Flow, Oscillator  # noqa: E402
+from .subspace import SubspaceResult  # noqa: E402
+from .tracking import Tracking  # noqa: E402
+
+COLORS = ("tab:red", "tab:blue", "tab:green", "tab:purple", "tab:orange")
+
+
+def tracking_figure(tr: Tracking, path: str | Path, title: str = "") -> Path:
+    """Three stacked panels against iteration: held-out TD accuracy; ``|λ_max|`` of each symbol's
+    tracked fixed point (unit circle dashed, W_hh spectral radius grey) with its crossings; stable
+    fixed points and stable orbits per symbol. The learning-phase transition is a vertical line."""
+    fig, ax = plt.subplots(3, 1, figsize=(8, 7.5), sharex=True,
+                           gridspec_kw={"height_ratios": [1, 1.4, 0.9]})
+    it = tr.iterations
+    tra = tr.phases.get("transition_at")
+    ok = np.isfinite(tr.val_td_acc)
+    ax[0].plot(it[ok], tr.val_td_acc[ok], "k.-", ms=3, lw=0.8)
+    ax[0].set_ylabel("held-out TD accuracy")
+    ax[0].set_ylim(0.4, 1.02)
+    for u, sym in enumerate(tr.symbols):
+        c = COLORS[u % len(COLORS)]
+        ax[1].plot(it, tr.lam_abs[:, u], ".-", color=c, ms=3, lw=1, label=f"input {sym}")
+        for e in tr.events:
+            if e["kind"] == "crossing" and e["symbol"] == u:
+                ax[1].plot(e["iteration"], e["to"], "o", mfc="none", color=c, ms=8)
+        ax[2].step(it, tr.n_stable[:, u], where="post", color=c, lw=1.2,
+                   label=f"stable fixed points ({sym})")
+        ax[2].step(it, tr.n_stable_orbits[:, u], where="post", color=c, lw=1.2, ls=":",
+                   label=f"stable orbits ({sym})")
+    if np.isfinite(tr.spectral_radius).any():
+        ax[1].plot(it, tr.spectral_radius, color="0.6", lw=1, label="spectral radius of W_hh")
+    ax[1].axhline(1, color="k", ls="--", lw=0.8)
+    ax[1].set_ylabel("|λ_max| of tracked fixed point")
+    ax[1].legend(fontsize=8, loc="upper left")
+    ax[2].set_ylabel("count")
+    ax[2].legend(fontsize=7, ncol=2, loc="upper left")
+    ax[2].set_xlabel("training iteration")
+    for a in ax:
+        if tra is not None:
+            a.axvline(tra, color="tab:gray", ls=":", lw=1.2)
+    if tra is not None:
+        ax[0].text(tra, 0.42, " transition", color="tab:gray", fontsize=8)
+    ax[0].set_title(title, fontsize=10)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return Path(path)
+
+
+def rings_figure(res: SubspaceResult, path: str | Path, title: str = "") -> Path:
+    """States projected on the (Re v, Im v) plane, coloured by time of day ``t mod P``, one panel per
+    output state, with the centroids of each time of day joined in order."""
+    states = sorted(res.centroids) or sorted(np.unique(res.state).tolist())
+    fig, axes = plt.subplots(1, len(states), figsize=(4.2 * len(states), 4), squeeze=False)
+    for ax, s in zip(axes[0], states):
+        sel = res.state == s
+        sc = ax.scatter(res.projected[sel, 1], res.projected[sel, 2], c=res.time_of_day[sel],
+                        cmap="twilight", s=4, alpha=0.6, vmin=0, vmax=max(res.period or 1, 1))
+        if s in res.centroids:
+            c = res.centroids[s]
+            ax.plot(np.r_[c[:, 0], c[:1, 0]], np.r_[c[:, 1], c[:1, 1]], "k-", lw=0.8)
+        R = res.phase_locking.get(s)
+        ax.set_title(f"output {s}" + (f": phase locking R = {R:.3f}" if R is not None else ""),
+                     fontsize=9)
+        ax.set_xlabel("Re v")
+        ax.set_ylabel("Im v")
+        ax.set_aspect("equal", adjustable="datalim")
+    fig.colorbar(sc, ax=axes[0].tolist(), label="t mod P")
+    fig.suptitle(title, fontsize=10)
+    fig.savefig(path, dpi=110, bbox_inches="tight")
+    plt.close(fig)
+    return Path(path)
+
+
+def oscillator_figure(osc: Oscillator, flows: Sequence[Flow], path: str | Path) -> Path:
+    """Left: the loss landscape L(μ, ω) with the gradient-flow field and trajectories (μ = 1 and
+    ω = 2π/P dashed). Right: loss (solid) and μ (dotted) against flow time."""
+    mu = np.linspace(0.2, 1.06, 120)
+    om = np.linspace(0.0, 1.2, 120)
+    M, W = np.meshgrid(mu, om)
+    L, gm, go = osc.loss_and_grad(M, W)
+    fig, (a, b) = plt.subplots(1, 2, figsize=(11, 4.4))
+    a.contourf(M, W, np.log10(np.clip(L, 0.15, 3.0)), levels=30, cmap="viridis")
+    speed = np.hypot(gm, go)
+    a.streamplot(M, W, -gm / (speed + 1e-12), -go / (speed + 1e-12), color="w", density=0.9,
+                 linewidth=0.5, arrowsize=0.6)
+    for i, f in enumerate(flows):
+        c = COLORS[i % len(COLORS)]
+        a.plot(f.mu, f.omega, color=c, lw=2)
+        a.plot(f.mu[0], f.omega[0], "o", color=c)
+        b.plot(f.time, f.loss, color=c, lw=1.5, label=f"(μ0, ω0) = ({f.mu[0]:.2f}, {f.omega[0]:.2f})")
+        b.plot(f.time, f.mu, color=c, lw=1, ls=":")
+    a.axvline(1, color="w", ls="--", lw=1)
+    a.axhline(2 * np.pi / osc.period, color="w", ls="--", lw=1)
+    a.set_xlim(mu[0], mu[-1])
+    a.set_ylim(om[0], om[-1])
+    a.set_xlabel("growth μ")
+    a.set_ylabel("frequency ω (rad/step)")
+    a.set_title(f"log10 loss and gradient flow (P = {osc.period}, T = {osc.length})", fontsize=9)
+    b.axhline(1, color="k", ls="--", lw=0.6)
+    b.set_xlabel("flow time")
+    b.set_ylabel("loss (solid), μ (dotted)")
+    b.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return Path(path)
