@@ -59,3 +59,18 @@ def test_fixed_points_are_not_orbits():
     orb = find_periodic_orbits(lambda h, x: h @ A.T, np.zeros((1, 1)), np.ones((3, 2)),
                                transient=100)
     assert len(orb) == 0 and len(orb.rotation_numbers) == 0
+
+
+@pytest.mark.parametrize("P", [5, 9])
+def test_single_shooting_refines_the_same_cycle(P, monkeypatch):
+    import analysis.orbits as orbits
+
+    H0 = np.random.default_rng(P).normal(size=(6, 2)) + 0.1
+    step = circle_map(P, 0.4, 0.6 / P, P)
+    multi = find_periodic_orbits(step, np.zeros((1, 1)), H0, max_period=16, transient=100)
+    monkeypatch.setattr(orbits, "MULTIPLE_SHOOTING_MAX", 0)  # force single shooting
+    single = find_periodic_orbits(step, np.zeros((1, 1)), H0, max_period=16, transient=100)
+    assert multi.periods() == single.periods() == [P]
+    assert single.orbits[0].residual < 1e-10
+    np.testing.assert_allclose(np.sort(np.abs(single.orbits[0].multipliers)),
+                               [(1 - 0.6) ** P, (1 - 0.4) ** P], rtol=1e-6)

@@ -1,0 +1,326 @@
+"""Stable-baselines3 agents on the timed-automaton environments (needs the ``rl`` extra).
+
+- :class:`SB3VecEnv` hands the native :class:`ta_envs.envs.TaskVectorEnv` to SB3 as a ``VecEnv``
+  (SB3 semantics: a finished env is reset in the same step and its last observation is in
+  ``info["terminal_observation"]``); env ``i`` seeded ``s`` replays ``DummyVecEnv``'s env ``i``.
+  Every info carries ``time_dependent`` and ``target`` of the step just scored.
+- Agents (:func:`make_agent`): ``ppo`` (``MlpPolicy``), ``ppo-framestack`` (PPO on the last
+  ``frame_stack`` observations) and ``recurrent-ppo`` (sb3-contrib) with an LSTM core or, through
+  :class:`RecurrentCorePolicy`, a GRU or tanh-RNN core.
+- :func:`evaluate_agent`: deterministic policy on fixed evaluation seeds, TD and TI accuracy.
+- :func:`train_agent`: one seed, evaluated every ``eval_every`` steps, logs (CSV + TensorBoard),
+  a resumable model checkpoint after each evaluation.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+import torch
+from sb3_contrib import RecurrentPPO
+from sb3_contrib.common.recurrent.policies import RecurrentActorCriticPolicy
+from stable_baselines3 import PPO
+from stable_baselines3.common.vec_env import VecEnv, VecFrameStack, VecMonitor
+from torch import nn
+
+import ta_envs  # noqa: F401  (registers the ids)
+from ta_envs.envs import TaskVectorEnv
+
+ALGOS = ("ppo", "ppo-framestack", "recurrent-ppo")
+CORES = ("lstm", "gru", "rnn")
+
+
+# -- the VecEnv adapter --------------------------------------------------------------------------
+class SB3VecEnv(VecEnv):
+    """``SB3VecEnv(env_id, num_envs, **env_kwargs)``: a registered id (or automaton task) as an SB3
+    ``VecEnv`` running on the native NumPy vector env."""
+
+    def __init__(self, env_id: str, num_envs: int = 8, **env_kwargs: Any) -> None:
+        spec = gym.spec(env_id)
+        vec_entry = spec.vector_entry_point
+        if vec_entry is None:
+            raise ValueError(f"{env_id!r} has no native vector env")
+        cls = gym.envs.registration.load_env_creator(vec_entry) if isinstance(vec_entry, str) \
+            else vec_entry
+        kwargs = {**(spec.kwargs or {}), **env_kwargs}
+        self.venv: TaskVectorEnv = cls(num_envs=num_envs, **kwargs)
+        self.env_id = env_id
+        super().__init__(num_envs, self.venv.single_observation_space,
+                         self.venv.single_action_space)
+        self._actions: np.ndarray | None = None
+
+    def reset(self) -> np.ndarray:
+        seeds = None if self._seeds[0] is None else [int(s) for s in self._seeds]
+        obs, _ = self.venv.reset(seed=seeds)
+        self._reset_seeds()
+        self._reset_options()
+        return np.array(obs, dtype=np.float32)
+
+    def step_async(self, actions: np.ndarray) -> None:
+        self._actions = np.asarray(actions)
+
+    def step_wait(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[dict[str, Any]]]:
+        obs, reward, term, trunc, info = self.venv.step(self._actions)
+        done = term | trunc
+        td, target = info["time_dependent"].tolist(), np.asarray(info["target"]).tolist()
+        infos: list[dict[str, Any]] = [{"time_dependent": d, "target": t} for d, t in zip(td, target)]
+        obs = np.array(obs, dtype=np.float32)
+        if done.any():
+            for i in np.flatnonzero(done):
+                infos[i]["terminal_observation"] = obs[i].copy()
+                infos[i]["TimeLimit.truncated"] = bool(trunc[i] and not term[i])
+            new, _ = self.venv.reset(options={"reset_mask": done})
+            obs[done] = new[done]
+        return obs, np.asarray(reward, dtype=np.float32), done, infos
+
+    def close(self) -> None:
+        self.venv.close()
+
+    def _indices(self, indices: Any) -> list[int]:
+        if indices is None:
+            return list(range(self.num_envs))
+        return [indices] if isinstance(indices, int) else list(indices)
+
+    def get_attr(self, attr_name: str, indices: Any = None) -> list[Any]:
+        return [getattr(self.venv, attr_name)] * len(self._indices(indices))
+
+    def set_attr(self, attr_name: str, value: Any, indices: Any = None) -> None:
+        raise AttributeError(f"SB3VecEnv envs share one native vector env; cannot set "
+                             f"{attr_name!r} per env")
+
+    def env_method(self, method_name: str, *args: Any, indices: Any = None, **kwargs: Any
+                   ) -> list[Any]:
+        out = getattr(self.venv, method_name)(*args, **kwargs)
+        return [out] * len(self._indices(indices))
+
+    def env_is_wrapped(self, wrapper_class: type, indices: Any = None) -> list[bool]:
+        return [False] * len(self._indices(indices))
+
+
+# -- recurrent cores for RecurrentPPO ------------------------------------------------------------
+class _LSTMShaped(nn.Module):
+    """A GRU or tanh RNN behind ``nn.LSTM``'s interface (state ``(h, c)``; ``c`` passes through),
+    so sb3-contrib's recurrent policy can run it."""
+
+    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1,
+                 core: str = "gru") -> None:
+        super().__init__()
+        self.input_size, self.hidden_size, self.num_layers = input_size, hidden_size, num_layers
+        self.rnn: nn.Module = (nn.GRU(input_size, hidden_size, num_layers) if core == "gru" else
+                               nn.RNN(input_size, hidden_size, num_layers, nonlinearity="tanh"))
+
+    def forward(self, x: torch.Tensor, state: tuple[torch.Tensor, torch.Tensor]
+                ) -> tuple[torch.Tensor, tuple[torch.Tensor, torch.Tensor]]:
+        h, c = state
+        out, h = self.rnn(x, h.contiguous())
+        return out, (h, c)
+
+
+class RecurrentCorePolicy(RecurrentActorCriticPolicy):
+    """sb3-contrib's ``MlpLstmPolicy`` with its LSTM(s) replaced by ``core``: ``"gru"`` or
+    ``"rnn"`` (tanh), same hidden size (``lstm_hidden_size``)."""
+
+    def __init__(self, *args: Any, core: str = "gru", **kwargs: Any) -> None:
+        if core not in ("gru", "rnn"):
+            raise ValueError(f"core must be 'gru' or 'rnn', got {core!r}")
+        super().__init__(*args, **kwargs)
+        self.core = core
+        n = self.lstm_actor.num_layers
+        self.lstm_actor = _LSTMShaped(self.features_dim, self.lstm_output_dim, n, core)
+        if self.lstm_critic is not None:
+            self.lstm_critic = _LSTMShaped(self.features_dim, self.lstm_output_dim, n, core)
+        self.optimizer = self.optimizer_class(self.parameters(), lr=self._lr0,
+                                              **self.optimizer_kwargs)
+
+    def _build(self, lr_schedule: Any) -> None:
+        self._lr0 = lr_schedule(1)
+        super()._build(lr_schedule)
+
+    def _get_constructor_parameters(self) -> dict[str, Any]:
+        return {**super()._get_constructor_parameters(), "core": self.core}
+
+
+# -- agents --------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class RLConfig:
+    """One RL run. ``hidden``: width of the policy/value MLP layers and of the recurrent core."""
+
+    algo: str = "ppo"
+    env_id: str = "TemporalFlipFlop-v0"
+    env_kwargs: Mapping[str, Any] = field(default_factory=dict)
+    observe_clock: bool = False
+    steps: int = 100_000
+    n_envs: int = 16
+    n_steps: int = 128
+    batch_size: int = 256
+    lr: float = 3e-4
+    ent_coef: float = 0.0
+    hidden: int = 64
+    core: str = "lstm"
+    frame_stack: int = 8
+    seed: int = 0
+    eval_every: int = 10_000
+    eval_episodes: int = 32
+    eval_seed: int = 10_000
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "env_kwargs", dict(self.env_kwargs))
+        if self.algo not in ALGOS:
+            raise ValueError(f"algo must be one of {ALGOS}, got {self.algo!r}")
+        if self.core not in CORES:
+            raise ValueError(f"core must be one of {CORES}, got {self.core!r}")
+        if self.core != "lstm" and self.algo != "recurrent-ppo":
+            raise ValueError(f"core={self.core!r} needs algo='recurrent-ppo'")
+        for name in ("steps", "n_envs", "n_steps", "batch_size", "hidden", "frame_stack",
+                     "eval_every", "eval_episodes"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+                raise ValueError(f"{name} must be an int >= 1, got {v!r}")
+        if not (isinstance(self.lr, (int, float)) and self.lr > 0 and math.isfinite(self.lr)):
+            raise ValueError(f"lr must be a finite number > 0, got {self.lr!r}")
+        if not isinstance(self.observe_clock, bool):
+            raise TypeError(f"observe_clock must be a bool, got {self.observe_clock!r}")
+        if self.env_id not in gym.registry:
+            raise ValueError(f"env_id {self.env_id!r} is not registered (ta_envs ids: "
+                             f"{list(ta_envs.FACTORIES)})")
+        self.make_env(1).close()  # bad env kwargs fail here, before any work
+
+    def make_env(self, n: int) -> VecEnv:
+        """The (wrapped) SB3 vector env this config trains and evaluates on."""
+        env: VecEnv = SB3VecEnv(self.env_id, n, observe_clock=self.observe_clock, **self.env_kwargs)
+        env = VecMonitor(env)
+        if self.algo == "ppo-framestack":
+            env = VecFrameStack(env, self.frame_stack)
+        return env
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def make_agent(cfg: RLConfig, env: VecEnv, tensorboard_log: str | None = None) -> Any:
+    """A fresh SB3 model for ``cfg`` on ``env``."""
+    common = {"n_steps": cfg.n_steps, "batch_size": cfg.batch_size, "learning_rate": cfg.lr,
+              "ent_coef": cfg.ent_coef, "seed": cfg.seed, "verbose": 0, "device": "cpu",
+              "tensorboard_log": tensorboard_log}
+    if cfg.algo in ("ppo", "ppo-framestack"):
+        return PPO("MlpPolicy", env, policy_kwargs={"net_arch": [cfg.hidden, cfg.hidden]}, **common)
+    pk: dict[str, Any] = {"lstm_hidden_size": cfg.hidden, "net_arch": [cfg.hidden]}
+    if cfg.core == "lstm":
+        return RecurrentPPO("MlpLstmPolicy", env, policy_kwargs=pk, **common)
+    return RecurrentPPO(RecurrentCorePolicy, env, policy_kwargs={**pk, "core": cfg.core},
+                        **common)
+
+
+def evaluate_agent(model: Any, cfg: RLConfig, episodes: int | None = None,
+                   seed: int | None = None) -> dict[str, float]:
+    """Deterministic policy for one episode in each of ``episodes`` envs seeded ``seed + i``:
+    accuracy (mean reward) on TD steps, on TI steps and overall."""
+    n = episodes or cfg.eval_episodes
+    env = cfg.make_env(n)
+    env.seed(cfg.eval_seed if seed is None else seed)
+    obs = env.reset()
+    state = None
+    start = np.ones(n, dtype=bool)
+    L = int(env.get_attr("task")[0].episode_length)
+    rewards, td = np.zeros((L, n)), np.zeros((L, n), bool)
+    for t in range(L):
+        action, state = model.predict(obs, state=state, episode_start=start, deterministic=True)
+        obs, r, done, infos = env.step(action)
+        rewards[t] = r
+        td[t] = [i["time_dependent"] for i in infos]
+        start = done
+    env.close()
+    return {"td_acc": float(rewards[td].mean()) if td.any() else float("nan"),
+            "ti_acc": float(rewards[~td].mean()) if (~td).any() else float("nan"),
+            "acc": float(rewards.mean())}
+
+
+def train_agent(cfg: RLConfig, run_dir: str | Path, progress: bool = True, resume: bool = True
+                ) -> list[dict[str, Any]]:
+    """Train one seed into ``run_dir``: ``config.json``, ``eval.jsonl`` (one row per evaluation:
+    ``steps``, ``td_acc``, ``ti_acc``, ``acc``, ``fps``), ``model.zip`` after each evaluation (a
+    repeated call resumes from it), SB3 logs (CSV, TensorBoard when installed) under ``logs/``."""
+    import time
+
+    from stable_baselines3.common.logger import configure
+
+    run_dir = Path(run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    torch.set_num_threads(1)
+    (run_dir / "config.json").write_text(json.dumps(cfg.to_dict(), indent=2) + "\n")
+    env = cfg.make_env(cfg.n_envs)
+    log_path = run_dir / "eval.jsonl"
+    rows: list[dict[str, Any]] = []
+    ckpt = run_dir / "model.zip"
+    if resume and ckpt.exists() and log_path.exists():
+        rows = [json.loads(x) for x in log_path.read_text().splitlines() if x.strip()]
+        model = _load(cfg, ckpt, env)
+    else:
+        model = make_agent(cfg, env)
+        log_path.write_text("")
+    formats = ["csv"]
+    try:
+        import tensorboard  # noqa: F401
+        formats.append("tensorboard")
+    except ImportError:
+        pass
+    model.set_logger(configure(str(run_dir / "logs"), formats))
+    if not rows:
+        rows.append({"steps": 0, **evaluate_agent(model, cfg), "fps": None})
+        log_path.write_text(json.dumps(rows[-1]) + "\n")
+    done = int(rows[-1]["steps"])
+    bar = _bar(progress, cfg, done)
+    while done < cfg.steps:
+        chunk = min(cfg.eval_every, cfg.steps - done)
+        t0 = time.perf_counter()
+        model.learn(chunk, reset_num_timesteps=False, progress_bar=False)
+        fps = chunk / (time.perf_counter() - t0)
+        done = int(model.num_timesteps)
+        row = {"steps": done, **evaluate_agent(model, cfg), "fps": fps}
+        rows.append(row)
+        with log_path.open("a") as f:
+            f.write(json.dumps(row) + "\n")
+        model.save(ckpt)
+        if bar is not None:
+            bar.update(chunk)
+            bar.set_postfix(td=f"{row['td_acc']:.3f}", ti=f"{row['ti_acc']:.3f}")
+    if bar is not None:
+        bar.close()
+    env.close()
+    return rows
+
+
+def _load(cfg: RLConfig, path: Path, env: VecEnv) -> Any:
+    algo = RecurrentPPO if cfg.algo == "recurrent-ppo" else PPO
+    custom = {"policy_class": RecurrentCorePolicy} if cfg.core != "lstm" else None
+    return algo.load(path, env=env, device="cpu", custom_objects=custom)
+
+
+def _bar(enabled: bool, cfg: RLConfig, start: int) -> Any:
+    if not enabled:
+        return None
+    try:
+        from tqdm.auto import tqdm
+    except ImportError:
+        return None
+    return tqdm(total=cfg.steps, initial=start, desc=f"{cfg.algo} seed {cfg.seed}", unit="step")
+
+
+def summarize(runs: Sequence[Sequence[dict[str, Any]]]) -> dict[str, Any]:
+    """Final TD/TI accuracy and fps: mean, std, min, max over seeds."""
+    def stats(vals: list[float]) -> dict[str, float]:
+        a = np.asarray(vals, float)
+        return {"mean": float(a.mean()), "std": float(a.std()), "min": float(a.min()),
+                "max": float(a.max())}
+    final = [r[-1] for r in runs]
+    fps = [float(np.mean([x["fps"] for x in r if x["fps"]])) for r in runs if len(r) > 1]
+    return {"seeds": len(runs), "td_acc": stats([f["td_acc"] for f in final]),
+            "ti_acc": stats([f["ti_acc"] for f in final]),
+            "fps": stats(fps) if fps else None}
