@@ -43,6 +43,7 @@ def add_analyze_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--retrain-iterations", type=int, default=1000)
     p.add_argument("--oscillator", action="store_true",
                    help="the two-parameter oscillator under gradient flow")
+    p.add_argument("--threads", type=int, default=1, help="torch threads (1: run several at once)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
 
 
@@ -52,6 +53,7 @@ def _per_symbol(tr: Tracking) -> dict[str, Any]:
         last = tr.lam_abs[-1, u]
         arg = tr.lam_arg[-1, u]
         out[sym] = {"stability_lost_at": tr.stability_lost_at(u),
+                    "stable_points_lost_at": tr.stable_points_lost_at(u),
                     "stable_orbit_from": tr.stable_orbit_at(u),
                     "two_stable_points_from": tr.stable_points_reached_at(u, 2),
                     "final_lam_abs": None if np.isnan(last) else float(last),
@@ -61,12 +63,6 @@ def _per_symbol(tr: Tracking) -> dict[str, Any]:
                     "final_stable_points": int(tr.n_stable[-1, u]),
                     "final_stable_orbit_periods": tr.orbit_periods[-1][u]}
     return out
-
-
-def _bifurcation(tr: Tracking) -> int | None:
-    lost = [tr.stability_lost_at(u) for u in range(len(tr.symbols))]
-    lost = [x for x in lost if x is not None]
-    return min(lost) if lost else None
 
 
 def analyze_run(run: Path, out: Path, a: argparse.Namespace) -> dict[str, Any]:
@@ -80,7 +76,7 @@ def analyze_run(run: Path, out: Path, a: argparse.Namespace) -> dict[str, Any]:
     tracking_figure(tr, out / "tracking.png", title)
     summary: dict[str, Any] = {"run": str(run), "task": tcfg.task, "task_kwargs": tcfg.task_kwargs,
                                "arch": tcfg.arch, "phases": tr.phases,
-                               "bifurcation_at": _bifurcation(tr), "symbols": _per_symbol(tr)}
+                               "bifurcation_at": tr.bifurcation_at(), "symbols": _per_symbol(tr)}
     tra = tr.phases.get("transition_at")
     summary["bifurcation_minus_transition"] = (None if tra is None or summary["bifurcation_at"]
                                                is None else summary["bifurcation_at"] - tra)
@@ -138,7 +134,7 @@ def retrain(run: Path, out: Path, a: argparse.Namespace) -> dict[str, Any]:
     return {"period": a.retrain_period, "phases": tr.phases,
             "stable_orbits_at_start": tr.orbit_periods[0],
             "stable_orbit_lost": lost[:2], "stable_orbit_born": born[:2],
-            "bifurcation_at": _bifurcation(tr), "symbols": _per_symbol(tr)}
+            "bifurcation_at": tr.bifurcation_at(), "symbols": _per_symbol(tr)}
 
 
 def oscillator(out: Path) -> dict[str, Any]:
@@ -164,7 +160,7 @@ def crossings_figure(rows: list[dict[str, Any]], path: Path) -> None:
         lim = [0, max(x.max(), y.max()) * 1.05]
         ax.plot(lim, lim, "k--", lw=0.8)
     ax.set_xlabel("transition iteration (TD >= 75%)")
-    ax.set_ylabel("iteration |λ_max| leaves the unit circle")
+    ax.set_ylabel("bifurcation: last stable fixed point lost")
     ax.set_title(f"{len(pts)} runs", fontsize=9)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
@@ -174,6 +170,7 @@ def crossings_figure(rows: list[dict[str, Any]], path: Path) -> None:
 def run_analyze(a: argparse.Namespace) -> int:
     out = Path(a.out)
     out.mkdir(parents=True, exist_ok=True)
+    torch.set_num_threads(a.threads)
     if not a.runs and not a.oscillator:
         raise ValueError("give run directories and/or --oscillator")
     for r in a.runs:

@@ -17,6 +17,10 @@ learning-phase transition of :func:`baselines.phases.phases_from_metrics`:
   to more / back to 0;
 - ``rotation_born``: aperiodic trajectories (a torus, reported by their rotation number) appear.
 
+Summaries: :meth:`Tracking.stability_lost_at` (the tracked point leaves the unit circle for good),
+:meth:`Tracking.stable_points_lost_at` (no stable fixed point is left for good: every attractor is
+a cycle or a torus) and :meth:`Tracking.bifurcation_at` (the earliest of the latter over symbols).
+
 Results are written as they come (``tracking.jsonl`` plus one ``.npz`` of fixed points per
 checkpoint), so an interrupted run resumes at the next checkpoint.
 """
@@ -96,6 +100,17 @@ class Tracking:
         """First iteration from which the tracked point of ``symbol`` stays outside the unit
         circle (``|λ_max| > 1``) to the end: the bifurcation, if there is one."""
         return self._held_from(np.nan_to_num(self.lam_abs[:, symbol]) > 1)
+
+    def stable_points_lost_at(self, symbol: int) -> int | None:
+        """First iteration from which ``symbol`` has no stable fixed point left to the end: every
+        attractor is then a cycle or a torus (the bifurcation that ends the plateau)."""
+        return self._held_from(self.n_stable[:, symbol] == 0)
+
+    def bifurcation_at(self) -> int | None:
+        """The earliest :meth:`stable_points_lost_at` over the symbols (None if none)."""
+        lost = [self.stable_points_lost_at(u) for u in range(len(self.symbols))]
+        lost = [x for x in lost if x is not None]
+        return min(lost) if lost else None
 
     def stable_points_reached_at(self, symbol: int, n: int) -> int | None:
         """First iteration from which ``symbol`` has at least ``n`` stable fixed points to the end."""

@@ -112,3 +112,20 @@ def test_ppo_with_the_clock_observed_solves_p4():
     model = make_agent(cfg, env)
     model.learn(cfg.steps)
     assert evaluate_agent(model, cfg)["td_acc"] >= 0.95
+
+
+def test_rl_command_writes_summary_and_figure(tmp_path, capsys):
+    from ta_envs.cli import main
+
+    rc = main(["rl", "--algo", "recurrent-ppo", "--core", "rnn", "--kw", "period=4", "--steps",
+               "128", "--seeds", "2", "--n-envs", "4", "--n-steps", "32", "--batch-size", "64",
+               "--eval-every", "128", "--eval-episodes", "4", "--hidden", "8", "--quiet",
+               "--out", str(tmp_path)])
+    assert rc == 0
+    s = json.loads((tmp_path / "summary.json").read_text())
+    assert s["aggregate"]["seeds"] == 2 and len(s["runs"]) == 2
+    assert s["label"] == "recurrent-ppo (rnn)" and s["config"]["env_kwargs"] == {"period": 4}
+    assert [r["steps"] for r in s["runs"][0]["curve"]] == [0, 128]
+    assert (tmp_path / "learning_curves.png").stat().st_size > 0
+    assert main(["rl", "--algo", "ppo", "--core", "gru", "--out", str(tmp_path)]) == 2
+    assert "needs algo='recurrent-ppo'" in capsys.readouterr().err

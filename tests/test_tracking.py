@@ -47,7 +47,7 @@ def test_tracking_finds_the_constructed_bifurcation_and_resumes(tmp_path):
     for u in range(2):  # both symbols: the input weights are zero
         np.testing.assert_allclose(tr.lam_abs[:, u], GAINS, atol=1e-8)
         np.testing.assert_allclose(tr.lam_arg[:, u], THETA, atol=1e-8)
-        assert tr.stability_lost_at(u) == 40
+        assert tr.stability_lost_at(u) == 40 and tr.stable_points_lost_at(u) == 40
         assert tr.n_stable[:, u].tolist() == [1, 1, 1, 1, 0, 0, 0]
         # past the bifurcation the trajectories turn: a stable cycle or a torus
         after = tr.iterations >= 40
@@ -55,6 +55,7 @@ def test_tracking_finds_the_constructed_bifurcation_and_resumes(tmp_path):
         assert not np.isfinite(tr.rotation[~after, u]).any()
     cross = [e for e in tr.events if e["kind"] == "crossing"]
     assert {(e["symbol"], e["iteration"], e["direction"]) for e in cross} == {(0, 40, 1), (1, 40, 1)}
+    assert tr.bifurcation_at() == 40
     assert tr.phases["transition_at"] == 40 and all(e["from_transition"] == 0 for e in cross)
     np.testing.assert_allclose(tr.spectral_radius, GAINS)
     # a second call reuses the saved rows instead of recomputing them
