@@ -64,7 +64,7 @@ def rings_figure(res: SubspaceResult, path: str | Path, title: str = "") -> Path
     """States projected on the (Re v, Im v) plane, coloured by time of day ``t mod P``, one panel per
     output state, with the centroids of each time of day joined in order."""
     states = sorted(res.centroids) or sorted(np.unique(res.state).tolist())
-    fig, axes = plt.subplots(1, len(states), figsize=(4.2 * len(states), 4), squeeze=False)
+    fig, axes = plt.subplots(1, len(states), figsize=(5.2 * len(states), 4.4), squeeze=False)
     for ax, s in zip(axes[0], states):
         sel = res.state == s
         sc = ax.scatter(res.projected[sel, 1], res.projected[sel, 2], c=res.time_of_day[sel],
@@ -72,9 +72,9 @@ def rings_figure(res: SubspaceResult, path: str | Path, title: str = "") -> Path
         if s in res.centroids:
             c = res.centroids[s]
             ax.plot(np.r_[c[:, 0], c[:1, 0]], np.r_[c[:, 1], c[:1, 1]], "k-", lw=0.8)
-        R = res.phase_locking.get(s)
-        ax.set_title(f"output {s}" + (f": phase locking R = {R:.3f}" if R is not None else ""),
-                     fontsize=9)
+        R, m = res.phase_locking.get(s), res.winding.get(s)
+        ax.set_title(f"output {s}" + (f": phase locking R = {R:.3f}, winding {m}" if R is not None
+                                      else ""), fontsize=9)
         ax.set_xlabel("Re v")
         ax.set_ylabel("Im v")
         ax.set_aspect("equal", adjustable="datalim")

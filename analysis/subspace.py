@@ -9,8 +9,9 @@ for a GRU/LSTM) whose eigenvalue has the largest modulus among the complex ones.
 readout (one-vs-rest, on ``[z, 1]``) to the projection and to the full state; it reports TD and TI
 accuracy of both next to the model's own readout. In the (Re, Im) plane it measures the rings:
 for every output state and time of day ``k = t mod P`` (from the task's periodic clock) the
-centroid, and the *phase locking* ``R = |mean exp(i(θ − s·2πk/P))|`` (``s = ±1`` chosen to
-maximise it), which is 1 when the angle θ of the state turns by exactly 2π/P per step.
+centroid, and the *phase locking* ``R = |mean exp(i(θ − m·2πk/P))|`` maximised over the winding
+``m = ±1..±P/2``: 1 when the angle θ of the state turns by exactly ``m·2π/P`` per step (a ring
+traversed ``|m|`` times per period).
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ class SubspaceResult:
     accuracy: dict[str, dict[str, float]]  #: {"projection"|"full_state"|"model": {"td","ti"}}
     period: int | None  #: P of the task's periodic clock (None: no rings measured)
     phase_locking: dict[int, float]  #: output state -> R in [0, 1]
+    winding: dict[int, int]  #: output state -> m, turns of the plane per period (sign: direction)
     ring_radius: dict[int, float]  #: output state -> mean centroid radius in the plane
     centroids: dict[int, np.ndarray]  #: output state -> [P, 2] centroid of each time of day
     projected: np.ndarray  #: [N, 3] projected held-out states (a subsample, for figures)
@@ -43,6 +45,7 @@ class SubspaceResult:
                                "arg": float(abs(np.angle(self.eigenvalue)))},
                 "accuracy": self.accuracy, "period": self.period,
                 "phase_locking": {str(k): v for k, v in self.phase_locking.items()},
+                "winding": {str(k): v for k, v in self.winding.items()},
                 "ring_radius": {str(k): v for k, v in self.ring_radius.items()}}
 
 
@@ -68,15 +71,22 @@ def subspace_basis(model: torch.nn.Module, task: Task) -> tuple[np.ndarray, comp
     return q.T, complex(ev[k])
 
 
-def phase_locking(theta: np.ndarray, time_of_day: np.ndarray, period: int) -> float:
-    """``R = max_s |mean exp(i(θ − s·2πk/P))|`` over ``s = ±1``, in [0, 1]: 1 when the angle
-    ``θ`` (radians) advances by exactly ``±2π/P`` per time of day ``k``, whatever its offset."""
+def phase_locking(theta: np.ndarray, time_of_day: np.ndarray, period: int) -> tuple[float, int]:
+    """``(R, m)``: ``R = max_m |mean exp(i(θ − m·2πk/P))|`` over windings ``m = ±1 .. ±P/2``, in
+    [0, 1], and the maximising ``m``. ``R = 1`` when the angle ``θ`` (radians) turns by exactly
+    ``m·2π/P`` per time of day ``k``, whatever its offset (``m = ±1``: once around per period)."""
     k = np.asarray(time_of_day, dtype=np.float64)
     th = np.asarray(theta, dtype=np.float64)
     if th.shape != k.shape or th.ndim != 1 or len(th) == 0:
         raise ValueError(f"theta and time_of_day must be equal-length 1-D arrays, got {th.shape} "
                          f"and {k.shape}")
-    return float(max(abs(np.mean(np.exp(1j * (th - s * 2 * np.pi * k / period)))) for s in (1, -1)))
+    best = (-1.0, 0)
+    for m in range(1, max(1, period // 2) + 1):
+        for sgn in (1, -1):
+            R = float(abs(np.mean(np.exp(1j * (th - sgn * m * 2 * np.pi * k / period)))))
+            if R > best[0] + 1e-12:
+                best = (R, sgn * m)
+    return best
 
 
 def _lsq_accuracy(z_tr: np.ndarray, y_tr: np.ndarray, z_te: np.ndarray, y_te: np.ndarray,
@@ -119,6 +129,7 @@ def subspace_test(model: torch.nn.Module, task: Task, *, seq_len: int = 96, batc
     period = task.automaton.clocks[periodic[0]].period if periodic else None
     tod = clk_te[:, periodic[0]] if periodic else np.full(len(z), -1)
     locking: dict[int, float] = {}
+    winding: dict[int, int] = {}
     radius: dict[int, float] = {}
     cents: dict[int, np.ndarray] = {}
     if period:
@@ -127,9 +138,9 @@ def subspace_test(model: torch.nn.Module, task: Task, *, seq_len: int = 96, batc
             sel = y_te == s
             c = np.array([z[sel & (tod == k), 1:].mean(0) if (sel & (tod == k)).any()
                           else [np.nan, np.nan] for k in range(period)])
-            locking[int(s)] = phase_locking(theta[sel], tod[sel], period)
+            locking[int(s)], winding[int(s)] = phase_locking(theta[sel], tod[sel], period)
             cents[int(s)] = c
             radius[int(s)] = float(np.nanmean(np.linalg.norm(c - np.nanmean(c, 0), axis=1)))
     pick = np.random.default_rng(seed).permutation(len(z))[:keep]
-    return SubspaceResult(basis, lam, acc, period, locking, radius, cents, z[pick], tod[pick],
+    return SubspaceResult(basis, lam, acc, period, locking, winding, radius, cents, z[pick], tod[pick],
                           y_te[pick])
