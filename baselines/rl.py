@@ -64,7 +64,13 @@ class SB3VecEnv(VecEnv):
         return np.array(obs, dtype=np.float32)
 
     def step_async(self, actions: np.ndarray) -> None:
-        self._actions = np.asarray(actions)
+        a = np.asarray(actions)
+        if a.dtype.kind == "f":  # SB3 hands MultiBinary actions over as floats 0.0/1.0
+            ai = a.astype(np.int64)
+            if not np.array_equal(ai, a):
+                raise ValueError(f"actions must be whole numbers for {self.action_space}, got {a}")
+            a = ai
+        self._actions = a
 
     def step_wait(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[dict[str, Any]]]:
         obs, reward, term, trunc, info = self.venv.step(self._actions)

@@ -52,6 +52,18 @@ def test_adapter_replays_dummy_vec_env(env, n, seed):
                 np.testing.assert_array_equal(a["terminal_observation"], b["terminal_observation"])
 
 
+def test_multibinary_float_actions_are_taken_when_whole_and_refused_otherwise():
+    env = SB3VecEnv("FlipFlop-v0", 2, n_bits=3)
+    env.reset()
+    env.step_async(np.array([[1.0, 0.0, 1.0], [0.0, 0.0, 0.0]], dtype=np.float32))
+    _, r, _, _ = env.step_wait()
+    assert r.shape == (2,)
+    with pytest.raises(ValueError, match="whole numbers"):
+        env.step_async(np.array([[0.5, 0.0, 1.0], [0.0, 0.0, 0.0]]))
+    cfg = RLConfig(env_id="FlipFlop-v0", n_envs=2, n_steps=32, batch_size=64)
+    make_agent(cfg, cfg.make_env(2)).learn(64)  # PPO's float MultiBinary actions go through
+
+
 def test_config_errors_name_the_field():
     with pytest.raises(ValueError, match="algo must be one of"):
         RLConfig(algo="dqn")
