@@ -3,7 +3,9 @@
 - :class:`SB3VecEnv` hands the native :class:`ta_envs.envs.TaskVectorEnv` to SB3 as a ``VecEnv``
   (SB3 semantics: a finished env is reset in the same step and its last observation is in
   ``info["terminal_observation"]``); env ``i`` seeded ``s`` replays ``DummyVecEnv``'s env ``i``.
-  Every info carries ``time_dependent`` and ``target`` of the step just scored.
+  Every info carries ``time_dependent`` and ``target`` of the step just scored. A ``MultiBinary(N)``
+  action space (FlipFlop-v0) is presented as ``MultiDiscrete([2] * N)``: the same actions, and
+  sb3-contrib's RecurrentPPO, whose rollout buffer fails on ``MultiBinary``, can train on it.
 - Agents (:func:`make_agent`): ``ppo`` (``MlpPolicy``), ``ppo-framestack`` (PPO on the last
   ``frame_stack`` observations) and ``recurrent-ppo`` (sb3-contrib) with an LSTM core or, through
   :class:`RecurrentCorePolicy`, a GRU or tanh-RNN core.
@@ -52,8 +54,10 @@ class SB3VecEnv(VecEnv):
         kwargs = {**(spec.kwargs or {}), **env_kwargs}
         self.venv: TaskVectorEnv = cls(num_envs=num_envs, **kwargs)
         self.env_id = env_id
-        super().__init__(num_envs, self.venv.single_observation_space,
-                         self.venv.single_action_space)
+        act = self.venv.single_action_space
+        if isinstance(act, gym.spaces.MultiBinary):  # same actions; RecurrentPPO's rollout
+            act = gym.spaces.MultiDiscrete([2] * int(act.n))  # buffer fails on MultiBinary
+        super().__init__(num_envs, self.venv.single_observation_space, act)
         self._actions: np.ndarray | None = None
 
     def reset(self) -> np.ndarray:

@@ -60,8 +60,10 @@ def test_multibinary_float_actions_are_taken_when_whole_and_refused_otherwise():
     assert r.shape == (2,)
     with pytest.raises(ValueError, match="whole numbers"):
         env.step_async(np.array([[0.5, 0.0, 1.0], [0.0, 0.0, 0.0]]))
-    cfg = RLConfig(env_id="FlipFlop-v0", n_envs=2, n_steps=32, batch_size=64)
-    make_agent(cfg, cfg.make_env(2)).learn(64)  # PPO's float MultiBinary actions go through
+    assert env.action_space == gym.spaces.MultiDiscrete([2, 2, 2])
+    for algo in ("ppo", "recurrent-ppo"):  # both train on the multi-bit action space
+        cfg = RLConfig(algo=algo, env_id="FlipFlop-v0", n_envs=2, n_steps=32, batch_size=64)
+        make_agent(cfg, cfg.make_env(2)).learn(64)
 
 
 def test_config_errors_name_the_field():
