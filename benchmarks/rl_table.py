@@ -19,6 +19,8 @@ from _timing import table, write_json  # noqa: E402
 
 
 def _acc(s: dict) -> str:
+    if s["mean"] != s["mean"]:  # NaN: the task has no such steps
+        return "- (none)"
     return f"{s['mean']:.3f} ± {s['std']:.3f} ({s['min']:.2f}-{s['max']:.2f})"
 
 
