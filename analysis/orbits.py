@@ -1,4 +1,4 @@
-"""Periodic orbits of ``h -> F(h, u)`` under a constant input.
+"""Periodic orbits of ``h -> F(h, u)`` under a constant input, or under a periodic input sequence.
 
 :func:`find_periodic_orbits` simulates the initial states past a transient, takes each trajectory's
 smallest recurrence period (``2..max_period``) as a candidate, refines the whole cycle by damped
@@ -60,31 +60,32 @@ class Orbits:
         return "\n".join(lines)
 
 
-def _simulate(step: Any, u: Tensor, h: Tensor, n: int) -> Tensor:
-    """[n, N, S] states after each of n steps."""
+def _simulate(step: Any, seq: Tensor, h: Tensor, n: int) -> Tensor:
+    """[n, N, S] states after each of n steps; step t reads ``seq[t mod q]`` (``seq [q, I]``)."""
     out = []
-    ux = u.expand(len(h), -1)
+    q = len(seq)
     with torch.no_grad():
-        for _ in range(n):
-            h = step(h, ux)
+        for t in range(n):
+            h = step(h, seq[t % q].expand(len(h), -1))
             out.append(h)
     return torch.stack(out)
 
 
-def _refine(step: Any, u: Tensor, x: Tensor, steps: int) -> tuple[Tensor, float]:
-    """Refine the cycle ``x [p, S]``; returns (cycle, max residual). Multiple shooting while the
-    system is small (``p·S <= MULTIPLE_SHOOTING_MAX``), single shooting beyond."""
+def _refine(step: Any, ux: Tensor, x: Tensor, steps: int) -> tuple[Tensor, float]:
+    """Refine the cycle ``x [p, S]`` (``x_{j+1} = F(x_j, ux_j)``, ``ux [p, I]``); returns (cycle,
+    max residual). Multiple shooting while the system is small (``p·S <= MULTIPLE_SHOOTING_MAX``),
+    single shooting beyond."""
     if x.shape[0] * x.shape[1] > MULTIPLE_SHOOTING_MAX:
-        return _refine_single(step, u, x, steps)
-    return _refine_multiple(step, u, x, steps)
+        return _refine_single(step, ux, x, steps)
+    return _refine_multiple(step, ux, x, steps)
 
 
-def _cycle_residual(step: Any, u: Tensor, x: Tensor) -> Tensor:
+def _cycle_residual(step: Any, ux: Tensor, x: Tensor) -> Tensor:
     with torch.no_grad():
-        return step(x, u.expand(len(x), -1)) - torch.roll(x, -1, dims=0)
+        return step(x, ux) - torch.roll(x, -1, dims=0)
 
 
-def _refine_single(step: Any, u: Tensor, x: Tensor, steps: int) -> tuple[Tensor, float]:
+def _refine_single(step: Any, ux: Tensor, x: Tensor, steps: int) -> tuple[Tensor, float]:
     """Damped single-shooting Newton on ``F^p(x_0) = x_0`` with the monodromy matrix (an
     ``S x S`` system; well conditioned for the attracting or weakly repelling cycles that
     simulation finds)."""
@@ -94,8 +95,8 @@ def _refine_single(step: Any, u: Tensor, x: Tensor, steps: int) -> tuple[Tensor,
     def orbit(x0: Tensor) -> tuple[Tensor, Tensor]:
         pts = [x0]
         with torch.no_grad():
-            for _ in range(p):
-                pts.append(step(pts[-1][None], u[None])[0])
+            for j in range(p):
+                pts.append(step(pts[-1][None], ux[j : j + 1])[0])
         return torch.stack(pts[:-1]), pts[-1] - x0
 
     pts, r = orbit(x[0])
@@ -104,7 +105,7 @@ def _refine_single(step: Any, u: Tensor, x: Tensor, steps: int) -> tuple[Tensor,
     for _ in range(steps):
         if cost < 1e-28:
             break
-        J = _jacobians(step, u.expand(p, -1), pts)
+        J = _jacobians(step, ux, pts)
         M = eye
         for j in range(p):
             M = J[j] @ M
@@ -118,19 +119,17 @@ def _refine_single(step: Any, u: Tensor, x: Tensor, steps: int) -> tuple[Tensor,
             lam *= 10
             if lam > 1e8:
                 break
-    return pts, float(_cycle_residual(step, u, pts).norm(dim=1).max())
+    return pts, float(_cycle_residual(step, ux, pts).norm(dim=1).max())
 
 
-def _refine_multiple(step: Any, u: Tensor, x: Tensor, steps: int) -> tuple[Tensor, float]:
+def _refine_multiple(step: Any, ux: Tensor, x: Tensor, steps: int) -> tuple[Tensor, float]:
     """Damped multiple-shooting Newton on ``F(x_j) = x_{j+1 mod p}`` (a ``p·S`` system)."""
     p, S = x.shape
-    ux = u.expand(p, -1)
     eye = torch.eye(S, dtype=x.dtype)
     lam = 1e-6
 
     def res(xx: Tensor) -> Tensor:
-        with torch.no_grad():
-            return step(xx, ux) - torch.roll(xx, -1, dims=0)
+        return _cycle_residual(step, ux, xx)
 
     r = res(x)
     cost = float((r**2).sum())
@@ -174,6 +173,7 @@ def find_periodic_orbits(
     inputs: Tensor | np.ndarray,
     initial_states: Tensor | np.ndarray,
     *,
+    periodic_input: bool = False,
     max_period: int = 64,
     transient: int = 1000,
     recurrence_tol: float = 1e-6,
@@ -181,44 +181,61 @@ def find_periodic_orbits(
     newton_steps: int = 30,
     marginal_tol: float = 1e-3,
 ) -> Orbits:
-    """Periodic orbits (period 2..``max_period``) reached from ``initial_states [N, S]`` under each
-    constant input (``[U, I]``); fixed points (period 1) are :func:`find_fixed_points`' job."""
+    """Periodic orbits (period up to ``max_period``) reached from ``initial_states [N, S]``.
+
+    ``periodic_input=False``: each row of ``inputs [U, I]`` is held constant in turn (period >= 2;
+    fixed points are :func:`find_fixed_points`' job). ``periodic_input=True``: ``inputs [q, I]``
+    is one input sequence applied cyclically (step t reads row ``t mod q``); the orbits then have
+    periods that are multiples of q, and ``points[0]`` is the state at input phase 0."""
     step = _as_step(model_or_step)
     U = torch.as_tensor(np.asarray(inputs), dtype=torch.float64)
     U = U[None] if U.ndim == 1 else U
     H0 = torch.as_tensor(np.asarray(initial_states), dtype=torch.float64)
+    if U.ndim != 2 or H0.ndim != 2:
+        raise ValueError(f"inputs must be [U, I] and initial_states [N, S], got {tuple(U.shape)} "
+                         f"and {tuple(H0.shape)}")
+    drives = [U] if periodic_input else [U[i : i + 1] for i in range(len(U))]
+    if periodic_input and len(U) > max_period:
+        raise ValueError(f"max_period ({max_period}) must be >= the input period ({len(U)})")
     orbits: list[PeriodicOrbit] = []
     rots, rot_idx = [], []
-    for ui, u in enumerate(U):
-        h = _simulate(step, u, H0, transient)[-1] if transient else H0
-        traj = _simulate(step, u, h, 2 * max_period + 1)  # [2m+1, N, S]
+    for ui, seq in enumerate(drives):
+        q = len(seq)
+        warm = -(-transient // q) * q  # a whole number of input periods: phase 0 again
+        h = _simulate(step, seq, H0, warm)[-1] if warm else H0
+        n_rec = 2 * max_period + 1
+        traj = _simulate(step, seq, h, n_rec)  # traj[i] = state after step i (reads seq[i % q])
         last = traj[-1]
-        dist = (traj[-1 - np.arange(1, max_period + 1)] - last).abs().amax(-1)  # [m, N]
+        lags = np.arange(q, max_period + 1, q)  # only whole input periods can close a cycle
+        dist = (traj[-1 - lags] - last).abs().amax(-1)  # [len(lags), N]
         scale = 1 + last.abs().amax(-1)
         for n in range(len(H0)):
             hits = torch.nonzero(dist[:, n] < recurrence_tol * scale[n]).flatten()
             if len(hits) == 0:
-                if not bool((traj[-1, n] - traj[-2, n]).abs().max() < recurrence_tol):
+                if not bool((traj[-1, n] - traj[-1 - q, n]).abs().max() < recurrence_tol):
                     rots.append(_rotation_number(traj[:, n]))
                     rot_idx.append(ui)
                 continue
-            p = int(hits[0]) + 1
+            p = int(lags[int(hits[0])])
             if p == 1:
                 continue
-            cyc = traj[-p:, n]  # consecutive states: cyc[j+1] = F(cyc[j])
-            if any(_same_cycle(cyc, o.points, o.period) for o in orbits if o.input_index == ui):
+            # cyc[j] = state before step n_rec - p + j; rotate so that cyc[0] sits at phase 0
+            shift = (-(n_rec - p)) % q
+            cyc = torch.roll(traj[-p - 1 : -1, n], -shift, dims=0)
+            ux = seq[torch.arange(p) % q]
+            if any(_same_cycle(cyc, o.points, o.period, q) for o in orbits if o.input_index == ui):
                 continue
-            cyc, res = _refine(step, u, cyc, newton_steps)
+            cyc, res = _refine(step, ux, cyc, newton_steps)
             if res >= tol:
                 continue
-            for d in range(1, p):  # the true period may divide p
+            for d in range(q, p, q):  # the true period may divide p (and is a multiple of q)
                 if p % d == 0 and float((cyc[d] - cyc[0]).abs().max()) < 1e-8 * float(scale[n]):
-                    cyc, p = cyc[:d], d
+                    cyc, p, ux = cyc[:d], d, ux[:d]
                     break
-            if p == 1 or any(_same_cycle(cyc, o.points, o.period) for o in orbits
+            if p == 1 or any(_same_cycle(cyc, o.points, o.period, q) for o in orbits
                              if o.input_index == ui):
                 continue
-            J = _jacobians(step, u.expand(p, -1), cyc)
+            J = _jacobians(step, ux, cyc)
             M = torch.eye(cyc.shape[1], dtype=cyc.dtype)
             for j in range(p):
                 M = J[j] @ M
@@ -231,9 +248,11 @@ def find_periodic_orbits(
     return Orbits(orbits, np.asarray(rots), np.asarray(rot_idx, dtype=np.int64))
 
 
-def _same_cycle(cyc: Tensor, points: np.ndarray, period: int, tol: float = 1e-6) -> bool:
-    """Whether ``cyc`` is the stored cycle up to cyclic shift (it contains its first point)."""
+def _same_cycle(cyc: Tensor, points: np.ndarray, period: int, q: int = 1, tol: float = 1e-6
+                ) -> bool:
+    """Whether ``cyc`` is the stored cycle up to a cyclic shift by whole input periods ``q`` (it
+    contains the stored first point at a phase-0 position)."""
     if len(cyc) % period and period % len(cyc):
         return False
     ref = torch.as_tensor(points[0])
-    return bool(((cyc - ref).abs().amax(-1) < tol * (1 + ref.abs().max())).any())
+    return bool(((cyc[::q] - ref).abs().amax(-1) < tol * (1 + ref.abs().max())).any())

@@ -74,3 +74,51 @@ def test_single_shooting_refines_the_same_cycle(P, monkeypatch):
     assert single.orbits[0].residual < 1e-10
     np.testing.assert_allclose(np.sort(np.abs(single.orbits[0].multipliers)),
                                [(1 - 0.6) ** P, (1 - 0.4) ** P], rtol=1e-6)
+
+
+@settings(max_examples=10, deadline=None)
+@given(st.integers(2, 5), st.integers(1, 4), st.integers(0, 2**31))
+def test_periodic_input_drives_the_known_cycle(q, n, seed):
+    """h' = A h + u_t with a q-periodic input: one attracting cycle of period q, with
+    x_0 = (I − A^q)^{-1} Σ_i A^{q−1−i} u_i and multipliers eig(A^q)."""
+    rng = np.random.default_rng(seed)
+    A = rng.normal(size=(n, n))
+    A *= 0.7 / np.linalg.norm(A, 2)
+    seq = rng.normal(size=(q, n))
+    At = torch.as_tensor(A)
+    orb = find_periodic_orbits(lambda h, x: h @ At.T + x, seq, rng.normal(size=(4, n)),
+                               periodic_input=True, max_period=12, transient=200)
+    assert orb.periods() == [q]
+    o = orb.orbits[0]
+    Aq = np.linalg.matrix_power(A, q)
+    x0 = np.linalg.solve(np.eye(n) - Aq, sum(np.linalg.matrix_power(A, q - 1 - i) @ seq[i]
+                                             for i in range(q)))
+    np.testing.assert_allclose(o.points[0], x0, atol=1e-9)  # points[0] is at input phase 0
+    for j in range(q):  # and the cycle follows the inputs in order
+        np.testing.assert_allclose(o.points[(j + 1) % q], A @ o.points[j] + seq[j], atol=1e-9)
+    np.testing.assert_allclose(np.sort(np.abs(o.multipliers)), np.sort(np.abs(np.linalg.eigvals(Aq))),
+                               atol=1e-9)
+    assert o.stability == "stable"
+
+
+def test_a_constant_sequence_gives_the_constant_input_cycle():
+    step = circle_map(6, 0.5, 0.1, 6)
+    H0 = np.random.default_rng(0).normal(size=(4, 2)) + 0.1
+    const = find_periodic_orbits(step, np.zeros((1, 1)), H0, max_period=16, transient=300)
+    seq = find_periodic_orbits(step, np.zeros((3, 1)), H0, periodic_input=True, max_period=16,
+                               transient=300)
+    assert const.periods() == [6]
+    # seen with a drive of period 3, the 6-cycle is 3 distinct solutions: shifts by 0, 1, 2 steps
+    # (a shift by 3 keeps the phase and is the same solution)
+    assert seq.periods() == [6, 6, 6]
+    ref = const.orbits[0].points
+    starts = []
+    for o in seq.orbits:
+        np.testing.assert_allclose(np.sort(np.abs(o.multipliers)),
+                                   np.sort(np.abs(const.orbits[0].multipliers)), rtol=1e-8)
+        k = int(np.argmin(np.abs(ref - o.points[0]).max(1)))
+        np.testing.assert_allclose(o.points, np.roll(ref, -k, axis=0), atol=1e-9)
+        starts.append(k % 3)
+    assert sorted(starts) == [0, 1, 2]
+    with pytest.raises(ValueError, match="max_period"):
+        find_periodic_orbits(step, np.zeros((20, 1)), H0, periodic_input=True, max_period=16)
