@@ -137,3 +137,36 @@ def run_demo(out_dir: str, seed: int = 2, iterations: int = 2500) -> int:
 def _fmt(v: Any) -> str:
     return "-" if v is None else (f"{v:.3f}" if isinstance(v, float) else str(v))
 
+
+
+def add_suite_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--arch", default="rnn", help="rnn, gru, lstm, linear or module:Class")
+    p.add_argument("--hidden", type=int, default=64)
+    p.add_argument("--seeds", type=int, default=None, help="default 3 (1 with --quick)")
+    p.add_argument("--quick", action="store_true", help="3 short tasks, 1 seed: minutes on 2 cores")
+    p.add_argument("--tasks", nargs="*", default=[], help="task names to keep (default: all)")
+    p.add_argument("--optimizer", default="adam", choices=["sgd", "adam"])
+    p.add_argument("--lr", type=float, default=0.01)
+    p.add_argument("--workers", type=int, default=1, help="local worker processes")
+    p.add_argument("--backend", default="local", choices=["local", "ray"])
+    p.add_argument("--address", default=None, help="Ray cluster address (backend ray)")
+    p.add_argument("--out", required=True)
+
+
+def run_suite_cli(a: argparse.Namespace) -> int:
+    from .figures import accuracy_vs_length
+    from .suite import SuiteConfig, leaderboard, run_suite
+
+    seeds = a.seeds if a.seeds is not None else (1 if a.quick else 3)
+    cfg = SuiteConfig(arch=a.arch, hidden=a.hidden, seeds=seeds, quick=a.quick,
+                      tasks=tuple(a.tasks), optimizer=a.optimizer, lr=a.lr)
+    out = Path(a.out)
+    t0 = time.perf_counter()
+    report = run_suite(cfg, out, backend=a.backend, workers=a.workers, address=a.address)
+    (out / "leaderboard.md").write_text(leaderboard([report]) + "\n")
+    accuracy_vs_length(report, out / "accuracy_vs_length.png")
+    o = report["overall"]
+    print(f"suite ({len(report['tasks'])} tasks, {cfg.seeds} seeds) in "
+          f"{time.perf_counter() - t0:.0f} s: score mean {o['score_mean']:.3f}, max "
+          f"{o['score_max']:.3f}; wrote {out / 'results.json'}")
+    return 0

@@ -45,3 +45,33 @@ def learning_curves(runs: Sequence[Sequence[dict[str, Any]]], path: str | Path, 
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return path
+
+
+def accuracy_vs_length(report: dict[str, Any], path: str | Path) -> Path:
+    """One panel per suite task: accuracy (TD, or all steps without TD) against sequence length
+    (training length x 1, 4, 16), each seed thin, the mean bold."""
+    tasks = report["tasks"]
+    cols = min(4, len(tasks))
+    rows = -(-len(tasks) // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(3.2 * cols, 2.6 * rows), squeeze=False,
+                             sharey=True)
+    for ax, t in zip(axes.flat, tasks):
+        xs = [1, 4, 16]
+        for r in t["runs"]:
+            ax.plot(xs, [r["acc"][f"{m}x"]["acc"] for m in xs], color="tab:blue", lw=0.7, alpha=0.5)
+        ax.plot(xs, [t["acc_mean"][f"{m}x"] for m in xs], "o-", color="tab:blue", lw=2)
+        ax.set_xscale("log")
+        ax.set_xticks(xs, [f"{m}x" for m in xs])
+        ax.set_ylim(0.4, 1.02)
+        ax.axhline(0.5, color="k", ls=":", lw=0.6)
+        ax.set_title(f"{t['task']} (L={t['seq_len']})", fontsize=8)
+    for ax in list(axes.flat)[len(tasks):]:
+        ax.axis("off")
+    for ax in axes[:, 0]:
+        ax.set_ylabel("accuracy")
+    c = report["config"]
+    fig.suptitle(f"{c['arch']}({c['hidden']}): accuracy against sequence length", fontsize=10)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return Path(path)

@@ -81,6 +81,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     demo.add_argument("--out", default="ta_envs_demo")
     demo.add_argument("--seed", type=int, default=2, help="default: a seed showing all phases")
     demo.add_argument("--iterations", type=int, default=2500)
+    suite = sub.add_parser("suite", help="benchmark an architecture on the task ladder")
     rl = sub.add_parser("rl", help="stable-baselines3 agents on a task, several seeds")
     analyze = sub.add_parser("analyze", help="fixed points, orbits and the bifurcation of trained runs")
     if argv is None:
@@ -89,6 +90,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from baselines.cli import add_train_args
 
         add_train_args(train)
+    if argv and argv[0] == "suite":
+        from baselines.cli import add_suite_args
+
+        add_suite_args(suite)
     if argv and argv[0] == "rl":
         from baselines.rl_cli import add_rl_args
 
@@ -104,6 +109,14 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         try:
             return run_train(args, parse_kw(args.kw))
+        except (ValueError, TypeError) as err:
+            print(f"error: {err}", file=sys.stderr)
+            return 2
+    if args.cmd == "suite":
+        from baselines.cli import run_suite_cli
+
+        try:
+            return run_suite_cli(args)
         except (ValueError, TypeError) as err:
             print(f"error: {err}", file=sys.stderr)
             return 2
