@@ -259,4 +259,10 @@ def leaderboard(reports: Sequence[dict[str, Any]]) -> str:
     lines.append("| **overall** | " + " | ".join(
         f"**{r['overall']['score_mean']:.3f} / {r['overall']['score_max']:.3f}**" for r in reports)
         + " |")
+    lines += ["", "Length generalisation, mean accuracy over seeds at 1x / 4x / 16x the training "
+              "length:", "", "| task | " + " | ".join(names) + " |", "|---|" + "---|" * len(names)]
+    for i, t in enumerate(reports[0]["tasks"]):
+        cells = [" / ".join(f"{r['tasks'][i]['acc_mean'][f'{m}x']:.3f}" for m in LENGTHS)
+                 for r in reports]
+        lines.append(f"| {t['task']} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
