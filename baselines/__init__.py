@@ -1,2 +1,3 @@
 """Reference learners for ta-envs tasks: torch RNN/GRU/LSTM/linear models, the training engine,
-learning-phase detection (needs the ``torch`` extra)."""
+learning-phase detection (``torch`` extra), the benchmark suite (:mod:`baselines.suite`) and
+stable-baselines3 agents (:mod:`baselines.rl`, ``rl`` extra)."""
