@@ -85,68 +85,16 @@ def _cycle_residual(step: Any, ux: Tensor, x: Tensor) -> Tensor:
         return step(x, ux) - torch.roll(x, -1, dims=0)
 
 
-def _refine_single(step: Any, ux: Tensor, x: Tensor, steps: int) -> tuple[Tensor, float]:
-    """Damped single-shooting Newton on ``F^p(x_0) = x_0`` with the monodromy matrix (an
-    ``S x S`` system; well conditioned for the attracting or weakly repelling cycles that
-    simulation finds)."""
-    p, S = x.shape
-    eye = torch.eye(S, dtype=x.dtype)
-
-    def orbit(x0: Tensor) -> tuple[Tensor, Tensor]:
-        pts = [x0]
-        with torch.no_grad():
-            for j in range(p):
-                pts.append(step(pts[-1][None], ux[j : j + 1])[0])
-        return torch.stack(pts[:-1]), pts[-1] - x0
-
-    pts, r = orbit(x[0])
-    cost = float((r**2).sum())
-    lam = 1e-6
+def _levenberg_marquardt(x: Tensor, residual: Any, solve: Any, steps: int) -> Tensor:
+    """Damped Gauss-Newton on ``residual(x) = 0``: ``solve(x, r, lam)`` returns the step; the
+    damping ``lam`` shrinks after an accepted step and grows after a rejected one."""
+    r = residual(x)
+    cost, lam = float((r**2).sum()), 1e-6
     for _ in range(steps):
         if cost < 1e-28:
             break
-        J = _jacobians(step, ux, pts)
-        M = eye
-        for j in range(p):
-            M = J[j] @ M
-        A = M - eye
-        delta = torch.linalg.solve(A.T @ A + lam * eye, -(A.T @ r))
-        cand_pts, r_c = orbit(pts[0] + delta)
-        cost_c = float((r_c**2).sum())
-        if cost_c < cost:
-            pts, r, cost, lam = cand_pts, r_c, cost_c, max(lam * 0.3, 1e-15)
-        else:
-            lam *= 10
-            if lam > 1e8:
-                break
-    return pts, float(_cycle_residual(step, ux, pts).norm(dim=1).max())
-
-
-def _refine_multiple(step: Any, ux: Tensor, x: Tensor, steps: int) -> tuple[Tensor, float]:
-    """Damped multiple-shooting Newton on ``F(x_j) = x_{j+1 mod p}`` (a ``p·S`` system)."""
-    p, S = x.shape
-    eye = torch.eye(S, dtype=x.dtype)
-    lam = 1e-6
-
-    def res(xx: Tensor) -> Tensor:
-        return _cycle_residual(step, ux, xx)
-
-    r = res(x)
-    cost = float((r**2).sum())
-    for _ in range(steps):
-        if cost < 1e-28:
-            break
-        J = _jacobians(step, ux, x)  # [p, S, S]
-        A = torch.zeros(p * S, p * S, dtype=x.dtype)
-        for j in range(p):
-            A[j * S : (j + 1) * S, j * S : (j + 1) * S] = J[j]
-            k = (j + 1) % p
-            A[j * S : (j + 1) * S, k * S : (k + 1) * S] -= eye
-        At = A.T
-        delta = torch.linalg.solve(At @ A + lam * torch.eye(p * S, dtype=x.dtype),
-                                   -(At @ r.reshape(-1)))
-        cand = x + delta.reshape(p, S)
-        r_c = res(cand)
+        cand = x + solve(x, r, lam)
+        r_c = residual(cand)
         cost_c = float((r_c**2).sum())
         if cost_c < cost:
             x, r, cost, lam = cand, r_c, cost_c, max(lam * 0.3, 1e-15)
@@ -154,7 +102,57 @@ def _refine_multiple(step: Any, ux: Tensor, x: Tensor, steps: int) -> tuple[Tens
             lam *= 10
             if lam > 1e8:
                 break
-    return x, float(r.norm(dim=1).max())
+    return x
+
+
+def _refine_single(step: Any, ux: Tensor, x: Tensor, steps: int) -> tuple[Tensor, float]:
+    """Single shooting on ``F^p(x_0) = x_0`` with the monodromy matrix (an ``S x S`` system;
+    well conditioned for the attracting or weakly repelling cycles that simulation finds)."""
+    p, S = x.shape
+    eye = torch.eye(S, dtype=x.dtype)
+
+    def orbit(x0: Tensor) -> Tensor:
+        pts = [x0]
+        with torch.no_grad():
+            for j in range(p):
+                pts.append(step(pts[-1][None], ux[j : j + 1])[0])
+        return torch.stack(pts)  # [p + 1, S]
+
+    def solve(x0: Tensor, r: Tensor, lam: float) -> Tensor:
+        J = _jacobians(step, ux, orbit(x0)[:-1])
+        M = eye
+        for j in range(p):
+            M = J[j] @ M
+        A = M - eye
+        return torch.linalg.solve(A.T @ A + lam * eye, -(A.T @ r))
+
+    def closing(x0: Tensor) -> Tensor:
+        o = orbit(x0)
+        return o[-1] - o[0]
+
+    x0 = _levenberg_marquardt(x[0], closing, solve, steps)
+    pts = orbit(x0)[:-1]
+    return pts, float(_cycle_residual(step, ux, pts).norm(dim=1).max())
+
+
+def _refine_multiple(step: Any, ux: Tensor, x: Tensor, steps: int) -> tuple[Tensor, float]:
+    """Multiple shooting on ``F(x_j, ux_j) = x_{j+1 mod p}`` (a ``p·S`` system)."""
+    p, S = x.shape
+    eye = torch.eye(S, dtype=x.dtype)
+
+    def solve(xx: Tensor, r: Tensor, lam: float) -> Tensor:
+        J = _jacobians(step, ux, xx)  # [p, S, S]
+        A = torch.zeros(p * S, p * S, dtype=x.dtype)
+        for j in range(p):
+            A[j * S : (j + 1) * S, j * S : (j + 1) * S] = J[j]
+            k = (j + 1) % p
+            A[j * S : (j + 1) * S, k * S : (k + 1) * S] -= eye
+        At = A.T
+        return torch.linalg.solve(At @ A + lam * torch.eye(p * S, dtype=x.dtype),
+                                  -(At @ r.reshape(-1))).reshape(p, S)
+
+    x = _levenberg_marquardt(x, lambda xx: _cycle_residual(step, ux, xx), solve, steps)
+    return x, float(_cycle_residual(step, ux, x).norm(dim=1).max())
 
 
 def _rotation_number(traj: Tensor) -> float:

@@ -1,9 +1,11 @@
-"""The ``ta-envs`` command line: ``list`` and ``show`` (task inspection); ``train`` and ``demo``
-(reference learners; they import ``baselines``, which needs the ``torch`` extra)."""
+"""The ``ta-envs`` command line: ``list`` and ``show`` (task inspection); ``train``, ``demo`` and
+``suite`` (reference learners and the benchmark suite; ``torch`` extra), ``rl`` (SB3 agents; ``rl``
+extra), ``analyze`` (fixed points, orbits, bifurcation; ``analysis`` extra)."""
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import sys
 from collections.abc import Sequence
@@ -67,6 +69,20 @@ def _describe(task_id: str, task: Task, seed: int) -> str:
     return "\n".join(lines)
 
 
+#: Subcommands implemented in the extras: (help, module, add-arguments function, run function,
+#: whether the run function takes the parsed ``--kw`` task kwargs).
+LAZY: dict[str, tuple[str, str, str, str, bool]] = {
+    "train": ("train reference learners on a task, many seeds", "baselines.cli",
+              "add_train_args", "run_train", True),
+    "suite": ("benchmark an architecture on the task ladder", "baselines.cli", "add_suite_args",
+              "run_suite_cli", False),
+    "rl": ("stable-baselines3 agents on a task, several seeds", "baselines.rl_cli", "add_rl_args",
+           "run_rl", True),
+    "analyze": ("fixed points, orbits and the bifurcation of trained runs", "analysis.cli",
+                "add_analyze_args", "run_analyze", False),
+}
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="ta-envs", description=__doc__)
     sub = parser.add_subparsers(dest="cmd", required=True)
@@ -76,63 +92,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     show.add_argument("--kw", nargs="*", default=[], metavar="K=V", help="task kwargs")
     show.add_argument("--seed", type=int, default=0)
     show.add_argument("--json", action="store_true", help="print the automaton spec as JSON")
-    train = sub.add_parser("train", help="train reference learners on a task, many seeds")
     demo = sub.add_parser("demo", help="one seed of the paper's setting, with report.md")
     demo.add_argument("--out", default="ta_envs_demo")
     demo.add_argument("--seed", type=int, default=2, help="default: a seed showing all phases")
     demo.add_argument("--iterations", type=int, default=2500)
-    suite = sub.add_parser("suite", help="benchmark an architecture on the task ladder")
-    rl = sub.add_parser("rl", help="stable-baselines3 agents on a task, several seeds")
-    analyze = sub.add_parser("analyze", help="fixed points, orbits and the bifurcation of trained runs")
+    lazy = {name: sub.add_parser(name, help=spec[0]) for name, spec in LAZY.items()}
     if argv is None:
         argv = sys.argv[1:]
-    if argv and argv[0] == "train":  # its options live in baselines (imported only when used)
-        from baselines.cli import add_train_args
-
-        add_train_args(train)
-    if argv and argv[0] == "suite":
-        from baselines.cli import add_suite_args
-
-        add_suite_args(suite)
-    if argv and argv[0] == "rl":
-        from baselines.rl_cli import add_rl_args
-
-        add_rl_args(rl)
-    if argv and argv[0] == "analyze":
-        from analysis.cli import add_analyze_args
-
-        add_analyze_args(analyze)
+    if argv and argv[0] in LAZY:  # its options live in an extra (imported only when used)
+        _, module, add_args, _, _ = LAZY[argv[0]]
+        getattr(importlib.import_module(module), add_args)(lazy[argv[0]])
     args = parser.parse_args(argv)
 
-    if args.cmd == "train":
-        from baselines.cli import run_train
-
+    if args.cmd in LAZY:
+        _, module, _, run, with_kw = LAZY[args.cmd]
+        fn = getattr(importlib.import_module(module), run)
         try:
-            return run_train(args, parse_kw(args.kw))
-        except (ValueError, TypeError) as err:
-            print(f"error: {err}", file=sys.stderr)
-            return 2
-    if args.cmd == "suite":
-        from baselines.cli import run_suite_cli
-
-        try:
-            return run_suite_cli(args)
-        except (ValueError, TypeError) as err:
-            print(f"error: {err}", file=sys.stderr)
-            return 2
-    if args.cmd == "rl":
-        from baselines.rl_cli import run_rl
-
-        try:
-            return run_rl(args, parse_kw(args.kw))
-        except (ValueError, TypeError) as err:
-            print(f"error: {err}", file=sys.stderr)
-            return 2
-    if args.cmd == "analyze":
-        from analysis.cli import run_analyze
-
-        try:
-            return run_analyze(args)
+            return fn(args, parse_kw(args.kw)) if with_kw else fn(args)
         except (ValueError, TypeError) as err:
             print(f"error: {err}", file=sys.stderr)
             return 2
