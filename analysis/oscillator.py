@@ -16,6 +16,8 @@ from typing import Any
 
 import numpy as np
 
+from ta_envs.checks import check_int_fields
+
 
 @dataclass(frozen=True)
 class Oscillator:
@@ -25,10 +27,7 @@ class Oscillator:
     length: int = 96
 
     def __post_init__(self) -> None:
-        for name in ("period", "length"):
-            v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, int) or v < 2:
-                raise ValueError(f"{name} must be an int >= 2, got {v!r}")
+        check_int_fields(self, ("period", "length"), 2)
 
     @property
     def t(self) -> np.ndarray:

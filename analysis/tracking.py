@@ -39,6 +39,7 @@ import torch
 from baselines.phases import phases_from_metrics
 from baselines.train import _tqdm, checkpoints, load_model, read_metrics
 from ta_envs import make_dataset
+from ta_envs.checks import check_int_fields
 
 from .fixed_points import FixedPoints, find_fixed_points, sample_states
 from .orbits import find_periodic_orbits
@@ -57,10 +58,7 @@ class TrackConfig:
     seed: int = 0
 
     def __post_init__(self) -> None:
-        for name in ("fixed_point_states", "orbit_states", "max_period", "adam_steps"):
-            v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, int) or v < 1:
-                raise ValueError(f"{name} must be an int >= 1, got {v!r}")
+        check_int_fields(self, ("fixed_point_states", "orbit_states", "max_period", "adam_steps"), 1)
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,8 @@ from typing import Any, Protocol, runtime_checkable
 import torch
 from torch import Tensor, nn
 
+from ta_envs.checks import check_ints
+
 
 @runtime_checkable
 class RecurrentModel(Protocol):
@@ -47,10 +49,8 @@ class _Base(nn.Module):
 
     def __init__(self, input_size: int, hidden_size: int, output_size: int) -> None:
         super().__init__()
-        for name, v in (("input_size", input_size), ("hidden_size", hidden_size),
-                        ("output_size", output_size)):
-            if isinstance(v, bool) or not isinstance(v, int) or v < 1:
-                raise ValueError(f"{name} must be an int >= 1, got {v!r}")
+        check_ints((("input_size", input_size), ("hidden_size", hidden_size),
+                    ("output_size", output_size)), 1)
         self.input_size, self.hidden_size, self.output_size = input_size, hidden_size, output_size
         self.state_size = hidden_size
         self.head = nn.Linear(hidden_size, output_size)

@@ -33,6 +33,7 @@ from stable_baselines3.common.vec_env import VecEnv, VecFrameStack, VecMonitor
 from torch import nn
 
 import ta_envs  # noqa: F401  (registers the ids)
+from ta_envs.checks import check_int_fields
 from ta_envs.envs import TaskVectorEnv
 
 ALGOS = ("ppo", "ppo-framestack", "recurrent-ppo")
@@ -188,11 +189,8 @@ class RLConfig:
             raise ValueError(f"core must be one of {CORES}, got {self.core!r}")
         if self.core != "lstm" and self.algo != "recurrent-ppo":
             raise ValueError(f"core={self.core!r} needs algo='recurrent-ppo'")
-        for name in ("steps", "n_envs", "n_steps", "batch_size", "hidden", "frame_stack",
-                     "eval_every", "eval_episodes"):
-            v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, int) or v < 1:
-                raise ValueError(f"{name} must be an int >= 1, got {v!r}")
+        check_int_fields(self, ("steps", "n_envs", "n_steps", "batch_size", "hidden",
+                                "frame_stack", "eval_every", "eval_episodes"), 1)
         if not (isinstance(self.lr, (int, float)) and self.lr > 0 and math.isfinite(self.lr)):
             raise ValueError(f"lr must be a finite number > 0, got {self.lr!r}")
         if not isinstance(self.observe_clock, bool):

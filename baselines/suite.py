@@ -34,6 +34,8 @@ from typing import Any
 import numpy as np
 import torch
 
+from ta_envs.checks import check_int_fields
+
 from .models import resolve_arch
 from .train import (
     TrainConfig,
@@ -97,8 +99,7 @@ class SuiteConfig:
 
     def __post_init__(self) -> None:
         resolve_arch(self.arch)  # TypeError/ValueError for a model that does not conform
-        if isinstance(self.seeds, bool) or not isinstance(self.seeds, int) or self.seeds < 1:
-            raise ValueError(f"seeds must be an int >= 1, got {self.seeds!r}")
+        check_int_fields(self, ("seeds", "hidden"), 1)
         object.__setattr__(self, "tasks", tuple(self.tasks))
         names = [t.name for t in self.ladder]
         unknown = [t for t in self.tasks if t not in names]

@@ -28,6 +28,7 @@ import torch
 from torch import Tensor, nn
 
 from ta_envs import Task, make_dataset, make_task
+from ta_envs.checks import check_int_fields
 
 from .models import BUILTIN, build_model, resolve_arch
 
@@ -74,15 +75,9 @@ class TrainConfig:
 
     def validate(self) -> None:
         """Clear errors for bad settings, before any work starts."""
-        for name in ("hidden", "batch", "seq_len", "eval_every", "eval_size", "checkpoint_every",
-                     "threads"):
-            v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, int) or v < 1:
-                raise ValueError(f"{name} must be an int >= 1, got {v!r}")
-        for name in ("iterations", "seed"):
-            v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, int) or v < 0:
-                raise ValueError(f"{name} must be an int >= 0, got {v!r}")
+        check_int_fields(self, ("hidden", "batch", "seq_len", "eval_every", "eval_size",
+                                "checkpoint_every", "threads"), 1)
+        check_int_fields(self, ("iterations", "seed"), 0)
         if not isinstance(self.lr, (int, float)) or not self.lr > 0 or not math.isfinite(self.lr):
             raise ValueError(f"lr must be a finite number > 0, got {self.lr!r}")
         if not 0 <= self.momentum < 1:
