@@ -36,15 +36,18 @@ def test_full_gradient_descent_from_aligned_init_follows_the_reduced_dynamics(r,
     U, V, R = _orthonormal(rng, Ny, r), _orthonormal(rng, Nx, r), _orthonormal(rng, Nh, r)
     s = rng.uniform(0.2, 1.5, size=(r, T))
     f0, h0, w0 = rng.uniform(0.05, 0.3, r), rng.uniform(0.05, 0.3, r), rng.uniform(-0.5, 0.9, r)
-    lr, steps = 0.05, 50
+    # lr small enough that discrete GD is stable here (monotone loss): at larger lr it oscillates at
+    # the edge of stability and amplifies round-off, so no two implementations agree to 1e-12.
+    lr, steps = 0.01, 100
     full = full_gd(teacher_correlations(U, V, s), *aligned_init(U, V, R, f0, h0, w0), lr, steps)
     red = reduced_gd(s, f0, h0, w0, lr, steps)
     for k in range(steps + 1):  # every step, every matrix
         F, W, H = aligned_init(U, V, R, red.f[k], red.h[k], red.w[k])
-        np.testing.assert_allclose(full["F"][k], F, atol=1e-12)
-        np.testing.assert_allclose(full["W"][k], W, atol=1e-12)
-        np.testing.assert_allclose(full["H"][k], H, atol=1e-12)
+        np.testing.assert_allclose(full["F"][k], F, rtol=0, atol=1e-12)
+        np.testing.assert_allclose(full["W"][k], W, rtol=0, atol=1e-12)
+        np.testing.assert_allclose(full["H"][k], H, rtol=0, atol=1e-12)
         assert full["loss"][k] == pytest.approx(red.loss[k].sum(), rel=1e-11, abs=1e-12)
+    assert np.all(np.diff(red.loss.sum(1)) <= 1e-12)
     # and the network's strength along each teacher mode is h w^{T-t} f
     strengths = mode_strengths(full["F"][-1], full["W"][-1], full["H"][-1], U, V, T)
     pw = red.w[-1][:, None] ** np.arange(T - 1, -1, -1)
