@@ -1,6 +1,7 @@
 """The ``ta-envs`` command line: ``list`` and ``show`` (task inspection); ``train``, ``demo`` and
 ``suite`` (reference learners and the benchmark suite; ``torch`` extra), ``rl`` (SB3 agents; ``rl``
-extra), ``analyze`` (fixed points, orbits, bifurcation; ``analysis`` extra)."""
+extra), ``analyze`` (fixed points, orbits, bifurcation; ``analysis`` extra), ``theory`` (linear-RNN
+learning dynamics; ``analysis`` extra)."""
 
 from __future__ import annotations
 
@@ -80,6 +81,8 @@ LAZY: dict[str, tuple[str, str, str, str, bool]] = {
            "run_rl", True),
     "analyze": ("fixed points, orbits and the bifurcation of trained runs", "analysis.cli",
                 "add_analyze_args", "run_analyze", False),
+    "theory": ("linear-RNN learning dynamics: the four properties, as figures and numbers",
+               "analysis.theory.cli", "add_theory_args", "run_theory", False),
 }
 
 

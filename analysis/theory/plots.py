@@ -1,0 +1,148 @@
+"""Figures of the linear-RNN theory experiments (matplotlib, Agg backend, saved to files)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+from .integration import IntegrationResult  # noqa: E402
+from .ntk import KernelMovement  # noqa: E402
+from .properties import ExtrapolationResult, OrderResult, TradeoffResult  # noqa: E402
+
+COLORS = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+
+
+def _save(fig: plt.Figure, path: str | Path) -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def _learning_panel(ax: plt.Axes, predicted: np.ndarray, simulated: np.ndarray,
+                    labels: Sequence[str], ph: np.ndarray, sh: np.ndarray) -> None:
+    steps = np.arange(len(predicted))
+    for i, lab in enumerate(labels):
+        c = COLORS[i % len(COLORS)]
+        ax.plot(steps, simulated[:, i], color=c, lw=1.6, label=f"{lab}: GD {sh[i]}")
+        ax.plot(steps, predicted[:, i], "--", color=c, lw=1.2, label=f"{lab}: theory {ph[i]}")
+    ax.axhline(0.5, color="grey", lw=0.6, ls=":")
+    ax.set_xlabel("gradient-descent step")
+    ax.set_ylabel("fraction of mode learned")
+    ax.legend(fontsize=7, title="half-learned at step", title_fontsize=7)
+
+
+def order_figure(res: OrderResult, path: str | Path) -> Path:
+    """Fraction of each teacher mode learned against step: full-matrix GD (solid) and the reduced
+    theory (dashed); left, the task dynamics of each mode."""
+    fig, ax = plt.subplots(1, 2, figsize=(11, 4), gridspec_kw={"width_ratios": [1, 2.2]})
+    T = res.s.shape[1]
+    for i, lab in enumerate(res.labels):
+        ax[0].plot(np.arange(1, T + 1), res.s[i], "o-", color=COLORS[i % len(COLORS)], label=lab)
+    ax[0].set_xlabel("input time t (output after t = T)")
+    ax[0].set_ylabel("singular value s_t")
+    ax[0].legend(fontsize=8)
+    _learning_panel(ax[1], res.predicted, res.simulated, res.labels, res.predicted_half,
+                    res.simulated_half)
+    ax[1].set_title("larger and later modes are learned first", fontsize=10)
+    return _save(fig, path)
+
+
+def extrapolation_figure(res: ExtrapolationResult, path: str | Path) -> Path:
+    """Learned recurrent gain against γ, and relative error / hidden-state gain against sequence
+    length for each γ."""
+    fig, ax = plt.subplots(1, 3, figsize=(13, 3.8))
+    ax[0].plot(res.gammas, res.w, "ko")
+    ax[0].plot(res.gammas, res.gammas, "k:", lw=0.8)
+    ax[0].axhline(1, color="r", lw=0.7, ls="--")
+    ax[0].set_xlabel("task dynamics γ (s_t = γ^{T−t})")
+    ax[0].set_ylabel("learned recurrent weight w")
+    for i, g in enumerate(res.gammas):
+        c = COLORS[i % len(COLORS)]
+        ax[1].semilogy(res.lengths, res.error[i], "o-", color=c, label=f"γ = {g:g}")
+        ax[2].semilogy(res.lengths, res.gain[i], "o-", color=c, label=f"γ = {g:g}")
+    for a in ax[1:]:
+        a.axvline(res.T, color="grey", lw=0.7, ls=":")
+        a.set_xlabel("test sequence length (training length dotted)")
+    ax[1].set_ylabel("relative error (median over data draws)")
+    ax[2].set_ylabel("hidden-state norm / norm at T")
+    ax[1].legend(fontsize=7)
+    fig.suptitle(f"stability and extrapolation (data noise {res.noise:g})", fontsize=10)
+    return _save(fig, path)
+
+
+def tradeoff_figure(res: TradeoffResult, path: str | Path) -> Path:
+    """Left: recurrent weight of the global optimum against echo strength c (phase transition at
+    c_crit) and where gradient descent ends from each initial w0. Right: the reduced loss L*(w)."""
+    fig, ax = plt.subplots(1, 2, figsize=(11, 4))
+    ax[0].plot(res.c, res.w_star, "k-", lw=2, label="global optimum w*")
+    for q, w0 in enumerate(res.w0):
+        ax[0].plot(res.c, res.w_gd[q], "o", ms=4, mfc="none", color=COLORS[q % len(COLORS)],
+                   label=f"GD from w0 = {w0:g}")
+    ax[0].axvline(res.c_critical, color="r", ls="--", lw=0.8,
+                  label=f"c_crit = {res.c_critical:.4f}")
+    ax[0].set_xlabel("echo strength c (needs recurrence)")
+    ax[0].set_ylabel("recurrent weight w")
+    ax[0].legend(fontsize=7)
+    idx = np.unique(np.linspace(0, len(res.c) - 1, 5).round().astype(int))
+    for k, i in enumerate(idx):
+        ax[1].plot(res.landscape_w, res.landscape[i] - res.landscape[i].min(),
+                   color=COLORS[k % len(COLORS)], label=f"c = {res.c[i]:.2f}")
+    ax[1].set_xlabel("recurrent weight w")
+    ax[1].set_ylabel("L*(w) − min (best a = h f for each w)")
+    ax[1].legend(fontsize=7)
+    return _save(fig, path)
+
+
+def ntk_figure(runs: Sequence[KernelMovement], path: str | Path) -> Path:
+    """Kernel distance from the initial NTK against training loss, recurrent vs feed-forward, for
+    each init scale."""
+    fig, ax = plt.subplots(1, 2, figsize=(11, 4))
+    scales = sorted({r.scale for r in runs})
+    for r in runs:
+        c = COLORS[scales.index(r.scale) % len(COLORS)]
+        ls = "-" if r.model == "rnn" else "--"
+        ax[0].plot(r.steps, r.distance, ls, color=c, label=f"{r.model}, init {r.scale:g}")
+    ax[0].set_xlabel("gradient-descent step")
+    ax[0].set_ylabel("kernel distance from init")
+    ax[0].legend(fontsize=7)
+    for k, model in enumerate(("rnn", "feedforward")):
+        vals = [next(r.distance[-1] for r in runs if r.model == model and r.scale == s)
+                for s in scales]
+        ax[1].bar(np.arange(len(scales)) + 0.38 * k, vals, 0.38, label=model)
+    ax[1].set_xticks(np.arange(len(scales)) + 0.19, [f"{s:g}" for s in scales])
+    ax[1].set_xlabel("init scale")
+    ax[1].set_ylabel("final kernel distance")
+    ax[1].legend(fontsize=8)
+    fig.suptitle("recurrence moves the tangent kernel (feature learning)", fontsize=10)
+    return _save(fig, path)
+
+
+def integration_figure(res: IntegrationResult, path: str | Path) -> Path:
+    """Channels of the integration task learned over training (GD solid, theory dashed), the
+    learned recurrent gains against γ, and test error at longer sequences."""
+    fig, ax = plt.subplots(1, 3, figsize=(14, 3.8), gridspec_kw={"width_ratios": [2, 1, 1]})
+    labels = [f"channel x{c:g}" for c in np.sort(res.scales)[::-1]]
+    _learning_panel(ax[0], res.predicted, res.simulated, labels, res.predicted_half,
+                    res.simulated_half)
+    x = np.arange(len(res.eig_abs))
+    ax[1].plot(x, res.eig_abs, "ko", label="|eig| of learned W")
+    ax[1].plot(x, res.w_simulated, "b+", ms=10, label="gain along mode (GD)")
+    ax[1].plot(x, res.w_predicted, "rx", ms=8, label="theory")
+    ax[1].axhline(res.gamma, color="grey", ls=":", lw=0.8)
+    ax[1].set_ylim(res.gamma - 0.1, res.gamma + 0.1)
+    ax[1].set_xlabel("mode")
+    ax[1].set_ylabel("recurrent gain")
+    ax[1].legend(fontsize=7)
+    ax[2].semilogy(res.lengths, res.test_error, "ko-")
+    ax[2].set_xlabel("test sequence length")
+    ax[2].set_ylabel("relative test error")
+    return _save(fig, path)
