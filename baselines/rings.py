@@ -272,9 +272,15 @@ class Stepper:
         self.pred0 = net.pred[:, 0].copy()
         self.w0 = net.weight[:, 0].astype(dtype)
         self.unit0 = bool(np.all(net.weight[:, 0] == 1.0))
-        extra = [(np.nonzero(net.pred[:, k] < n)[0], k) for k in range(1, net.pred.shape[1])]
-        self.extra = [(idx, net.pred[idx, k].copy(), net.weight[idx, k].astype(dtype)[None, :])
-                      for idx, k in extra if len(idx)]
+        self.tmp = np.empty((batch, n), dtype=dtype)
+        self.extra = []  # further presynaptic slots: (neurons, presynaptic, weight or scalar)
+        for k in range(1, net.pred.shape[1]):
+            idx = np.nonzero(net.pred[:, k] < n)[0]
+            if len(idx) == 0:
+                continue
+            w = net.weight[idx, k]
+            wk = dtype(w[0]) if np.all(w == w[0]) else w.astype(dtype)[None, :]
+            self.extra.append((None if len(idx) == n else idx, net.pred[idx, k].copy(), wk))
         a = params.decay
         self.one_minus_a = dtype(1.0 - a)
         self.high, self.low = dtype(params.high / a), dtype(params.low / a)
@@ -286,7 +292,12 @@ class Stepper:
         if not self.unit0:
             self.u *= self.w0
         for idx, pre, w in self.extra:
-            self.u[:, idx] += self.out[:, pre] * w
+            if idx is None:  # every neuron has this slot: gather into a buffer, no fancy writes
+                np.take(self.out, pre, axis=1, out=self.tmp)
+                self.tmp *= w
+                self.u += self.tmp
+            else:
+                self.u[:, idx] += self.out[:, pre] * w
         if not (np.isscalar(drive) and drive == 0.0):
             self.u += drive
         np.subtract(self.u, state.v, out=self.diff)

@@ -1,7 +1,7 @@
 """The ``ta-envs`` command line: ``list`` and ``show`` (task inspection); ``train``, ``demo`` and
 ``suite`` (reference learners and the benchmark suite; ``torch`` extra), ``rl`` (SB3 agents; ``rl``
 extra), ``analyze`` (fixed points, orbits, bifurcation; ``analysis`` extra), ``theory`` (linear-RNN
-learning dynamics; ``analysis`` extra)."""
+learning dynamics; ``analysis`` extra), ``rings`` (ring oscillators and the reservoir baseline)."""
 
 from __future__ import annotations
 
@@ -83,6 +83,8 @@ LAZY: dict[str, tuple[str, str, str, str, bool]] = {
                 "add_analyze_args", "run_analyze", False),
     "theory": ("linear-RNN learning dynamics: the four properties, as figures and numbers",
                "analysis.theory.cli", "add_theory_args", "run_theory", False),
+    "rings": ("differentiating ring oscillators: periods, lattices, reservoir baseline",
+              "baselines.rings_cli", "add_rings_args", "run_rings", False),
 }
 
 

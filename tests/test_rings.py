@@ -185,3 +185,82 @@ def test_domains_and_walls_of_a_two_domain_field():
     assert sorted(d.sizes.tolist()) == [50, 50]
     assert d.wall_fraction == pytest.approx(2 * L / (2 * L * L))
     assert set(np.unique(d.labels[:, :5])) != set(np.unique(d.labels[:, 5:]))
+
+
+def test_coupled_lattice_stepper_is_the_model_as_written():
+    net = lattice(LatticeConfig(rows=3, cols=3, ring_size=8, sharing=0, coupling=0.1))
+    assert net.pred.shape[1] == 5  # its ring predecessor plus four neighbours
+    params = NeuronParams()
+    fast = initial_state(net, params, batch=2, rng=np.random.default_rng(1), dtype=np.float64)
+    ref = RingState(fast.v.copy(), fast.low.copy())
+    stepper = Stepper(net, params, 2, np.float64)
+    for _ in range(400):
+        stepper(fast)
+        reference_step(net, ref, params)
+    np.testing.assert_array_equal(fast.low, ref.low)
+    np.testing.assert_allclose(fast.v, ref.v, rtol=0, atol=1e-12)
+
+
+def test_ring_reservoir_keeps_time_for_the_readout():
+    """On TemporalFlipFlop (P = 6) the target on an ``a`` step is Θ(t mod 6): the current input
+    alone gets TD accuracy 0.5, so a TD accuracy near 1 means the free-running rings keep time."""
+    from baselines.reservoir import ReservoirConfig, RingReservoir
+    from ta_envs import make_dataset
+
+    ds = make_dataset("TemporalFlipFlop-v0", 64, 24, seed=0, period=6)
+    train, test = next(ds), ds.fixed(64)
+    res = RingReservoir(ReservoirConfig(rings=32, hold=50, seed=0)).fit(train, ds.num_outputs)
+    score = res.score(test)
+    assert score["td"] > 0.9 and score["ti"] > 0.9
+    again = RingReservoir(ReservoirConfig(rings=32, hold=50, seed=0))
+    np.testing.assert_array_equal(again.features(test.inputs[:4]), res.features(test.inputs[:4]))
+    # rings without input are the same clock in every sequence
+    f = res.features(test.inputs[:2])
+    n = res.net.num_neurons
+    driven = {int(i) for w in res._wiring(2) for i in w}
+    free = [i for i in range(n) if not any(i in set(r.tolist()) for r in res.net.rings
+                                           if int(r[0]) in driven)]
+    assert free and np.array_equal(f[0, :, free], f[1, :, free])
+
+
+def test_ring_reservoir_handles_multichannel_targets_and_refuses_bad_use():
+    from baselines.reservoir import ReservoirConfig, RingReservoir
+    from ta_envs import make_dataset
+
+    ds = make_dataset("FlipFlop-v0", 16, 20, seed=0)
+    b = next(ds)
+    res = RingReservoir(ReservoirConfig(rings=12, hold=5))
+    with pytest.raises(RuntimeError, match="fit"):
+        res.predict(b.inputs)
+    res.fit(b, ds.num_outputs)
+    assert res.predict(b.inputs).shape == b.targets.shape
+    assert np.isnan(res.score(b)["td"])  # FlipFlop has no time-dependent steps
+    with pytest.raises(ValueError, match="channels"):
+        res.predict(b.inputs[..., :2])
+    with pytest.raises(ValueError, match="classes"):
+        RingReservoir(ReservoirConfig(rings=4, hold=2)).fit(b, 1)
+    with pytest.raises(ValueError, match="input_fraction"):
+        ReservoirConfig(input_fraction=0.0)
+    with pytest.raises(ValueError, match="max_size"):
+        ReservoirConfig(min_size=5, max_size=4)
+
+
+def test_rings_cli_writes_results_and_reuses_them(tmp_path):
+    import json
+
+    from ta_envs.cli import main
+
+    args = ["rings", "lattice", "--rows", "6", "--cols", "6", "--sharing", "0", "1",
+            "--duration", "80", "--sample", "5", "--quiet", "--out", str(tmp_path)]
+    assert main(args) == 0
+    run = json.loads((tmp_path / "lattice_m1.json").read_text())
+    assert run["config"]["sharing"] == 1 and len(run["xi"]) == len(run["times"])
+    assert (tmp_path / "lattice.png").stat().st_size > 10_000
+    stamp = (tmp_path / "lattice_m1.json").stat().st_mtime_ns
+    assert main(args) == 0
+    assert (tmp_path / "lattice_m1.json").stat().st_mtime_ns == stamp
+    assert main(["rings", "reservoir", "--tasks", "periodic P=6", "--rings", "16", "--train",
+                 "32", "--hold", "20", "--quiet", "--out", str(tmp_path)]) == 0
+    res = json.loads((tmp_path / "reservoir.json").read_text())
+    assert 0.5 < res["runs"]["periodic P=6/seed0"]["test"]["td"] <= 1.0
+    assert main(["rings", "reservoir", "--tasks", "nope", "--out", str(tmp_path)]) == 2

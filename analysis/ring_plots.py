@@ -1,0 +1,79 @@
+"""Figures of the ring-oscillator experiments (matplotlib, Agg backend, saved to files)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+from .ring_experiments import LatticeRun, PeriodResult  # noqa: E402
+
+
+def _save(fig: plt.Figure, path: str | Path) -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path
+
+
+def period_figure(res: PeriodResult, path: str | Path, law: tuple[float, float] = (1.26, 0.27)
+                  ) -> Path:
+    """One-pulse ring period against ring size, the fitted line and the reference law."""
+    fig, ax = plt.subplots(figsize=(5, 3.8))
+    ax.plot(res.sizes, res.periods, "ko", label="simulated")
+    x = np.linspace(res.sizes.min(), res.sizes.max(), 50)
+    ax.plot(x, res.slope * x + res.intercept, "b-", lw=1,
+            label=f"fit {res.slope:.3f} N + {res.intercept:.3f}")
+    ax.plot(x, law[0] * x + law[1], "r--", lw=1, label=f"{law[0]} N + {law[1]}")
+    ax.set_xlabel("ring size N (neurons)")
+    ax.set_ylabel("period (time constants)")
+    ax.legend(fontsize=8)
+    return _save(fig, path)
+
+
+def lattice_snapshots_figure(run: LatticeRun, path: str | Path) -> Path:
+    """Ring phases on the lattice at a few times (cyclic colour map)."""
+    k = len(run.snapshot_times)
+    fig, ax = plt.subplots(1, k, figsize=(3.2 * k, 3.4))
+    ax = np.atleast_1d(ax)
+    for a, t, th in zip(ax, run.snapshot_times, run.snapshots):
+        im = a.imshow(th, cmap="hsv", vmin=0, vmax=2 * np.pi, interpolation="nearest")
+        a.set_title(f"t = {t:g}", fontsize=9)
+        a.set_xticks([])
+        a.set_yticks([])
+    fig.colorbar(im, ax=list(ax), fraction=0.02, label="phase")
+    c = run.config
+    fig.suptitle(f"{c.rows}x{c.cols} rings of {c.ring_size}, sharing m = {c.sharing}, "
+                 f"coupling {c.coupling:g} ({run.ordering} order)", fontsize=10)
+    fig.savefig(Path(path), dpi=90)
+    plt.close(fig)
+    return Path(path)
+
+
+def lattice_summary_figure(runs: Sequence[LatticeRun], path: str | Path) -> Path:
+    """Correlation length ξ(t), neighbour locking and domain-wall fraction over time for each run,
+    and the steady-state ξ against sharing m."""
+    fig, ax = plt.subplots(1, 4, figsize=(17, 3.8))
+    for r in runs:
+        lab = f"m={r.config.sharing}" + (f", eps={r.config.coupling:g}" if r.config.coupling else "")
+        ax[0].plot(r.times, r.xi, label=lab)
+        ax[1].plot(r.times, r.lock, label=lab)
+        ax[2].plot(r.times, r.wall_fraction, label=lab)
+    ax[0].set_ylabel("correlation length ξ (rings)")
+    ax[1].set_ylabel("neighbour phase locking |z|")
+    ax[2].set_ylabel("domain-wall fraction")
+    for a in ax[:3]:
+        a.set_xlabel("time (time constants)")
+        a.legend(fontsize=7)
+    plain = [r for r in runs if r.config.coupling == 0]
+    ax[3].plot([r.config.sharing for r in plain], [r.steady_xi for r in plain], "ko-")
+    ax[3].set_xlabel("shared neurons m")
+    ax[3].set_ylabel("steady-state ξ (last quarter)")
+    return _save(fig, path)
