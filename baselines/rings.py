@@ -1,5 +1,6 @@
 """Networks of differentiating neurons: single rings, arbitrary ring graphs and 2-D lattices of
-rings, simulated in vectorised NumPy (DelMastro et al. 2025; Yeung et al. 2025).
+rings, simulated in vectorised NumPy, or in torch on a GPU with :class:`TorchStepper`
+(DelMastro et al. 2025; Yeung et al. 2025).
 
 Each neuron (time constant 1, step ``dt``) has an input ``u`` (weighted sum of its presynaptic
 outputs plus an external drive), a capacitor voltage ``v ← a·v + (1 − a)·u`` with ``a = exp(−dt)``,
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -341,3 +343,40 @@ def simulate(net: RingNetwork, steps: int, state: RingState | None = None,
                       np.array(samples, dtype=np.int64),
                       np.stack(counts) if counts else np.zeros((0, state.v.shape[0], R), int),
                       state)
+
+
+class TorchStepper:
+    """:class:`Stepper` in torch (CPU or GPU; the ``torch`` extra). State lives in ``self.v`` /
+    ``self.low`` (tensors ``[B, n]``); ``load``/``state`` move it from/to a :class:`RingState`."""
+
+    def __init__(self, net: RingNetwork, params: NeuronParams, batch: int, device: str = "cpu",
+                 dtype: Any = None) -> None:
+        import torch
+
+        self.torch = torch
+        dtype = dtype or torch.float32
+        n = net.num_neurons
+        self.n = n
+        self.pred = torch.as_tensor(net.pred, device=device)
+        self.weight = torch.as_tensor(net.weight, dtype=dtype, device=device)
+        self.out = torch.zeros((batch, n + 1), dtype=dtype, device=device)
+        self.v = torch.zeros((batch, n), dtype=dtype, device=device)
+        self.low = torch.zeros((batch, n), dtype=torch.bool, device=device)
+        a = params.decay
+        self.one_minus_a, self.high, self.lo = 1.0 - a, params.high / a, params.low / a
+
+    def load(self, state: RingState) -> None:
+        self.v.copy_(self.torch.as_tensor(state.v))
+        self.low.copy_(self.torch.as_tensor(state.low))
+
+    def state(self) -> RingState:
+        return RingState(self.v.cpu().numpy().copy(), self.low.cpu().numpy().copy())
+
+    def __call__(self, drive: Any = 0.0) -> None:
+        self.out[:, : self.n] = (~self.low).to(self.out.dtype)
+        u = (self.out[:, self.pred] * self.weight).sum(-1)
+        if not (isinstance(drive, float) and drive == 0.0):
+            u = u + drive
+        diff = u - self.v
+        self.v.add_(diff, alpha=self.one_minus_a)
+        self.low = (diff >= self.high) | ((diff >= self.lo) & self.low)

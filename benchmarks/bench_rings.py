@@ -4,9 +4,10 @@ Compared in the same run: ``baselines.rings.Stepper`` (preallocated buffers, thr
 one subtraction) against a plain vectorised NumPy step written here (the model line by line:
 fresh arrays each step, a weighted sum over all predecessor slots), and, for scale, the
 neuron-by-neuron reference stepper on a small lattice. One thread, float32. Target: >= 1e8
-neuron updates/s for a 100x100 lattice on 2 cores.
+neuron updates/s for a 100x100 lattice on 2 cores. With ``--device cuda`` it adds
+``TorchStepper`` rows on the GPU (one lattice, and a batch of 64 independent lattices).
 
-    python benchmarks/bench_rings.py [--steps 1000]
+    python benchmarks/bench_rings.py [--steps 1000] [--device cuda]
 
 Prints a Markdown table and writes ``benchmarks/results/bench_rings.json``.
 """
@@ -61,9 +62,28 @@ def measure(net: RingNetwork, steps: int, how: str) -> float:
     return net.num_neurons * steps / (time.perf_counter() - t0)
 
 
+def measure_torch(net: RingNetwork, steps: int, device: str, batch: int) -> float:
+    import torch
+
+    from baselines.rings import TorchStepper
+
+    params = NeuronParams()
+    ts = TorchStepper(net, params, batch, device=device)
+    ts.load(initial_state(net, params, batch=batch, rng=np.random.default_rng(0)))
+    for _ in range(10):
+        ts()
+    torch.cuda.synchronize() if device.startswith("cuda") else None
+    t0 = time.perf_counter()
+    for _ in range(steps):
+        ts()
+    torch.cuda.synchronize() if device.startswith("cuda") else None
+    return batch * net.num_neurons * steps / (time.perf_counter() - t0)
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--steps", type=int, default=1000)
+    p.add_argument("--device", default=None, help="also time TorchStepper on this device")
     p.add_argument("--out", default=str(HERE / "results" / "bench_rings.json"))
     args = p.parse_args()
     rows = []
@@ -75,12 +95,23 @@ def main() -> None:
             rows.append({"lattice": f"100x100, N=8, m={cfg.sharing}, eps={cfg.coupling:g}",
                          "neurons": net.num_neurons, "implementation": how,
                          "updates_per_s": r})
+        if args.device:
+            for batch in (1, 64):
+                rows.append({"lattice": f"100x100, N=8, m={cfg.sharing}, eps={cfg.coupling:g}",
+                             "neurons": net.num_neurons * batch,
+                             "implementation": f"TorchStepper {args.device} x{batch}",
+                             "updates_per_s": measure_torch(net, args.steps, args.device, batch)})
     small = lattice(LatticeConfig(4, 4, 8, 1))
     rows.append({"lattice": "4x4, N=8, m=1", "neurons": small.num_neurons,
                  "implementation": "reference (per neuron)",
                  "updates_per_s": measure(small, 20, "reference (per neuron)")})
     print(table(rows, ["lattice", "neurons", "implementation", "updates_per_s"]))
-    write_json(args.out, rows, steps=args.steps, dtype="float32", threads=1)
+    device = None
+    if args.device and args.device.startswith("cuda"):
+        import torch
+
+        device = torch.cuda.get_device_name(0)
+    write_json(args.out, rows, steps=args.steps, dtype="float32", threads=1, gpu=device)
 
 
 if __name__ == "__main__":

@@ -264,3 +264,21 @@ def test_rings_cli_writes_results_and_reuses_them(tmp_path):
     res = json.loads((tmp_path / "reservoir.json").read_text())
     assert 0.5 < res["runs"]["periodic P=6/seed0"]["test"]["td"] <= 1.0
     assert main(["rings", "reservoir", "--tasks", "nope", "--out", str(tmp_path)]) == 2
+
+
+def test_torch_stepper_matches_the_numpy_stepper():
+    torch = pytest.importorskip("torch")
+    from baselines.rings import TorchStepper
+
+    net = lattice(LatticeConfig(rows=4, cols=4, ring_size=8, sharing=1, coupling=0.05))
+    params = NeuronParams()
+    s = initial_state(net, params, batch=2, rng=np.random.default_rng(0), dtype=np.float64)
+    ts = TorchStepper(net, params, 2, dtype=torch.float64)
+    ts.load(s)
+    st = Stepper(net, params, 2, np.float64)
+    for _ in range(1500):
+        st(s)
+        ts()
+    got = ts.state()
+    np.testing.assert_array_equal(got.low, s.low)
+    np.testing.assert_allclose(got.v, s.v, rtol=0, atol=1e-12)
