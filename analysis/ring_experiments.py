@@ -21,6 +21,7 @@ from baselines.rings import (
 
 from .synchrony import (
     correlation_length,
+    defects,
     domains,
     local_order,
     neighbour_locking,
@@ -60,8 +61,9 @@ class LatticeRun:
     "antiphase" (from the final neighbour locking); the correlation length ``xi``, the domains and
     ``order`` (global Kuramoto R) are of the field in that ordering (staggered for antiphase).
     ``lock [S]`` neighbour-locking strength; ``local [S]`` local order of the raw phases;
-    ``snapshots [K, rows, cols]`` phases at ``snapshot_times [K]``; ``periods``: median and
-    5/95 percentiles of ring periods."""
+    ``snapshots [K, rows, cols]`` phases at ``snapshot_times [K]``; ``periods``: 5th, 50th and
+    95th percentiles of ring periods; ``defects [S]`` number of phase vortices and antivortices
+    of the ordered field."""
 
     config: LatticeConfig
     seed: int
@@ -79,6 +81,7 @@ class LatticeRun:
     snapshots: np.ndarray
     periods: np.ndarray
     neurons: int
+    defects: np.ndarray | None = None  #: [S] topological defects (vortices + antivortices)
 
     @property
     def steady_xi(self) -> float:
@@ -132,4 +135,5 @@ def lattice_run(cfg: LatticeConfig, duration: float = 1000.0, sample: float = 10
         largest_domain=np.array([d.largest for d in doms]),
         wall_fraction=np.array([d.wall_fraction for d in doms]),
         snapshot_times=times[snap_idx], snapshots=th[snap_idx],
-        periods=np.nanpercentile(P, [5, 50, 95]), neurons=net.num_neurons)
+        periods=np.nanpercentile(P, [5, 50, 95]), neurons=net.num_neurons,
+        defects=np.array([int(np.abs(defects(f)).sum()) for f in field]))

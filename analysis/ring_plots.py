@@ -12,6 +12,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from .ring_experiments import LatticeRun, PeriodResult  # noqa: E402
+from .synchrony import staggered  # noqa: E402
 
 
 def _save(fig: plt.Figure, path: str | Path) -> Path:
@@ -39,16 +40,19 @@ def period_figure(res: PeriodResult, path: str | Path, law: tuple[float, float] 
 
 
 def lattice_snapshots_figure(run: LatticeRun, path: str | Path) -> Path:
-    """Ring phases on the lattice at a few times (cyclic colour map)."""
+    """Ring phases on the lattice at a few times (cyclic colour map); for antiphase order the
+    staggered phases ``θ + π(row + col)``, so that a locked checkerboard shows as one colour."""
     k = len(run.snapshot_times)
+    shown = staggered(run.snapshots) if run.ordering == "antiphase" else run.snapshots
     fig, ax = plt.subplots(1, k, figsize=(3.2 * k, 3.4))
     ax = np.atleast_1d(ax)
-    for a, t, th in zip(ax, run.snapshot_times, run.snapshots):
+    for a, t, th in zip(ax, run.snapshot_times, shown):
         im = a.imshow(th, cmap="hsv", vmin=0, vmax=2 * np.pi, interpolation="nearest")
         a.set_title(f"t = {t:g}", fontsize=9)
         a.set_xticks([])
         a.set_yticks([])
-    fig.colorbar(im, ax=list(ax), fraction=0.02, label="phase")
+    fig.colorbar(im, ax=list(ax), fraction=0.02,
+                 label="staggered phase" if run.ordering == "antiphase" else "phase")
     c = run.config
     fig.suptitle(f"{c.rows}x{c.cols} rings of {c.ring_size}, sharing m = {c.sharing}, "
                  f"coupling {c.coupling:g} ({run.ordering} order)", fontsize=10)
@@ -60,20 +64,23 @@ def lattice_snapshots_figure(run: LatticeRun, path: str | Path) -> Path:
 def lattice_summary_figure(runs: Sequence[LatticeRun], path: str | Path) -> Path:
     """Correlation length ξ(t), neighbour locking and domain-wall fraction over time for each run,
     and the steady-state ξ against sharing m."""
-    fig, ax = plt.subplots(1, 4, figsize=(17, 3.8))
+    fig, ax = plt.subplots(1, 5, figsize=(21, 3.8))
     for r in runs:
         lab = f"m={r.config.sharing}" + (f", eps={r.config.coupling:g}" if r.config.coupling else "")
         ax[0].plot(r.times, r.xi, label=lab)
         ax[1].plot(r.times, r.lock, label=lab)
         ax[2].plot(r.times, r.wall_fraction, label=lab)
+        if r.defects is not None:
+            ax[3].semilogy(r.times, np.maximum(r.defects, 0.5), label=lab)
     ax[0].set_ylabel("correlation length ξ (rings)")
     ax[1].set_ylabel("neighbour phase locking |z|")
     ax[2].set_ylabel("domain-wall fraction")
-    for a in ax[:3]:
+    ax[3].set_ylabel("phase defects (vortices + antivortices)")
+    for a in ax[:4]:
         a.set_xlabel("time (time constants)")
         a.legend(fontsize=7)
     plain = [r for r in runs if r.config.coupling == 0]
-    ax[3].plot([r.config.sharing for r in plain], [r.steady_xi for r in plain], "ko-")
-    ax[3].set_xlabel("shared neurons m")
-    ax[3].set_ylabel("steady-state ξ (last quarter)")
+    ax[4].plot([r.config.sharing for r in plain], [r.steady_xi for r in plain], "ko-")
+    ax[4].set_xlabel("shared neurons m")
+    ax[4].set_ylabel("steady-state ξ (last quarter)")
     return _save(fig, path)

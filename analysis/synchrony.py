@@ -124,6 +124,22 @@ def correlation_length(C: np.ndarray, floor: float = 0.05) -> float:
     return float((r[sel] ** 2).sum() / (r[sel] * y).sum())
 
 
+def defects(theta: np.ndarray) -> np.ndarray:
+    """``[rows, cols]`` integer winding number of the phase around each plaquette (x, x + e_col,
+    x + e_row + e_col, x + e_row), periodic: +1 a vortex, −1 an antivortex, 0 smooth; 0 where a
+    phase is unknown. On a periodic lattice the charges sum to zero."""
+    def wrap(d: np.ndarray) -> np.ndarray:
+        return np.angle(np.exp(1j * d))
+
+    a = theta
+    b = np.roll(theta, -1, axis=1)
+    c = np.roll(b, -1, axis=0)
+    d = np.roll(theta, -1, axis=0)
+    total = wrap(b - a) + wrap(c - b) + wrap(d - c) + wrap(a - d)
+    w = np.rint(total / TWO_PI)
+    return np.where(np.isfinite(w), w, 0).astype(int)
+
+
 @dataclass(frozen=True)
 class Domains:
     """Connected patches of in-phase rings: ``labels [rows, cols]`` (−1 where the phase is

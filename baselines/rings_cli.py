@@ -91,12 +91,13 @@ def _lattice(args: argparse.Namespace, out: Path) -> list[str]:
             run = lattice_run(cfg, args.duration, args.sample, args.seed,
                               progress=not args.quiet)
             path.write_text(json.dumps(_json(asdict(run))))
-            lattice_snapshots_figure(run, out / f"{name}_snapshots.png")
+        lattice_snapshots_figure(run, out / f"{name}_snapshots.png")
         runs.append(run)
         lines.append(f"{name}: {run.neurons} neurons, {run.ordering} order, locking "
                      f"{run.lock[-1]:.3f}, ξ(end) {run.xi[-1]:.1f}, steady ξ {run.steady_xi:.1f}, "
                      f"walls {run.wall_fraction[-1]:.4f}, largest domain {int(run.largest_domain[-1])}, "
-                     f"period median {run.periods[1]:.2f}")
+                     f"period median {run.periods[1]:.2f}"
+                     + (f", defects {int(run.defects[-1])}" if run.defects is not None else ""))
     lattice_summary_figure(runs, out / "lattice.png")
     return lines
 

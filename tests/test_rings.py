@@ -282,3 +282,15 @@ def test_torch_stepper_matches_the_numpy_stepper():
     got = ts.state()
     np.testing.assert_array_equal(got.low, s.low)
     np.testing.assert_allclose(got.v, s.v, rtol=0, atol=1e-12)
+
+
+def test_defects_find_a_vortex_antivortex_pair():
+    from analysis.synchrony import defects
+
+    L = 24
+    y, x = np.mgrid[0:L, 0:L]
+    theta = np.arctan2(y - 8.5, x - 6.5) - np.arctan2(y - 15.5, x - 17.5)
+    w = defects(theta)
+    assert np.abs(w).sum() == 2 and w.sum() == 0  # one vortex, one antivortex
+    assert w[8, 6] == 1 and w[15, 17] == -1
+    assert np.abs(defects(np.full((L, L), 1.3))).sum() == 0
