@@ -17,10 +17,11 @@ from typing import Any
 import numpy as np
 from tqdm import tqdm
 
+# the suite's tasks and training lengths, so the numbers sit next to the trained RNNs
 RESERVOIR_TASKS: dict[str, tuple[str, dict[str, Any], int]] = {
     "periodic P=6": ("TemporalFlipFlop-v0", {"period": 6}, 48),
     "periodic P=24": ("TemporalFlipFlop-v0", {"period": 24}, 96),
-    "relative tau=5": ("RelativeTimingFlipFlop-v0", {"tau": 5}, 48),
+    "relative tau=5": ("RelativeTimingFlipFlop-v0", {"tau": 5}, 100),
     "FlipFlop-v0": ("FlipFlop-v0", {}, 100),
 }
 
