@@ -294,3 +294,16 @@ def test_defects_find_a_vortex_antivortex_pair():
     assert np.abs(w).sum() == 2 and w.sum() == 0  # one vortex, one antivortex
     assert w[8, 6] == 1 and w[15, 17] == -1
     assert np.abs(defects(np.full((L, L), 1.3))).sum() == 0
+
+
+def test_ring_reservoir_on_a_lattice():
+    from baselines.reservoir import ReservoirConfig, RingReservoir
+    from ta_envs import make_dataset
+
+    ds = make_dataset("TemporalFlipFlop-v0", 16, 12, seed=0, period=6)
+    b = next(ds)
+    res = RingReservoir(ReservoirConfig(lattice=LatticeConfig(4, 4, 8, 1), hold=10))
+    assert res.net.num_rings == 16 and res.num_features == 2 * 16 * 6 + 1
+    res.fit(b, ds.num_outputs)
+    assert res.predict(b.inputs).shape == b.targets.shape
+    assert res.score(b)["acc"] > 0.5
