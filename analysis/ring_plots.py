@@ -11,17 +11,10 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
+from baselines.figures import save_figure  # noqa: E402
+
 from .ring_experiments import LatticeRun, PeriodResult  # noqa: E402
 from .synchrony import staggered  # noqa: E402
-
-
-def _save(fig: plt.Figure, path: str | Path) -> Path:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return path
 
 
 def period_figure(res: PeriodResult, path: str | Path, law: tuple[float, float] = (1.26, 0.27)
@@ -36,7 +29,7 @@ def period_figure(res: PeriodResult, path: str | Path, law: tuple[float, float] 
     ax.set_xlabel("ring size N (neurons)")
     ax.set_ylabel("period (time constants)")
     ax.legend(fontsize=8)
-    return _save(fig, path)
+    return save_figure(fig, path, dpi=100)
 
 
 def lattice_snapshots_figure(run: LatticeRun, path: str | Path) -> Path:
@@ -83,4 +76,4 @@ def lattice_summary_figure(runs: Sequence[LatticeRun], path: str | Path) -> Path
     ax[4].plot([r.config.sharing for r in plain], [r.steady_xi for r in plain], "ko-")
     ax[4].set_xlabel("shared neurons m")
     ax[4].set_ylabel("steady-state ξ (last quarter)")
-    return _save(fig, path)
+    return save_figure(fig, path, dpi=100)

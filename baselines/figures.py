@@ -12,6 +12,16 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 
+def save_figure(fig: plt.Figure, path: str | Path, dpi: int = 110) -> Path:
+    """Lay out, write (creating the folder) and close ``fig``; returns the path."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.tight_layout()
+    fig.savefig(path, dpi=dpi)
+    plt.close(fig)
+    return path
+
+
 def learning_curves(runs: Sequence[Sequence[dict[str, Any]]], path: str | Path, title: str = "",
                     bold: int | None = None, bold_label: str | None = None) -> Path:
     """TD and TI held-out accuracy against iteration, one thin line per run and run ``bold`` drawn

@@ -17,6 +17,8 @@ from typing import Any
 import numpy as np
 from tqdm import tqdm
 
+from .jsonable import to_jsonable
+
 # the suite's tasks and training lengths, so the numbers sit next to the trained RNNs
 RESERVOIR_TASKS: dict[str, tuple[str, dict[str, Any], int]] = {
     "periodic P=6": ("TemporalFlipFlop-v0", {"period": 6}, 48),
@@ -48,27 +50,13 @@ def add_rings_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--quiet", action="store_true")
 
 
-def _json(obj: Any) -> Any:
-    if isinstance(obj, dict):
-        return {k: _json(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_json(v) for v in obj]
-    if isinstance(obj, np.ndarray):
-        return _json(obj.tolist())
-    if isinstance(obj, (float, np.floating)):
-        return float(obj) if np.isfinite(obj) else None
-    if isinstance(obj, np.integer):
-        return int(obj)
-    return obj
-
-
 def _period(out: Path) -> list[str]:
     from analysis.ring_experiments import ring_period_law
     from analysis.ring_plots import period_figure
 
     res = ring_period_law()
     period_figure(res, out / "period.png")
-    (out / "period.json").write_text(json.dumps(_json(asdict(res))))
+    (out / "period.json").write_text(json.dumps(to_jsonable(asdict(res))))
     return [f"period: {res.slope:.3f} N + {res.intercept:.3f} (N = {res.sizes.min()}.."
             f"{res.sizes.max()}); reference 1.26 N + 0.27"]
 
@@ -91,7 +79,7 @@ def _lattice(args: argparse.Namespace, out: Path) -> list[str]:
         else:
             run = lattice_run(cfg, args.duration, args.sample, args.seed,
                               progress=not args.quiet)
-            path.write_text(json.dumps(_json(asdict(run))))
+            path.write_text(json.dumps(to_jsonable(asdict(run))))
         lattice_snapshots_figure(run, out / f"{name}_snapshots.png")
         runs.append(run)
         lines.append(f"{name}: {run.neurons} neurons, {run.ordering} order, locking "
@@ -135,7 +123,7 @@ def _reservoir(args: argparse.Namespace, out: Path) -> list[str]:
         runs[f"{task}/seed{seed}"] = {"task": task, "seed": seed, "train": res.score(train),
                                       "test": res.score(ds.fixed(256)),
                                       "test_4x": res.score(ds.fixed(256, 4 * T))}
-        path.write_text(json.dumps(_json({"config": {"rings": args.rings, "hold": args.hold,
+        path.write_text(json.dumps(to_jsonable({"config": {"rings": args.rings, "hold": args.hold,
                                                       "train": args.train}, "runs": runs})))
     lines = []
     for task in args.tasks:

@@ -9,12 +9,14 @@ from __future__ import annotations
 import argparse
 import json
 from collections.abc import Callable
-from dataclasses import asdict, is_dataclass
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from tqdm import tqdm
+
+from baselines.jsonable import to_jsonable
 
 EXPERIMENTS = ("order", "extrapolation", "tradeoff", "ntk", "integration")
 
@@ -27,22 +29,6 @@ def add_theory_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--force", action="store_true", help="rerun experiments whose JSON exists")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
-
-
-def _jsonable(obj: Any) -> Any:
-    if is_dataclass(obj):
-        return _jsonable(asdict(obj))
-    if isinstance(obj, dict):
-        return {k: _jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_jsonable(v) for v in obj]
-    if isinstance(obj, np.ndarray):
-        return _jsonable(obj.tolist())
-    if isinstance(obj, (np.floating, float)):
-        return None if not np.isfinite(obj) else float(obj)
-    if isinstance(obj, np.integer):
-        return int(obj)
-    return obj
 
 
 def _order(out: Path, quick: bool, seed: int) -> dict[str, Any]:
@@ -138,7 +124,7 @@ def run_theory(args: argparse.Namespace) -> int:
         if path.exists() and not args.force:
             summary[name] = json.loads(path.read_text())
             continue
-        result = _jsonable(runners[name]())
+        result = to_jsonable(runners[name]())
         result["quick"] = bool(args.quick)
         path.write_text(json.dumps(result))
         summary[name] = result

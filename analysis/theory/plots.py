@@ -11,20 +11,13 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
+from baselines.figures import save_figure  # noqa: E402
+
 from .integration import IntegrationResult  # noqa: E402
 from .ntk import KernelMovement  # noqa: E402
 from .properties import ExtrapolationResult, OrderResult, TradeoffResult  # noqa: E402
 
 COLORS = plt.rcParams["axes.prop_cycle"].by_key()["color"]
-
-
-def _save(fig: plt.Figure, path: str | Path) -> Path:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
 
 
 def _learning_panel(ax: plt.Axes, predicted: np.ndarray, simulated: np.ndarray,
@@ -53,7 +46,7 @@ def order_figure(res: OrderResult, path: str | Path) -> Path:
     _learning_panel(ax[1], res.predicted, res.simulated, res.labels, res.predicted_half,
                     res.simulated_half)
     ax[1].set_title("larger and later modes are learned first", fontsize=10)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def extrapolation_figure(res: ExtrapolationResult, path: str | Path) -> Path:
@@ -76,7 +69,7 @@ def extrapolation_figure(res: ExtrapolationResult, path: str | Path) -> Path:
     ax[2].set_ylabel("hidden-state norm / norm at T")
     ax[1].legend(fontsize=7)
     fig.suptitle(f"stability and extrapolation (data noise {res.noise:g})", fontsize=10)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def tradeoff_figure(res: TradeoffResult, path: str | Path) -> Path:
@@ -99,7 +92,7 @@ def tradeoff_figure(res: TradeoffResult, path: str | Path) -> Path:
     ax[1].set_xlabel("recurrent weight w")
     ax[1].set_ylabel("L*(w) − min (best a = h f for each w)")
     ax[1].legend(fontsize=7)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def ntk_figure(runs: Sequence[KernelMovement], path: str | Path) -> Path:
@@ -123,7 +116,7 @@ def ntk_figure(runs: Sequence[KernelMovement], path: str | Path) -> Path:
     ax[1].set_ylabel("final kernel distance")
     ax[1].legend(fontsize=8)
     fig.suptitle("recurrence moves the tangent kernel (feature learning)", fontsize=10)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def integration_figure(res: IntegrationResult, path: str | Path) -> Path:
@@ -145,4 +138,4 @@ def integration_figure(res: IntegrationResult, path: str | Path) -> Path:
     ax[2].semilogy(res.lengths, res.test_error, "ko-")
     ax[2].set_xlabel("test sequence length")
     ax[2].set_ylabel("relative test error")
-    return _save(fig, path)
+    return save_figure(fig, path)
