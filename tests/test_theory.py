@@ -21,11 +21,7 @@ from analysis.theory.linear_rnn import (  # noqa: E402
     reduced_loss,
     teacher_correlations,
 )
-
-
-def _orthonormal(rng, n, r):
-    q, _ = np.linalg.qr(rng.normal(size=(n, r)))
-    return q
+from analysis.theory.properties import orthonormal  # noqa: E402
 
 
 @settings(max_examples=15, deadline=None)
@@ -33,7 +29,7 @@ def _orthonormal(rng, n, r):
 def test_full_gradient_descent_from_aligned_init_follows_the_reduced_dynamics(r, T, seed):
     rng = np.random.default_rng(seed)
     Nx, Nh, Ny = r + 1, r + 2, r + 1
-    U, V, R = _orthonormal(rng, Ny, r), _orthonormal(rng, Nx, r), _orthonormal(rng, Nh, r)
+    U, V, R = orthonormal(rng, Ny, r), orthonormal(rng, Nx, r), orthonormal(rng, Nh, r)
     s = rng.uniform(0.2, 1.5, size=(r, T))
     f0, h0, w0 = rng.uniform(0.05, 0.3, r), rng.uniform(0.05, 0.3, r), rng.uniform(-0.5, 0.9, r)
     # lr small enough that discrete GD is stable here (monotone loss): at larger lr it oscillates at
@@ -112,7 +108,7 @@ def test_predicted_learning_order_matches_full_gradient_descent_from_random_init
 
     rng = np.random.default_rng(seed)
     r, T, Nx, Nh, Ny = 3, 4, 4, 6, 4
-    U, V = _orthonormal(rng, Ny, r), _orthonormal(rng, Nx, r)
+    U, V = orthonormal(rng, Ny, r), orthonormal(rng, Nx, r)
     scale = rng.permutation([0.5, 1.0, 2.0])
     late = rng.uniform(0.2, 1.0, size=(r, 1)) ** np.arange(T - 1, -1, -1)  # weight on late inputs
     s = scale[:, None] * late

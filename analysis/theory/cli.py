@@ -72,11 +72,11 @@ def _ntk(out: Path, quick: bool, seed: int, progress: bool) -> dict[str, Any]:
     from .linear_rnn import teacher_correlations
     from .ntk import kernel_movement
     from .plots import ntk_figure
-    from .properties import _orthonormal
+    from .properties import orthonormal
 
     rng = np.random.default_rng(seed)
     r, T = 3, 6
-    U, V = _orthonormal(rng, r + 1, r), _orthonormal(rng, r + 1, r)
+    U, V = orthonormal(rng, r + 1, r), orthonormal(rng, r + 1, r)
     s = np.array([2.0, 1.0, 0.5])[:, None] * 0.8 ** np.arange(T - 1, -1, -1)
     sigma = teacher_correlations(U, V, s)
     scales = (0.1, 1.0) if quick else (0.1, 0.3, 0.6, 1.0)

@@ -26,7 +26,8 @@ from .linear_rnn import (
 )
 
 
-def _orthonormal(rng: np.random.Generator, n: int, r: int) -> np.ndarray:
+def orthonormal(rng: np.random.Generator, n: int, r: int) -> np.ndarray:
+    """``[n, r]`` random orthonormal columns."""
     q, _ = np.linalg.qr(rng.normal(size=(n, r)))
     return q
 
@@ -84,7 +85,7 @@ def learning_order(s: np.ndarray, labels: Sequence[str], lr: float = 0.02, steps
     red = reduced_gd(s, np.full(r, init), np.full(r, init), np.full(r, 0.0), lr, steps)
     pw = red.w[:, :, None] ** np.arange(T - 1, -1, -1)
     predicted = explained((red.h * red.f)[:, :, None] * pw, s)
-    U, V = _orthonormal(rng, n, r), _orthonormal(rng, n, r)
+    U, V = orthonormal(rng, n, r), orthonormal(rng, n, r)
     full = full_gd(teacher_correlations(U, V, s), *random_small_init(rng, n, n_h, n, init), lr,
                    steps)
     simulated = np.stack([explained(mode_strengths(full["F"][k], full["W"][k], full["H"][k],
