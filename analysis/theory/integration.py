@@ -21,7 +21,7 @@ import numpy as np
 
 from ta_envs import make_dataset
 
-from .linear_rnn import explained, half_times, mode_strengths, reduced_gd
+from .linear_rnn import explained, gd_step, half_times, mode_strengths, reduced_gd
 from .properties import random_small_init
 
 
@@ -134,10 +134,7 @@ def integration_experiment(task: str = "FlipFlop-v0", T: int = 10, n: int = 2048
         sim.append(mode_strengths(Fn, Wn, Hn, U, V, T))
         if k == steps:
             break
-        grads = torch.autograd.grad(loss, params)
-        with torch.no_grad():
-            for p, g in zip(params, grads):
-                p -= lr * g
+        gd_step(loss, params, lr)
     strengths = np.stack(sim)
     simulated = explained(strengths, s)
     a0 = init**2 * np.sqrt(hidden / D) / hidden  # typical |u H F v| at the random start

@@ -19,6 +19,7 @@ which conserves ``f² − h²``. For fixed ``w`` the loss depends on ``a = h f``
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -143,6 +144,18 @@ def full_loss(sigma: Any, F: Any, W: Any, H: Any) -> Any:
     return total
 
 
+def gd_step(loss: Any, params: Sequence[Any], lr: float) -> None:
+    """One plain gradient-descent step of ``loss`` on the torch tensors ``params``, in place
+    (a parameter the loss does not use is left alone)."""
+    import torch
+
+    grads = torch.autograd.grad(loss, list(params), allow_unused=True)
+    with torch.no_grad():
+        for p, g in zip(params, grads):
+            if g is not None:
+                p -= lr * g
+
+
 def full_gd(sigma: np.ndarray, F0: np.ndarray, W0: np.ndarray, H0: np.ndarray, lr: float,
             steps: int) -> dict[str, np.ndarray]:
     """Plain gradient descent on the full matrices (torch autograd, float64); returns the loss and
@@ -160,11 +173,7 @@ def full_gd(sigma: np.ndarray, F0: np.ndarray, W0: np.ndarray, H0: np.ndarray, l
         out["loss"].append(np.array(float(loss.detach())))
         if k == steps:
             break
-        grads = torch.autograd.grad(loss, params, allow_unused=True)  # T = 1 leaves W unused
-        with torch.no_grad():
-            for p, g in zip(params, grads):
-                if g is not None:
-                    p -= lr * g
+        gd_step(loss, params, lr)  # T = 1 leaves W unused
     return {k: np.stack(v) for k, v in out.items()}
 
 

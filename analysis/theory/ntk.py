@@ -17,6 +17,8 @@ from typing import Any, Literal
 
 import numpy as np
 
+from .linear_rnn import gd_step
+
 Model = Literal["rnn", "feedforward"]
 
 
@@ -118,9 +120,6 @@ def kernel_movement(model: Model, sigma: np.ndarray, scale: float, hidden: int =
             rel.append(float(np.linalg.norm(K - K0) / np.linalg.norm(K0)))
         if k == steps:
             break
-        grads = torch.autograd.grad(loss, params)
-        with torch.no_grad():
-            for p, g in zip(params, grads):
-                p -= lr * g
+        gd_step(loss, params, lr)
     return KernelMovement(model, float(scale), np.array(rec_steps), np.array(loss_rec),
                           np.array(dist), np.array(rel))
