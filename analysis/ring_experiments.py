@@ -7,12 +7,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from tqdm import tqdm
 
 from baselines.rings import (
     LatticeConfig,
     NeuronParams,
-    Stepper,
     initial_state,
     lattice,
     simulate,
@@ -100,20 +98,8 @@ def lattice_run(cfg: LatticeConfig, duration: float = 1000.0, sample: float = 10
     net = lattice(cfg)
     steps = int(round(duration / params.dt))
     state = initial_state(net, params, rng=np.random.default_rng(seed))
-    stepper = Stepper(net, params, 1, state.v.dtype.type)
-    ref = net.reference
-    prev = state.low[:, ref].copy()
-    ev_s, ev_r = [], []
-    for k in tqdm(range(1, steps + 1), desc=f"lattice m={cfg.sharing} eps={cfg.coupling:g}",
-                  disable=not progress, mininterval=1.0):
-        stepper(state)
-        now = state.low[0, ref]
-        r = np.nonzero(now & ~prev[0])[0]
-        if len(r):
-            ev_s.append(np.full(len(r), k))
-            ev_r.append(r)
-        prev[0] = now
-    es, er = np.concatenate(ev_s), np.concatenate(ev_r)
+    tr = simulate(net, steps, state, params, progress=progress)
+    es, er = tr.event_step, tr.event_ring
     P = ring_periods(es, er, net.num_rings, params.dt)
     horizon = duration - 2.5 * float(np.nanmax(P))
     times = np.arange(sample, horizon, sample)

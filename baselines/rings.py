@@ -313,9 +313,10 @@ class Stepper:
 
 def simulate(net: RingNetwork, steps: int, state: RingState | None = None,
              params: NeuronParams = NeuronParams(), sample_every: int = 0,
-             drive: np.ndarray | None = None) -> Trajectory:
+             drive: np.ndarray | None = None, progress: bool = False) -> Trajectory:
     """Run ``steps`` steps from ``state`` (default :func:`initial_state`, modified in place).
-    ``drive [B, n]`` is a constant external input; ``sample_every > 0`` records per-ring low counts."""
+    ``drive [B, n]`` is a constant external input; ``sample_every > 0`` records per-ring low counts;
+    ``progress`` shows a tqdm bar."""
     if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 0:
         raise ValueError(f"steps must be an int >= 0, got {steps!r}")
     state = initial_state(net, params) if state is None else state
@@ -325,7 +326,12 @@ def simulate(net: RingNetwork, steps: int, state: RingState | None = None,
     stepper = Stepper(net, params, state.v.shape[0], state.v.dtype.type)
     ev_s, ev_b, ev_r, samples, counts = [], [], [], [], []
     prev = state.low[:, ref].copy()
-    for k in range(1, int(steps) + 1):
+    ks = range(1, int(steps) + 1)
+    if progress:
+        from tqdm import tqdm
+
+        ks = tqdm(ks, desc="simulate", mininterval=1.0)
+    for k in ks:
         stepper(state, 0.0 if drive is None else drive)
         now = state.low[:, ref]
         b, r = np.nonzero(now & ~prev)
