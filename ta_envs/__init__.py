@@ -20,13 +20,14 @@ from .tasks import (
     relative_timing_flipflop,
     temporal_flipflop,
 )
+from .validation import InvalidType, InvalidValue, UsageError
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 register_envs()
 
 __all__ = [
-    "FACTORIES", "Atom", "Batch", "Clock", "CompiledAutomaton", "Edge", "Guard", "ReferenceStepper",
+    "FACTORIES", "Atom", "Batch", "InvalidType", "InvalidValue", "UsageError", "Clock", "CompiledAutomaton", "Edge", "Guard", "ReferenceStepper",
     "Rollout", "Task", "TaskDataset", "TimedAutomaton", "as_automaton", "automaton_task",
     "compile_automaton", "flipflop", "make_dataset", "make_task", "reference_outputs",
     "reference_time_dependent", "register_envs", "relative_timing_flipflop", "rollout",

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .guards import Guard
+from .validation import InvalidType, InvalidValue
 
 if TYPE_CHECKING:
     from .compile import CompiledAutomaton
@@ -37,14 +38,14 @@ class Clock:
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not _NAME.match(self.name):
-            raise ValueError(f"clock name must be an identifier ([A-Za-z_][A-Za-z0-9_]*), "
-                             f"got {self.name!r}")
+            raise InvalidValue(f"clock name must be an identifier ([A-Za-z_][A-Za-z0-9_]*), "
+                               f"got {self.name!r}")
         if self.period is not None:
             if isinstance(self.period, bool) or not isinstance(self.period, int):
-                raise TypeError(f"clock {self.name!r}: period must be an int or None, "
-                                f"got {type(self.period).__name__}")
+                raise InvalidType(f"clock {self.name!r}: period must be an int or None, "
+                                  f"got {type(self.period).__name__}")
             if self.period < 1:
-                raise ValueError(f"clock {self.name!r}: period must be >= 1, got {self.period}")
+                raise InvalidValue(f"clock {self.name!r}: period must be >= 1, got {self.period}")
 
 
 @dataclass(frozen=True)
@@ -61,11 +62,11 @@ class Edge:
         if isinstance(self.guard, str):
             object.__setattr__(self, "guard", Guard.parse(self.guard))
         elif not isinstance(self.guard, Guard):
-            raise TypeError(f"edge {self.source!r} --{self.symbol!r}-->: guard must be a Guard or "
-                            f"a string, got {type(self.guard).__name__}")
+            raise InvalidType(f"edge {self.source!r} --{self.symbol!r}-->: guard must be a Guard or "
+                              f"a string, got {type(self.guard).__name__}")
         if isinstance(self.resets, str):
-            raise TypeError(f"edge {self.source!r} --{self.symbol!r}-->: resets must be a sequence "
-                            f"of clock names, not the string {self.resets!r}")
+            raise InvalidType(f"edge {self.source!r} --{self.symbol!r}-->: resets must be a sequence "
+                              f"of clock names, not the string {self.resets!r}")
         object.__setattr__(self, "resets", tuple(self.resets))
 
     def describe(self) -> str:
@@ -96,7 +97,7 @@ class TimedAutomaton:
         for f in ("locations", "alphabet", "clocks", "edges", "outputs"):
             v = getattr(self, f)
             if isinstance(v, (str, bytes)) or not isinstance(v, Sequence):
-                raise TypeError(f"automaton field {f!r} must be a sequence, got {type(v).__name__}")
+                raise InvalidType(f"automaton field {f!r} must be a sequence, got {type(v).__name__}")
             object.__setattr__(self, f, tuple(v))
         self._check_static()
         _ = self.compiled  # reachable-configuration validation
@@ -106,52 +107,52 @@ class TimedAutomaton:
         _unique_names("location", self.locations)
         _unique_names("symbol", self.alphabet)
         if not self.alphabet:
-            raise ValueError("automaton alphabet is empty; give at least one symbol")
+            raise InvalidValue("automaton alphabet is empty; give at least one symbol")
         if not self.locations:
-            raise ValueError("automaton has no locations")
+            raise InvalidValue("automaton has no locations")
         for c in self.clocks:
             if not isinstance(c, Clock):
-                raise TypeError(f"clocks must be Clock objects, got {type(c).__name__}")
+                raise InvalidType(f"clocks must be Clock objects, got {type(c).__name__}")
         _unique_names("clock", [c.name for c in self.clocks])
         if self.initial not in self.locations:
-            raise ValueError(f"initial location {self.initial!r} is not one of the locations "
-                             f"{list(self.locations)}")
+            raise InvalidValue(f"initial location {self.initial!r} is not one of the locations "
+                               f"{list(self.locations)}")
         if len(self.outputs) != len(self.locations):
-            raise ValueError(f"outputs has {len(self.outputs)} entries but there are "
-                             f"{len(self.locations)} locations")
+            raise InvalidValue(f"outputs has {len(self.outputs)} entries but there are "
+                               f"{len(self.locations)} locations")
         for loc, o in zip(self.locations, self.outputs):
             if isinstance(o, bool) or not isinstance(o, int) or o < 0:
-                raise ValueError(f"output of location {loc!r} must be an int >= 0, got {o!r}")
+                raise InvalidValue(f"output of location {loc!r} must be an int >= 0, got {o!r}")
         k = max(self.outputs) + 1
         if self.num_outputs is None:
             object.__setattr__(self, "num_outputs", max(k, 2))
         elif isinstance(self.num_outputs, bool) or not isinstance(self.num_outputs, int):
-            raise TypeError(f"num_outputs must be an int, got {type(self.num_outputs).__name__}")
+            raise InvalidType(f"num_outputs must be an int, got {type(self.num_outputs).__name__}")
         elif self.num_outputs < k:
-            raise ValueError(f"num_outputs={self.num_outputs} but a location outputs {k - 1}")
+            raise InvalidValue(f"num_outputs={self.num_outputs} but a location outputs {k - 1}")
         locs, syms = set(self.locations), set(self.alphabet)
         periods = {c.name: c.period for c in self.clocks}
         for i, e in enumerate(self.edges):
             if not isinstance(e, Edge):
-                raise TypeError(f"edges[{i}] must be an Edge, got {type(e).__name__}")
+                raise InvalidType(f"edges[{i}] must be an Edge, got {type(e).__name__}")
             where = f"edge #{i} ({e.describe()})"
             if e.source not in locs:
-                raise ValueError(f"{where}: unknown source location {e.source!r}")
+                raise InvalidValue(f"{where}: unknown source location {e.source!r}")
             if e.target not in locs:
-                raise ValueError(f"{where}: unknown target location {e.target!r}")
+                raise InvalidValue(f"{where}: unknown target location {e.target!r}")
             if e.symbol not in syms:
-                raise ValueError(f"{where}: unknown symbol {e.symbol!r}; alphabet is "
-                                 f"{list(self.alphabet)}")
+                raise InvalidValue(f"{where}: unknown symbol {e.symbol!r}; alphabet is "
+                                   f"{list(self.alphabet)}")
             for a in e.guard.atoms:
                 if a.clock not in periods:
-                    raise ValueError(f"{where}: guard reads unknown clock {a.clock!r}")
+                    raise InvalidValue(f"{where}: guard reads unknown clock {a.clock!r}")
                 p = periods[a.clock]
                 if p is not None and a.const > p:
-                    raise ValueError(f"{where}: constant {a.const} in '{a}' exceeds the period "
-                                     f"{p} of clock {a.clock!r}")
+                    raise InvalidValue(f"{where}: constant {a.const} in '{a}' exceeds the period "
+                                       f"{p} of clock {a.clock!r}")
             for r in e.resets:
                 if r not in periods:
-                    raise ValueError(f"{where}: resets unknown clock {r!r}")
+                    raise InvalidValue(f"{where}: resets unknown clock {r!r}")
 
     @cached_property
     def compiled(self) -> CompiledAutomaton:
@@ -187,43 +188,47 @@ class TimedAutomaton:
     def from_dict(cls, d: Mapping[str, Any]) -> TimedAutomaton:
         """Build (and validate) from the :meth:`to_dict` form. Unknown keys are an error."""
         if not isinstance(d, Mapping):
-            raise TypeError(f"automaton spec must be a mapping, got {type(d).__name__}")
+            raise InvalidType(f"automaton spec must be a mapping, got {type(d).__name__}")
         allowed = {"name", "locations", "initial", "alphabet", "clocks", "output", "num_outputs",
                    "edges"}
         unknown = set(d) - allowed
         if unknown:
-            raise ValueError(f"automaton spec: unknown keys {sorted(unknown)}; allowed: "
-                             f"{sorted(allowed)}")
+            raise InvalidValue(f"automaton spec: unknown keys {sorted(unknown)}; allowed: "
+                               f"{sorted(allowed)}")
         missing = {"locations", "initial", "alphabet", "output", "edges"} - set(d)
         if missing:
-            raise ValueError(f"automaton spec: missing keys {sorted(missing)}")
+            raise InvalidValue(f"automaton spec: missing keys {sorted(missing)}")
         locations = _str_list("locations", d["locations"])
         out = d["output"]
         if not isinstance(out, Mapping):
-            raise TypeError("automaton spec: 'output' must map location -> int")
+            raise InvalidType("automaton spec: 'output' must map location -> int")
         extra = set(out) - set(locations)
         if extra:
-            raise ValueError(f"automaton spec: 'output' names unknown locations {sorted(extra)}")
+            raise InvalidValue(f"automaton spec: 'output' names unknown locations {sorted(extra)}")
         lacking = [loc for loc in locations if loc not in out]
         if lacking:
-            raise ValueError(f"automaton spec: 'output' has no value for locations {lacking}")
+            raise InvalidValue(f"automaton spec: 'output' has no value for locations {lacking}")
         clocks = []
-        for i, c in enumerate(d.get("clocks", [])):
+        for i, c in enumerate(_list("clocks", d.get("clocks", []))):
             if not isinstance(c, Mapping) or "name" not in c or set(c) - {"name", "period"}:
-                raise ValueError(f"automaton spec: clocks[{i}] must be {{'name': str, "
-                                 f"'period': int | null}}, got {c!r}")
+                raise InvalidValue(f"automaton spec: clocks[{i}] must be {{'name': str, "
+                                   f"'period': int | null}}, got {c!r}")
             clocks.append(Clock(c["name"], c.get("period")))
         edges = []
-        for i, e in enumerate(d["edges"]):
+        for i, e in enumerate(_list("edges", d["edges"])):
             need = {"source", "symbol", "target"}
             if not isinstance(e, Mapping) or not need <= set(e):
-                raise ValueError(f"automaton spec: edges[{i}] needs keys {sorted(need)}, got {e!r}")
+                raise InvalidValue(f"automaton spec: edges[{i}] needs keys {sorted(need)}, got {e!r}")
             bad = set(e) - need - {"guard", "resets"}
             if bad:
-                raise ValueError(f"automaton spec: edges[{i}] has unknown keys {sorted(bad)}")
+                raise InvalidValue(f"automaton spec: edges[{i}] has unknown keys {sorted(bad)}")
+            resets = e.get("resets", ())
+            if isinstance(resets, str) or not isinstance(resets, Sequence):
+                raise InvalidType(f"automaton spec: edges[{i}]: 'resets' must be a list of clock "
+                                  f"names, got {type(resets).__name__} {resets!r}")
             try:
                 edges.append(Edge(e["source"], e["symbol"], e["target"], e.get("guard", "true"),
-                                  tuple(e.get("resets", ()))))
+                                  tuple(resets)))
             except (ValueError, TypeError) as err:
                 raise type(err)(f"automaton spec: edges[{i}]: {err}") from None
         return cls(
@@ -252,12 +257,16 @@ class TimedAutomaton:
         else:
             p = Path(source)
             if not p.is_file():
-                raise ValueError(f"automaton JSON file not found: {str(p)!r}")
-            text = p.read_text()
+                raise InvalidValue(f"automaton JSON file not found: {str(p)!r}")
+            try:
+                text = p.read_text(encoding="utf-8")
+            except UnicodeDecodeError:
+                raise InvalidValue(f"automaton JSON file {str(p)!r} is not UTF-8 text (a binary "
+                                   "file?)") from None
         try:
             d = json.loads(text)
         except json.JSONDecodeError as err:
-            raise ValueError(f"automaton JSON is malformed: {err}") from None
+            raise InvalidValue(f"automaton JSON is malformed: {err}") from None
         return cls.from_dict(d)
 
 
@@ -269,21 +278,28 @@ def as_automaton(obj: TimedAutomaton | Mapping[str, Any] | str | PathLike[str]) 
         return TimedAutomaton.from_dict(obj)
     if isinstance(obj, (str, PathLike)):
         return TimedAutomaton.from_json(obj)
-    raise TypeError(f"automaton must be a TimedAutomaton, a dict or a JSON path, "
-                    f"got {type(obj).__name__}")
+    raise InvalidType(f"automaton must be a TimedAutomaton, a dict or a JSON path, "
+                      f"got {type(obj).__name__}")
 
 
 def _unique_names(kind: str, names: Sequence[str]) -> None:
     seen: set[str] = set()
     for n in names:
         if not isinstance(n, str) or not n:
-            raise ValueError(f"{kind} names must be non-empty strings, got {n!r}")
+            raise InvalidValue(f"{kind} names must be non-empty strings, got {n!r}")
         if n in seen:
-            raise ValueError(f"duplicate {kind} name {n!r}")
+            raise InvalidValue(f"duplicate {kind} name {n!r}")
         seen.add(n)
 
 
 def _str_list(key: str, v: Any) -> list[str]:
     if isinstance(v, str) or not isinstance(v, Sequence):
-        raise TypeError(f"automaton spec: {key!r} must be a list of strings")
+        raise InvalidType(f"automaton spec: {key!r} must be a list of strings, got "
+                          f"{type(v).__name__}")
+    return list(v)
+
+
+def _list(key: str, v: Any) -> list[Any]:
+    if isinstance(v, (str, bytes)) or not isinstance(v, Sequence):
+        raise InvalidType(f"automaton spec: {key!r} must be a list, got {type(v).__name__} {v!r}")
     return list(v)

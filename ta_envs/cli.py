@@ -1,15 +1,23 @@
-"""The ``ta-envs`` command line: ``list`` and ``show`` (task inspection); ``train``, ``demo`` and
-``suite`` (reference learners and the benchmark suite; ``torch`` extra), ``rl`` (SB3 agents; ``rl``
-extra), ``analyze`` (fixed points, orbits, bifurcation; ``analysis`` extra), ``theory`` (linear-RNN
-learning dynamics; ``analysis`` extra), ``rings`` (ring oscillators and the reservoir baseline)."""
+"""The ``ta-envs`` command line.
+
+``list`` and ``show`` (task inspection) live here. Every other subcommand is found through the
+entry-point group ``ta_envs.commands`` (declared in ``pyproject.toml``; the same lazy
+``module:attr`` idea as ``gym.register``): each entry names a :class:`Command`, whose module is
+imported only when that subcommand (or ``--help``) needs it. Another package can add commands the
+same way.
+
+A :class:`~ta_envs.validation.UsageError` (a bad argument, a busy run directory, a full disk) is
+printed as one line and exits 2; any other exception is a bug and shows its traceback.
+"""
 
 from __future__ import annotations
 
 import argparse
-import importlib
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from importlib.metadata import entry_points
 from typing import Any
 
 import numpy as np
@@ -17,16 +25,29 @@ import numpy as np
 from .render import timeline
 from .simulate import rollout
 from .tasks import FACTORIES, Task, make_task
+from .validation import InvalidValue, UsageError, check_int
+
+GROUP = "ta_envs.commands"
 
 
-def parse_kw(items: Sequence[str]) -> dict[str, Any]:
+@dataclass(frozen=True)
+class Command:
+    """A subcommand: its help line, how it adds its arguments, and what it runs (``run(args)``
+    returns the exit status)."""
+
+    help: str
+    add_arguments: Callable[[argparse.ArgumentParser], None]
+    run: Callable[[argparse.Namespace], int]
+
+
+def parse_kw(items: Sequence[str], what: str = "--kw") -> dict[str, Any]:
     """``["period=12", "state_dependent=true", "automaton=spec.json"]`` -> kwargs; values are read
     as JSON where they parse (numbers, true/false, null, lists), else kept as strings."""
     out: dict[str, Any] = {}
     for item in items:
         key, sep, val = item.partition("=")
         if not sep or not key:
-            raise SystemExit(f"--kw expects key=value, got {item!r}")
+            raise InvalidValue(f"{what} expects key=value, got {item!r}")
         try:
             out[key] = json.loads(val)
         except json.JSONDecodeError:
@@ -45,7 +66,8 @@ def _td_pairs(task: Task) -> list[tuple[str, str]]:
     return sorted({(a.locations[comp.location[c]], a.alphabet[s]) for c, s in zip(rows, cols)})
 
 
-def _describe(task_id: str, task: Task, seed: int) -> str:
+def describe(task_id: str, task: Task, seed: int) -> str:
+    """The text ``ta-envs show`` prints: rule, spec, configuration counts and a sample trace."""
     a = task.automaton
     comp = a.compiled
     lines = [f"{task_id}: {task.rule}", f"params: {dict(task.params)}",
@@ -70,78 +92,79 @@ def _describe(task_id: str, task: Task, seed: int) -> str:
     return "\n".join(lines)
 
 
-#: Subcommands implemented in the extras: (help, module, add-arguments function, run function,
-#: whether the run function takes the parsed ``--kw`` task kwargs).
-LAZY: dict[str, tuple[str, str, str, str, bool]] = {
-    "train": ("train reference learners on a task, many seeds", "baselines.cli",
-              "add_train_args", "run_train", True),
-    "suite": ("benchmark an architecture on the task ladder", "baselines.cli", "add_suite_args",
-              "run_suite_cli", False),
-    "rl": ("stable-baselines3 agents on a task, several seeds", "baselines.rl_cli", "add_rl_args",
-           "run_rl", True),
-    "analyze": ("fixed points, orbits and the bifurcation of trained runs", "analysis.cli",
-                "add_analyze_args", "run_analyze", False),
-    "theory": ("linear-RNN learning dynamics: the four properties, as figures and numbers",
-               "analysis.theory.cli", "add_theory_args", "run_theory", False),
-    "rings": ("differentiating ring oscillators: periods, lattices, reservoir baseline",
-              "baselines.rings_cli", "add_rings_args", "run_rings", False),
+def _run_list(args: argparse.Namespace) -> int:
+    for task_id in FACTORIES:
+        if task_id == "TimedAutomaton-v0":
+            print(f"{task_id:28s} any automaton spec (automaton=obj|dict|path.json)")
+            continue
+        task = make_task(task_id)
+        comp = task.automaton.compiled
+        print(f"{task_id:28s} |Σ|={len(task.automaton.alphabet):<3d} "
+              f"configs={comp.num_configs:<4d} minimal={comp.num_minimal:<4d} {task.rule}")
+    return 0
+
+
+def _run_show(args: argparse.Namespace) -> int:
+    check_int("--seed", args.seed, 0)
+    task = make_task(args.task, **parse_kw(args.kw))
+    print(task.automaton.to_json() if args.json else describe(args.task, task, args.seed))
+    return 0
+
+
+def _add_show(p: argparse.ArgumentParser) -> None:
+    p.add_argument("task", help="registered id or automaton JSON path")
+    p.add_argument("--kw", nargs="*", default=[], metavar="K=V", help="task kwargs")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--json", action="store_true", help="print the automaton spec as JSON")
+
+
+CORE: dict[str, Command] = {
+    "list": Command("registered task ids with their complexity", lambda p: None, _run_list),
+    "show": Command("an automaton, its configuration count and a sample trace", _add_show,
+                    _run_show),
 }
 
 
+def commands() -> dict[str, Any]:
+    """Subcommand name -> :class:`Command` or (not yet loaded) entry point."""
+    found: dict[str, Any] = dict(CORE)
+    for ep in entry_points(group=GROUP):
+        found.setdefault(ep.name, ep)
+    return found
+
+
+def _load(name: str, entry: Any) -> Command:
+    cmd = entry if isinstance(entry, Command) else entry.load()
+    if not isinstance(cmd, Command):
+        raise TypeError(f"entry point {name!r} of {GROUP} is not a ta_envs.cli.Command")
+    return cmd
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="ta-envs", description=__doc__)
-    sub = parser.add_subparsers(dest="cmd", required=True)
-    sub.add_parser("list", help="registered task ids with their complexity")
-    show = sub.add_parser("show", help="an automaton, its configuration count and a sample trace")
-    show.add_argument("task", help="registered id or automaton JSON path")
-    show.add_argument("--kw", nargs="*", default=[], metavar="K=V", help="task kwargs")
-    show.add_argument("--seed", type=int, default=0)
-    show.add_argument("--json", action="store_true", help="print the automaton spec as JSON")
-    demo = sub.add_parser("demo", help="one seed of the paper's setting, with report.md")
-    demo.add_argument("--out", default="ta_envs_demo")
-    demo.add_argument("--seed", type=int, default=2, help="default: a seed showing all phases")
-    demo.add_argument("--iterations", type=int, default=2500)
-    lazy = {name: sub.add_parser(name, help=spec[0]) for name, spec in LAZY.items()}
-    if argv is None:
-        argv = sys.argv[1:]
-    if argv and argv[0] in LAZY:  # its options live in an extra (imported only when used)
-        _, module, add_args, _, _ = LAZY[argv[0]]
-        getattr(importlib.import_module(module), add_args)(lazy[argv[0]])
+    """Run the command line; returns the exit status (2 for a usage error)."""
+    from . import __version__
+
+    argv = list(sys.argv[1:] if argv is None else argv)
+    table = commands()
+    parser = argparse.ArgumentParser(prog="ta-envs", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--version", action="version", version=f"ta-envs {__version__}")
+    sub = parser.add_subparsers(dest="cmd", required=True, metavar="COMMAND")
+    wanted = next((a for a in argv if not a.startswith("-")), None)
+    listing = wanted not in table  # --help or a typo: load every command for its help line
+    loaded: dict[str, Command] = {}
+    for name, entry in table.items():
+        if listing or name == wanted:
+            loaded[name] = _load(name, entry)
+            p = sub.add_parser(name, help=loaded[name].help, description=loaded[name].help)
+            loaded[name].add_arguments(p)
+        else:
+            sub.add_parser(name)
     args = parser.parse_args(argv)
-
-    if args.cmd in LAZY:
-        _, module, _, run, with_kw = LAZY[args.cmd]
-        fn = getattr(importlib.import_module(module), run)
-        try:
-            return fn(args, parse_kw(args.kw)) if with_kw else fn(args)
-        except (ValueError, TypeError) as err:
-            print(f"error: {err}", file=sys.stderr)
-            return 2
-    if args.cmd == "demo":
-        from baselines.cli import run_demo
-
-        return run_demo(args.out, seed=args.seed, iterations=args.iterations)
-
-    if args.cmd == "list":
-        for task_id in FACTORIES:
-            if task_id == "TimedAutomaton-v0":
-                print(f"{task_id:28s} any automaton spec (automaton=obj|dict|path.json)")
-                continue
-            task = make_task(task_id)
-            comp = task.automaton.compiled
-            print(f"{task_id:28s} |Σ|={len(task.automaton.alphabet):<3d} "
-                  f"configs={comp.num_configs:<4d} minimal={comp.num_minimal:<4d} {task.rule}")
-        return 0
     try:
-        task = make_task(args.task, **parse_kw(args.kw))
-    except (ValueError, TypeError) as err:
+        return loaded[args.cmd].run(args)
+    except UsageError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    if args.json:
-        print(task.automaton.to_json())
-    else:
-        print(_describe(args.task, task, args.seed))
-    return 0
 
 
 if __name__ == "__main__":

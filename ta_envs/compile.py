@@ -4,22 +4,49 @@ Clock values no guard can tell apart are merged: a periodic clock takes ``0..P-1
 clock saturates at ``1 +`` the largest constant any guard compares it with (0 if no guard reads it).
 Enumerating the configurations reachable from the initial one validates the spec exactly (one enabled
 edge per configuration and symbol) and yields the tables every fast path uses.
+
+The work is bounded: the number of configurations is at most ``locations x`` the product of the
+clocks' value counts, which is computed first; above ``max_configs`` (default
+:data:`DEFAULT_MAX_CONFIGS`, or the environment variable ``TA_ENVS_MAX_CONFIGS``) the automaton is
+refused with that count named, before any memory is spent. Guards are evaluated for all clock values
+at once (NumPy), the reachable set is a breadth-first search over the resulting table, and the
+minimal machine (:attr:`CompiledAutomaton.num_minimal`, computed on first use) comes from Hopcroft's
+partition refinement, ``O(S n log n)``.
 """
 
 from __future__ import annotations
 
-from collections import deque
-from dataclasses import dataclass
+import os
+import time
+from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING
 
 import numpy as np
+
+from .progress import progress
+from .validation import InvalidValue, check_int
 
 if TYPE_CHECKING:
     from .automaton import TimedAutomaton
 
 #: Largest ``C * S**k * k`` entry count of the k-step table used by the batched simulator.
 MAX_BLOCK_TABLE = 1 << 20
+#: Default bound on the configuration count of one automaton (about 100 bytes of tables each).
+DEFAULT_MAX_CONFIGS = 4_000_000
+#: Show progress when an automaton has at least this many configurations (about 2 s of work).
+PROGRESS_CONFIGS = 500_000
+
+
+def max_configs() -> int:
+    """The configuration bound in force: ``TA_ENVS_MAX_CONFIGS`` if set, else the default."""
+    env = os.environ.get("TA_ENVS_MAX_CONFIGS")
+    if env is None:
+        return DEFAULT_MAX_CONFIGS
+    try:
+        return check_int("TA_ENVS_MAX_CONFIGS", int(env), 1)
+    except ValueError:
+        raise InvalidValue(f"TA_ENVS_MAX_CONFIGS must be an int >= 1, got {env!r}") from None
 
 
 @dataclass(frozen=True, eq=False)
@@ -35,15 +62,25 @@ class CompiledAutomaton:
     location: np.ndarray  #: [C] intp, location index of each configuration
     clocks: np.ndarray  #: [C, X] int64, clock values of each configuration
     clock_max: tuple[int, ...]  #: largest value each clock takes (P-1, or the saturation cap)
-    num_minimal: int  #: configurations after minimising the input/output machine (complexity)
+    _timing: dict[str, float] = field(default_factory=dict, repr=False)
 
     @property
     def num_configs(self) -> int:
+        """Number of reachable configurations ``C``."""
         return int(self.next_config.shape[0])
 
     @property
     def num_symbols(self) -> int:
+        """Alphabet size ``S``."""
         return int(self.next_config.shape[1])
+
+    @cached_property
+    def num_minimal(self) -> int:
+        """Configurations after minimising the input/output machine: the task's complexity."""
+        t0 = time.perf_counter()
+        n = minimal_size(self.next_config, self.output)
+        self._timing["minimise_s"] = time.perf_counter() - t0
+        return n
 
     @cached_property
     def block(self) -> tuple[int, np.ndarray, np.ndarray, np.ndarray]:
@@ -69,97 +106,223 @@ class CompiledAutomaton:
         return k, before, cur, before_t
 
 
-def compile_automaton(a: TimedAutomaton) -> CompiledAutomaton:
-    """Enumerate reachable configurations of ``a`` and build its tables.
-
-    Raises ``ValueError`` naming location, symbol and clock values where zero or several edges are
-    enabled.
-    """
-    names = [c.name for c in a.clocks]
-    periods = [c.period for c in a.clocks]
+def _clock_caps(a: TimedAutomaton) -> list[int]:
     caps = []
     for c in a.clocks:
         consts = [at.const for e in a.edges for at in e.guard.atoms if at.clock == c.name]
         caps.append(c.period - 1 if c.period is not None else (max(consts) + 1 if consts else 0))
+    return caps
+
+
+def configuration_bound(a: TimedAutomaton) -> int:
+    """Upper bound on the reachable configurations: locations times the clock value counts."""
+    n = len(a.locations)
+    for cap in _clock_caps(a):
+        n *= cap + 1
+    return n
+
+
+def compile_automaton(a: TimedAutomaton, limit: int | None = None,
+                      show_progress: bool | None = None) -> CompiledAutomaton:
+    """Enumerate reachable configurations of ``a`` and build its tables.
+
+    Raises ``ValueError`` naming location, symbol and clock values where zero or several edges are
+    enabled, and before any work when :func:`configuration_bound` exceeds ``limit`` (default
+    :func:`max_configs`). ``show_progress`` (default: for large automata) reports the stages.
+    """
+    limit = max_configs() if limit is None else check_int("limit", limit, 1)
+    bound = configuration_bound(a)
+    caps = _clock_caps(a)
+    if bound > limit:
+        sizes = " x ".join([f"{len(a.locations)} locations"] + [
+            f"{cap + 1} values of clock {c.name!r}" for c, cap in zip(a.clocks, caps)])
+        raise InvalidValue(
+            f"automaton {a.name or '(unnamed)'} has up to {bound:,} configurations ({sizes}), above "
+            f"max_configs={limit:,}; use smaller periods or guard constants, or raise the limit with "
+            f"the environment variable TA_ENVS_MAX_CONFIGS if you have ~{bound * 100 // 2**20} MiB")
+    t0 = time.perf_counter()
+    show = bound >= PROGRESS_CONFIGS if show_progress is None else show_progress
+    bar = progress(4, f"compiling {a.name or 'automaton'} ({bound:,} configurations)", show)
+    L, S, X = len(a.locations), len(a.alphabet), len(a.clocks)
+    sizes = [cap + 1 for cap in caps]
+    G = int(np.prod(sizes)) if X else 1
+    strides = [int(np.prod(sizes[k + 1 :])) for k in range(X)]
+    g = np.arange(G, dtype=np.int64)
+    values = [(g // strides[k]) % sizes[k] for k in range(X)]  # clock k's value at grid point g
+    names = [c.name for c in a.clocks]
     loc_idx = {loc: i for i, loc in enumerate(a.locations)}
+    sym_idx = {s: i for i, s in enumerate(a.alphabet)}
+
+    # the grid point after the resets of an edge and one clock advance, per distinct reset set
+    advanced: dict[tuple[bool, ...], np.ndarray] = {}
+
+    def advance(resets: tuple[bool, ...]) -> np.ndarray:
+        if resets not in advanced:
+            out = np.zeros(G, dtype=np.int64)
+            for k, c in enumerate(a.clocks):
+                v = np.zeros(G, np.int64) if resets[k] else values[k]
+                v = (v + 1) % c.period if c.period is not None else np.minimum(v + 1, caps[k])
+                out += v * strides[k]
+            advanced[resets] = out
+        return advanced[resets]
+
+    # full table over every (location, grid point): next full index (-1: not exactly one edge)
+    full_next = np.full((L * G, S), -1, dtype=np.int64)
+    count = np.zeros((L * G, S), dtype=np.int16)
     by_src_sym: dict[tuple[int, int], list[int]] = {}
     for i, e in enumerate(a.edges):
-        by_src_sym.setdefault((loc_idx[e.source], a.alphabet.index(e.symbol)), []).append(i)
-    reset_mask = [tuple(n in e.resets for n in names) for e in a.edges]
+        by_src_sym.setdefault((loc_idx[e.source], sym_idx[e.symbol]), []).append(i)
+    ops = {"<": np.less, "<=": np.less_equal, "==": np.equal, ">=": np.greater_equal,
+           ">": np.greater}
+    for (loc, s), edge_ids in by_src_sym.items():
+        rows = slice(loc * G, (loc + 1) * G)
+        cnt = np.zeros(G, dtype=np.int16)
+        nxt = np.full(G, -1, dtype=np.int64)
+        for i in edge_ids:
+            e = a.edges[i]
+            mask = np.ones(G, dtype=bool)
+            for at in e.guard.atoms:
+                mask &= ops[at.op](values[names.index(at.clock)], at.const)
+            cnt += mask
+            target = loc_idx[e.target] * G + advance(tuple(n in e.resets for n in names))
+            nxt = np.where(mask, target, nxt)
+        count[rows, s] = cnt
+        full_next[rows, s] = np.where(cnt == 1, nxt, -1)
+    bar.update(1)
 
-    def advance(values: tuple[int, ...], resets: tuple[bool, ...]) -> tuple[int, ...]:
-        out = []
-        for v, r, p, cap in zip(values, resets, periods, caps):
-            v = 0 if r else v
-            out.append((v + 1) % p if p is not None else min(v + 1, cap))
-        return tuple(out)
+    # breadth-first search from the initial configuration (numbering = discovery order)
+    start = loc_idx[a.initial] * G
+    flat = full_next.ravel().tolist()
+    seen = bytearray(L * G)
+    seen[start] = 1
+    order = [start]
+    head = 0
+    while head < len(order):
+        base = order[head] * S
+        head += 1
+        for n in flat[base : base + S]:
+            if n >= 0 and not seen[n]:
+                seen[n] = 1
+                order.append(n)
+    del flat
+    bar.update(1)
+    reach = np.asarray(order, dtype=np.int64)
+    bad = count[reach] != 1
+    if bad.any():
+        r, s = np.argwhere(bad)[0]
+        cfg = int(reach[r])
+        loc, gp = divmod(cfg, G)
+        valuation = {n: int(values[k][gp]) for k, n in enumerate(names)}
+        enabled = [i for i in by_src_sym.get((loc, int(s)), [])
+                   if a.edges[i].guard.holds(valuation)]
+        what = "no edge is" if not enabled else f"{len(enabled)} edges are"
+        clk = ", ".join(f"{n}={v}" for n, v in valuation.items()) or "no clocks"
+        listed = "; ".join(f"#{i} {a.edges[i].describe()}" for i in enabled)
+        bar.close()
+        raise InvalidValue(
+            f"location {a.locations[loc]!r}, symbol {a.alphabet[int(s)]!r}, clocks ({clk}): "
+            f"{what} enabled (reachable configuration){': ' + listed if listed else ''}")
 
-    start = (loc_idx[a.initial], tuple(0 for _ in names))
-    index = {start: 0}
-    configs = [start]
-    queue = deque([start])
-    S = len(a.alphabet)
-    nxt: list[list[int]] = []
-    while queue:
-        loc, vals = queue.popleft()
-        valuation = dict(zip(names, vals))
-        row = []
-        for s in range(S):
-            enabled = [i for i in by_src_sym.get((loc, s), []) if a.edges[i].guard.holds(valuation)]
-            if len(enabled) != 1:
-                what = "no edge is" if not enabled else f"{len(enabled)} edges are"
-                clk = ", ".join(f"{n}={v}" for n, v in valuation.items()) or "no clocks"
-                listed = "; ".join(f"#{i} {a.edges[i].describe()}" for i in enabled)
-                raise ValueError(
-                    f"location {a.locations[loc]!r}, symbol {a.alphabet[s]!r}, clocks ({clk}): "
-                    f"{what} enabled (reachable configuration){': ' + listed if listed else ''}"
-                )
-            e = enabled[0]
-            cfg = (loc_idx[a.edges[e].target], advance(vals, reset_mask[e]))
-            if cfg not in index:
-                index[cfg] = len(configs)
-                configs.append(cfg)
-                queue.append(cfg)
-            row.append(index[cfg])
-        nxt.append(row)
-
-    next_config = np.asarray(nxt, dtype=np.intp)
-    location = np.asarray([c[0] for c in configs], dtype=np.intp)
-    clocks = np.asarray([c[1] for c in configs], dtype=np.int64).reshape(len(configs), len(names))
+    index = np.full(L * G, -1, dtype=np.intp)
+    index[reach] = np.arange(len(reach))
+    next_config = index[full_next[reach]]
+    del full_next, count
+    location = (reach // G).astype(np.intp)
+    gp = reach % G
+    clocks = np.stack([values[k][gp] for k in range(X)], axis=1) if X else \
+        np.zeros((len(reach), 0), np.int64)
     out_of_loc = np.asarray(a.outputs, dtype=np.int64)
     output = out_of_loc[location[next_config]]
+    bar.update(1)
     # time-dependent: for (location, symbol), reachable configurations disagree on the output
-    td = np.zeros_like(output, dtype=bool)
-    for loc in np.unique(location):
-        rows = location == loc
-        sub = output[rows]
-        td[rows] = (sub != sub[:1]).any(axis=0)
-    tables = CompiledAutomaton(
-        next_config=next_config,
-        output=output,
-        time_dependent=td,
-        location=location,
-        clocks=clocks,
-        clock_max=tuple(caps),
-        num_minimal=_minimal_size(next_config, output),
-    )
+    lo = np.full((L, S), np.iinfo(np.int64).max, dtype=np.int64)
+    hi = np.full((L, S), -1, dtype=np.int64)
+    np.minimum.at(lo, location, output)
+    np.maximum.at(hi, location, output)
+    td = (lo != hi)[location]
+    bar.update(1)
+    bar.close()
+    tables = CompiledAutomaton(next_config=next_config, output=output, time_dependent=td,
+                               location=location, clocks=clocks.astype(np.int64),
+                               clock_max=tuple(caps),
+                               _timing={"compile_s": time.perf_counter() - t0})
     for arr in (tables.next_config, tables.output, tables.time_dependent, tables.location,
                 tables.clocks):
         arr.setflags(write=False)
     return tables
 
 
-def _minimal_size(next_config: np.ndarray, output: np.ndarray) -> int:
-    """Number of states of the minimal Mealy machine equivalent to ``(next_config, output)``
-    (Moore's partition refinement)."""
-    _, block = np.unique(output, axis=0, return_inverse=True)
-    block = block.reshape(-1)
-    n = block.max() + 1
-    while True:
-        sig = np.concatenate([block[:, None], block[next_config]], axis=1)
-        _, new = np.unique(sig, axis=0, return_inverse=True)
-        new = new.reshape(-1)
-        m = new.max() + 1
-        if m == n:
-            return int(m)
-        block, n = new, m
+def minimal_size(next_config: np.ndarray, output: np.ndarray) -> int:
+    """Number of states of the minimal Mealy machine equivalent to ``(next_config [n, S],
+    output [n, S])``, all states reachable: Hopcroft's partition refinement, ``O(S n log n)``,
+    started from the partition by output rows."""
+    n, S = next_config.shape
+    if n == 0:
+        return 0
+    _, block0 = np.unique(output, axis=0, return_inverse=True)
+    block0 = block0.reshape(-1)
+    # refinable partition: elems sorted by block; each block is the slice [first, end)
+    order = np.argsort(block0, kind="stable")
+    elems = order.tolist()
+    where = np.empty(n, dtype=np.int64)
+    where[order] = np.arange(n)
+    loc = where.tolist()
+    blk_sorted = block0[order]
+    starts = np.flatnonzero(np.r_[True, blk_sorted[1:] != blk_sorted[:-1]])
+    ends = np.r_[starts[1:], n]
+    first, end = starts.tolist(), ends.tolist()
+    block_of = block0.tolist()
+    # inverse transitions per symbol (CSR): predecessors of t under s
+    inv_ptr, inv_idx = [], []
+    for s in range(S):
+        tgt = next_config[:, s]
+        srt = np.argsort(tgt, kind="stable")
+        inv_idx.append(srt.tolist())
+        inv_ptr.append(np.searchsorted(tgt[srt], np.arange(n + 1)).tolist())
+    nb = len(first)
+    # worklist: every block but the largest, for every symbol
+    largest = max(range(nb), key=lambda b: end[b] - first[b])
+    work = [(b, s) for b in range(nb) if b != largest for s in range(S)]
+    in_work = set(work)
+    marked = [0] * nb
+    while work:
+        b, s = work.pop()
+        in_work.discard((b, s))
+        ptr, idx = inv_ptr[s], inv_idx[s]
+        touched = []
+        for q in elems[first[b] : end[b]]:
+            for p in idx[ptr[q] : ptr[q + 1]]:
+                y = block_of[p]
+                m = marked[y]
+                pos = first[y] + m
+                if loc[p] >= pos:  # not yet marked: swap it to the marked front of its block
+                    other = elems[pos]
+                    lp = loc[p]
+                    elems[pos], elems[lp] = p, other
+                    loc[p], loc[other] = pos, lp
+                    if m == 0:
+                        touched.append(y)
+                    marked[y] = m + 1
+        for y in touched:
+            m = marked[y]
+            marked[y] = 0
+            if m == end[y] - first[y]:
+                continue  # the whole block moved: no split
+            new = nb
+            nb += 1
+            first.append(first[y])
+            end.append(first[y] + m)
+            marked.append(0)
+            first[y] += m
+            for p in elems[first[new] : end[new]]:
+                block_of[p] = new
+            small = new if m <= end[y] - first[y] else y
+            for c in range(S):
+                if (y, c) in in_work:
+                    item = (new, c)
+                else:
+                    item = (small, c)
+                if item not in in_work:
+                    in_work.add(item)
+                    work.append(item)
+    return nb

@@ -15,6 +15,10 @@ import numpy as np
 
 from .simulate import rollout
 from .tasks import Task, make_task
+from .validation import InvalidValue, check_bool, check_int, check_seed
+
+#: Largest batch :meth:`TaskDataset.sample` draws at once (bytes over all seven arrays).
+MAX_BATCH_BYTES = 8 << 30
 
 if TYPE_CHECKING:
     from .torch_data import TorchTaskDataset
@@ -56,16 +60,11 @@ class TaskDataset:
 
     def __init__(self, task: Task, batch_size: int, seq_len: int,
                  seed: int | np.random.SeedSequence | None = None, batch_first: bool = True) -> None:
-        for name, v in (("batch_size", batch_size), ("seq_len", seq_len)):
-            if isinstance(v, bool) or not isinstance(v, (int, np.integer)):
-                raise TypeError(f"{name} must be an int, got {type(v).__name__}")
-            if v < 1:
-                raise ValueError(f"{name} must be >= 1, got {v}")
-        if not isinstance(batch_first, bool):
-            raise TypeError(f"batch_first must be a bool, got {type(batch_first).__name__}")
-        if seed is not None and not isinstance(seed, np.random.SeedSequence) and (
-                isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0):
-            raise ValueError(f"seed must be an int >= 0, a SeedSequence or None, got {seed!r}")
+        check_int("batch_size", batch_size, 1)
+        check_int("seq_len", seq_len, 1)
+        check_bool("batch_first", batch_first)
+        if seed is not None and not isinstance(seed, np.random.SeedSequence):
+            check_seed("seed", seed)
         self.task = task
         self.batch_size = int(batch_size)
         self.seq_len = int(seq_len)
@@ -73,6 +72,15 @@ class TaskDataset:
         self.seed_seq = seed if isinstance(seed, np.random.SeedSequence) else \
             np.random.SeedSequence(None if seed is None else int(seed))
         self.rng = np.random.Generator(np.random.PCG64(self.seed_seq))
+
+    @property
+    def bytes_per_step(self) -> int:
+        """Bytes one step takes in a :class:`Batch` (all seven arrays)."""
+        D = int(self.task.obs_table.shape[1])
+        X = len(self.task.automaton.clocks)
+        tc = self.task.target_channels
+        N = 1 if tc is None else int(tc.shape[1])
+        return 4 * D + 8 * N + 2 + 8 + 8 * X + 8
 
     @property
     def input_size(self) -> int:
@@ -92,6 +100,11 @@ class TaskDataset:
 
     def sample(self, rng: np.random.Generator, batch_size: int, seq_len: int) -> Batch:
         """A batch of ``batch_size`` sequences of ``seq_len`` steps drawn from ``rng``."""
+        need = batch_size * seq_len * self.bytes_per_step
+        if need > MAX_BATCH_BYTES:
+            raise InvalidValue(f"a batch of {batch_size} x {seq_len} steps needs {need / 2**30:.1f} "
+                               f"GiB, above the {MAX_BATCH_BYTES / 2**30:.0f} GiB limit; draw "
+                               "smaller batches (or shorter sequences) and iterate")
         symbols = self.task.sample_symbols(rng, (batch_size, seq_len))
         if not self.batch_first:  # same draws, simulated time-major
             symbols = np.ascontiguousarray(symbols.T)
@@ -103,19 +116,35 @@ class TaskDataset:
         """A validation set of ``n`` sequences (``seq_len`` defaults to the training length, longer
         for length generalisation). Deterministic given the seed, independent of the training
         stream, and the same on every call."""
+        check_int("n", n, 1)
+        seq_len = self.seq_len if seq_len is None else check_int("seq_len", seq_len, 1)
         rng = np.random.Generator(np.random.PCG64(self._child(1)))
-        return self.sample(rng, int(n), self.seq_len if seq_len is None else int(seq_len))
+        return self.sample(rng, int(n), seq_len)
 
     def split(self, index: int) -> TaskDataset:
         """An independent dataset (stream ``index``) with the same settings, e.g. for a worker."""
+        check_int("index", index, 0)
         return TaskDataset(self.task, self.batch_size, self.seq_len, self._child(2, int(index)),
                            self.batch_first)
 
-    def torch(self, device: Any = None) -> TorchTaskDataset:
-        """A ``torch.utils.data.IterableDataset`` over this dataset (needs torch)."""
+    def batch_at(self, epoch: int, index: int) -> Batch:
+        """Batch ``index`` of epoch ``epoch`` of the *indexed* stream: drawn from its own generator
+        (seeded with the dataset's seed, the epoch and the index), so any process can draw any
+        batch. This is the stream of :meth:`torch`, whatever the number of DataLoader workers."""
+        check_int("epoch", epoch, 0)
+        check_int("index", index, 0)
+        rng = np.random.Generator(np.random.PCG64(self._child(3, int(epoch), int(index))))
+        return self.sample(rng, self.batch_size, self.seq_len)
+
+    def torch(self, batches_per_epoch: int | None = None, device: Any = None
+              ) -> TorchTaskDataset:
+        """A ``torch.utils.data.IterableDataset`` (needs torch): each iteration over it (each
+        epoch of a ``DataLoader``) yields the next epoch of :meth:`batch_at`, ``batches_per_epoch``
+        batches (endless if None). The stream depends only on the seed: not on the number of
+        workers, nor on ``persistent_workers``."""
         from .torch_data import TorchTaskDataset
 
-        return TorchTaskDataset(self, device=device)
+        return TorchTaskDataset(self, batches_per_epoch=batches_per_epoch, device=device)
 
     def _child(self, *key: int) -> np.random.SeedSequence:
         return np.random.SeedSequence(self.seed_seq.entropy,

@@ -18,11 +18,13 @@ from gymnasium.utils import seeding
 from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 
-from .render import timeline
+from .render import frame, timeline
 from .simulate import rollout
 from .tasks import Task, make_task
+from .validation import InvalidValue, check_bool, check_int, check_seed
 
 _ACTION_KINDS = "iu"
+RENDER_MODES = (None, "ansi", "rgb_array")
 
 
 def _spaces(task: Task, observe_clock: bool) -> tuple[spaces.Box, spaces.Space[Any]]:
@@ -61,12 +63,12 @@ class _ActionCode:
         """Class of one action (``-1``: valid but no class); ``ValueError`` if invalid."""
         a = np.asarray(action)
         if a.shape != self.nvec.shape or a.dtype.kind not in "iub":
-            raise ValueError(f"action must be an int array of shape {self.nvec.shape} with "
-                             f"entries in [0, nvec) = {self.nvec_list}, got {action!r}")
+            raise InvalidValue(f"action must be an int array of shape {self.nvec.shape} with "
+                               f"entries in [0, nvec) = {self.nvec_list}, got {action!r}")
         code = 0
         for v, n, r in zip(a.tolist(), self.nvec_list, self.radix_list):
             if not 0 <= v < n:
-                raise ValueError(f"action entries must be in [0, {n - 1}], got {action!r}")
+                raise InvalidValue(f"action entries must be in [0, {n - 1}], got {action!r}")
             code += int(v) * r
         return int(self.classes[code])
 
@@ -74,7 +76,7 @@ class _ActionCode:
         """Classes of ``[num_envs, N]`` actions (validated: one reduction)."""
         a = a.astype(np.int64, copy=False)
         if (a.view(np.uint64) >= self.nvec).any():
-            raise ValueError(f"action entries must be in [0, nvec) = {self.nvec_list}")
+            raise InvalidValue(f"action entries must be in [0, nvec) = {self.nvec_list}")
         return self.classes.take(a @ self.radix)
 
 
@@ -98,17 +100,16 @@ def _episodes(task: Task, symbols: np.ndarray, observe_clock: bool) -> dict[str,
 def _env_task(task: Any, default_id: str | None, render_mode: str | None, observe_clock: bool,
               task_kwargs: dict[str, Any]) -> Task:
     """Validate the constructor arguments shared by both env classes; build the task."""
-    if render_mode not in (None, "ansi"):
-        raise ValueError(f"render_mode must be None or 'ansi', got {render_mode!r}")
-    if not isinstance(observe_clock, bool):
-        raise TypeError(f"observe_clock must be a bool, got {type(observe_clock).__name__}")
+    if render_mode not in RENDER_MODES:
+        raise InvalidValue(f"render_mode must be one of {list(RENDER_MODES)}, got {render_mode!r}")
+    check_bool("observe_clock", observe_clock)
     return make_task(task if task is not None else default_id, **task_kwargs)
 
 
 def _check_options(options: Mapping[str, Any] | None, allowed: Sequence[str]) -> None:
     if options and set(options) - set(allowed):
-        raise ValueError(f"unknown reset options {sorted(set(options) - set(allowed))}; "
-                         f"allowed: {list(allowed)}")
+        raise InvalidValue(f"unknown reset options {sorted(set(options) - set(allowed))}; "
+                           f"allowed: {list(allowed)}")
 
 
 class TaskEnv(gym.Env[np.ndarray, Any]):
@@ -118,7 +119,7 @@ class TaskEnv(gym.Env[np.ndarray, Any]):
     id, a :class:`~ta_envs.tasks.Task` or an automaton (object, dict or JSON path).
     """
 
-    metadata: ClassVar[dict[str, Any]] = {"render_modes": ["ansi"], "render_fps": 4}
+    metadata: ClassVar[dict[str, Any]] = {"render_modes": ["ansi", "rgb_array"], "render_fps": 4}
     task_id: ClassVar[str | None] = None
 
     def __init__(self, task: Any = None, *, render_mode: str | None = None,
@@ -149,6 +150,7 @@ class TaskEnv(gym.Env[np.ndarray, Any]):
         self._clocks = ep["clocks"][:, 0].tolist()
         self._symbols = ep["symbols"][:, 0]
         self._actions: list[Any] = [None] * self._L
+        self._action_classes: list[int | None] = [None] * self._L
         self._t = 0
         info = {"t": 0, "theta": self._theta[0], "clocks": dict(zip(self._names, self._clocks[0]))}
         return self._obs[0].copy(), info
@@ -160,30 +162,39 @@ class TaskEnv(gym.Env[np.ndarray, Any]):
         if t >= self._L:
             raise RuntimeError("the episode has terminated; call reset()")
         if self._multi:
-            reward = 1.0 if self._code.one(action) == self._classes[t] else 0.0
+            a_class = self._code.one(action)
+            reward = 1.0 if a_class == self._classes[t] else 0.0
             a = np.asarray(action)
             target = self._targets[t].copy()
         else:
             if type(action) is not int:
                 a_arr = np.asarray(action)
                 if a_arr.shape != () or a_arr.dtype.kind not in _ACTION_KINDS:
-                    raise ValueError(f"action must be an int in [0, {self._K - 1}], got {action!r}")
+                    raise InvalidValue(f"action must be an int in [0, {self._K - 1}], got {action!r}")
                 action = int(a_arr)
             if not 0 <= action < self._K:
-                raise ValueError(f"action must be an int in [0, {self._K - 1}], got {action!r}")
-            a = action
+                raise InvalidValue(f"action must be an int in [0, {self._K - 1}], got {action!r}")
+            a = a_class = action
             target = self._targets[t]
             reward = 1.0 if a == target else 0.0
         self._actions[t] = a
+        self._action_classes[t] = a_class
         self._t = t + 1
         info = {"t": t, "target": target, "time_dependent": self._td[t], "theta": self._theta[t],
                 "clocks": dict(zip(self._names, self._clocks[t]))}
         return self._obs[t + 1].copy(), reward, self._t == self._L, False, info
 
-    def render(self) -> str | None:
+    def render(self) -> str | np.ndarray | None:
         if self.render_mode is None:
-            gym.logger.warn("render() called with render_mode=None; use render_mode='ansi'")
+            gym.logger.warn("render() called with render_mode=None; use render_mode='ansi' or "
+                            "'rgb_array'")
             return None
+        if self.render_mode == "rgb_array":
+            hi = max(self._t, 0)
+            if hi == 0:
+                return frame([], [], [])
+            return frame(self._symbols[:hi], self._classes[:hi], self._td[:hi],
+                         actions=self._action_classes[:hi], theta=self._theta[:hi])
         if self._t <= 0:
             return "(no step taken yet)\n"
         lo, hi = max(0, self._t - 48), self._t
@@ -208,7 +219,7 @@ class TaskVectorEnv(VectorEnv[np.ndarray, np.ndarray, np.ndarray]):
     masked reset desynchronised them) a step reads one row of each buffer.
     """
 
-    metadata: ClassVar[dict[str, Any]] = {"render_modes": ["ansi"], "render_fps": 4,
+    metadata: ClassVar[dict[str, Any]] = {"render_modes": ["ansi", "rgb_array"], "render_fps": 4,
                                           "autoreset_mode": AutoresetMode.NEXT_STEP}
     task_id: ClassVar[str | None] = None
     #: Episodes are precomputed ahead for at most this many env-steps at once.
@@ -216,8 +227,7 @@ class TaskVectorEnv(VectorEnv[np.ndarray, np.ndarray, np.ndarray]):
 
     def __init__(self, num_envs: int = 1, task: Any = None, *, render_mode: str | None = None,
                  observe_clock: bool = False, **task_kwargs: Any) -> None:
-        if isinstance(num_envs, bool) or not isinstance(num_envs, (int, np.integer)) or num_envs < 1:
-            raise ValueError(f"num_envs must be an int >= 1, got {num_envs!r}")
+        check_int("num_envs", num_envs, 1)
         self.task = _env_task(task, self.task_id, render_mode, observe_clock, task_kwargs)
         self.num_envs = n = int(num_envs)
         self.render_mode = render_mode
@@ -229,11 +239,8 @@ class TaskVectorEnv(VectorEnv[np.ndarray, np.ndarray, np.ndarray]):
         self._E = max(1, min(16, self.lookahead_steps // (n * L)))
         self._multi = self.task.target_channels is not None
         self._K = self.task.automaton.num_outputs
-        self._hit = np.eye(self._K, dtype=np.float32)  # reward of (action, target)
         if self._multi:
             self._code = _ActionCode(self.single_action_space, self.task.target_channels)
-            self._hit = np.vstack([np.eye(self._K, dtype=np.float32),
-                                   np.zeros((1, self._K), np.float32)])  # row -1: no class
         self._ashape = self.action_space.shape
         self._rows = np.arange(n)
         self._all = np.ones(n, dtype=bool)
@@ -287,23 +294,14 @@ class TaskVectorEnv(VectorEnv[np.ndarray, np.ndarray, np.ndarray]):
         _check_options(options, ("reset_mask",))
         mask = np.ones(self.num_envs, dtype=bool)
         if options and "reset_mask" in options:
-            mask = options["reset_mask"]
-            if not isinstance(mask, np.ndarray) or mask.dtype != np.bool_ \
-                    or mask.shape != (self.num_envs,):
-                raise ValueError(f"options['reset_mask'] must be a bool array of shape "
-                                 f"({self.num_envs},)")
-        if seed is None:
-            seeds: list[int | None] = [None] * self.num_envs
-        elif isinstance(seed, (int, np.integer)) and not isinstance(seed, bool):
-            seeds = [int(seed) + i for i in range(self.num_envs)]
-            super().reset(seed=int(seed))
-        else:
-            seeds = list(seed)
-            if len(seeds) != self.num_envs:
-                raise ValueError(f"seed list has {len(seeds)} entries; num_envs={self.num_envs}")
+            mask = np.asarray(options["reset_mask"])
+            if mask.dtype != np.bool_ or mask.shape != (self.num_envs,):
+                raise InvalidValue(f"options['reset_mask'] must be a bool array of shape "
+                                   f"({self.num_envs},), got {options['reset_mask']!r}")
+        seeds = self._seeds(seed)
         envs = np.flatnonzero(mask)
         if self._gens is None:  # the first reset starts every env, whatever the mask
-            envs = self._rows
+            envs, mask = self._rows, np.ones(self.num_envs, dtype=bool)
             self._gens = [seeding.np_random(s)[0] for s in seeds]
             self._fill(self._rows)
             self._e[:] = -1
@@ -315,25 +313,43 @@ class TaskVectorEnv(VectorEnv[np.ndarray, np.ndarray, np.ndarray]):
             refill = np.asarray([i for i in envs if seeds[i] is not None], dtype=np.intp)
             self._e[refill] = -1
         self._start_episodes(envs, refill)
-        idx = (self._t, self._e, self._rows)
-        info = {"t": self._t.astype(np.int64), "theta": self._buf["theta"][idx],
-                "clocks": self._buf["clocks"][idx]}
-        return self._buf["obs"][idx], info
+        # envs outside the mask keep their place (one may be waiting for its autoreset, past its
+        # last step): their info entries are masked out
+        idx = (np.where(mask, self._t, 0), self._e, self._rows)
+        info = {"t": self._t.astype(np.int64), "theta": np.where(mask, self._buf["theta"][idx], -1),
+                "clocks": np.where(mask[:, None], self._buf["clocks"][idx], 0),
+                "_t": mask.copy(), "_theta": mask.copy(), "_clocks": mask.copy()}
+        return self._buf["obs"][self._t, self._e, self._rows], info
+
+    def _seeds(self, seed: Any) -> list[int | None]:
+        """Per-env seeds from ``reset(seed=...)``: None, an int >= 0 (env i gets seed + i) or a
+        list of ``num_envs`` ints >= 0 / None."""
+        n = self.num_envs
+        if seed is None:
+            return [None] * n
+        if isinstance(seed, (list, tuple, np.ndarray)):
+            if len(seed) != n:
+                raise InvalidValue(f"seed must be None, an int >= 0 or a list of num_envs={n} "
+                                   f"seeds, got a list of {len(seed)}")
+            return [None if s is None else check_seed(f"seed[{i}]", s) for i, s in enumerate(seed)]
+        s0 = check_int("seed", seed, 0)
+        super().reset(seed=s0)
+        return [s0 + i for i in range(n)]
 
     # -- stepping -------------------------------------------------------------------------------
     def _reward(self, actions: Any, target: np.ndarray) -> np.ndarray:
         """Reward per env for ``actions`` against target classes ``target``; validates actions."""
         a = actions if type(actions) is np.ndarray else np.asarray(actions)
         if a.shape != self._ashape or a.dtype.kind not in "iub":
-            raise ValueError(f"actions must be an integer array of shape {self._ashape}, "
-                             f"got {a.dtype} {a.shape}")
+            raise InvalidValue(f"actions must be an integer array of shape {self._ashape}, "
+                               f"got {a.dtype} {a.shape}")
         if self._multi:
-            return self._hit[self._code.many(a), target]
+            return (self._code.many(a) == target).astype(np.float32)
         if a.dtype != np.int64:
             a = a.astype(np.int64)
         if a.view(np.uint64).max() >= self._K:  # negatives become huge unsigned values
-            raise ValueError(f"actions must be in [0, {self._K - 1}], got {a}")
-        return self._hit[a, target]
+            raise InvalidValue(f"actions must be in [0, {self._K - 1}], got {a}")
+        return (a == target).astype(np.float32)
 
     def step(self, actions: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray,
                                           dict[str, Any]]:
@@ -388,15 +404,25 @@ class TaskVectorEnv(VectorEnv[np.ndarray, np.ndarray, np.ndarray]):
         self._sync = (e0, t0) if uniform and not self._any_done else None
         return obs, reward, terminated, np.zeros(n, dtype=bool), info
 
-    def render(self) -> str | None:
+    def render(self) -> str | tuple[np.ndarray, ...] | None:
         if self.render_mode is None:
-            gym.logger.warn("render() called with render_mode=None; use render_mode='ansi'")
+            gym.logger.warn("render() called with render_mode=None; use render_mode='ansi' or "
+                            "'rgb_array'")
             return None
+        b = self._buf
+        if self.render_mode == "rgb_array":  # one frame per env: the episode so far
+            if self._gens is None:
+                return tuple(frame([], [], []) for _ in range(self.num_envs))
+            frames = []
+            for i in range(self.num_envs):
+                e, hi = int(self._e[i]), int(self._t[i])
+                frames.append(frame(b["symbols"][:hi, e, i], b["classes"][:hi, e, i],
+                                    b["td"][:hi, e, i], theta=b["theta"][:hi, e, i]))
+            return tuple(frames)
         if self._gens is None:
             return "(not reset)\n"
         alphabet = self.task.automaton.alphabet
         out = []
-        b = self._buf
         for i in range(min(self.num_envs, 4)):
             e, hi = int(self._e[i]), int(self._t[i])
             lo = max(0, hi - 32)

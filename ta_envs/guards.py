@@ -16,6 +16,8 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from .validation import InvalidType, InvalidValue
+
 OPS: tuple[str, ...] = ("<", "<=", "==", ">=", ">")
 
 _TOKEN = re.compile(r"\s*(?:(?P<op><=|>=|==|<|>)|(?P<and>&&)|(?P<int>-?\d+)|(?P<name>[A-Za-z_]\w*))")
@@ -31,13 +33,13 @@ class Atom:
 
     def __post_init__(self) -> None:
         if self.op not in OPS:
-            raise ValueError(f"guard atom {self.clock!r}: op must be one of {OPS}, got {self.op!r}")
+            raise InvalidValue(f"guard atom {self.clock!r}: op must be one of {OPS}, got {self.op!r}")
         if isinstance(self.const, bool) or not isinstance(self.const, int):
-            raise TypeError(f"guard atom on clock {self.clock!r}: constant must be an int, "
-                            f"got {type(self.const).__name__}")
+            raise InvalidType(f"guard atom on clock {self.clock!r}: constant must be an int, "
+                              f"got {type(self.const).__name__}")
         if self.const < 0:
-            raise ValueError(f"guard atom on clock {self.clock!r}: negative constant {self.const} "
-                             "(constants must be >= 0)")
+            raise InvalidValue(f"guard atom on clock {self.clock!r}: negative constant {self.const} "
+                               "(constants must be >= 0)")
 
     def holds(self, value: int) -> bool:
         """Truth of the atom when its clock has ``value``."""
@@ -78,7 +80,7 @@ class Guard:
     def parse(cls, text: str) -> Guard:
         """Parse ``"x < 12 && y >= 5"`` (or ``"true"`` / ``""``) into a :class:`Guard`."""
         if not isinstance(text, str):
-            raise TypeError(f"guard must be a string, got {type(text).__name__}")
+            raise InvalidType(f"guard must be a string, got {type(text).__name__}")
         tokens = _tokenize(text)
         if not tokens or tokens == [("name", "true")]:
             return cls()
@@ -86,24 +88,24 @@ class Guard:
         i = 0
         while True:
             if i + 3 > len(tokens):
-                raise ValueError(f"guard {text!r}: incomplete atom at the end; expected "
-                                 "'CLOCK OP INT'")
+                raise InvalidValue(f"guard {text!r}: incomplete atom at the end; expected "
+                                   "'CLOCK OP INT'")
             (k1, clock), (k2, op), (k3, const) = tokens[i : i + 3]
             if k1 != "name" or clock == "true":
-                raise ValueError(f"guard {text!r}: expected a clock name, got {clock!r}")
+                raise InvalidValue(f"guard {text!r}: expected a clock name, got {clock!r}")
             if k2 != "op":
-                raise ValueError(f"guard {text!r}: expected one of {OPS} after {clock!r}, "
-                                 f"got {op!r}")
+                raise InvalidValue(f"guard {text!r}: expected one of {OPS} after {clock!r}, "
+                                   f"got {op!r}")
             if k3 != "int":
-                raise ValueError(f"guard {text!r}: expected an integer after '{clock} {op}', "
-                                 f"got {const!r}")
+                raise InvalidValue(f"guard {text!r}: expected an integer after '{clock} {op}', "
+                                   f"got {const!r}")
             atoms.append(Atom(clock, op, int(const)))
             i += 3
             if i == len(tokens):
                 return cls(tuple(atoms))
             if tokens[i][0] != "and":
-                raise ValueError(f"guard {text!r}: expected '&&' after '{atoms[-1]}', "
-                                 f"got {tokens[i][1]!r}")
+                raise InvalidValue(f"guard {text!r}: expected '&&' after '{atoms[-1]}', "
+                                   f"got {tokens[i][1]!r}")
             i += 1
 
 
@@ -114,8 +116,8 @@ def _tokenize(text: str) -> list[tuple[str, str]]:
     while pos < len(stripped):
         m = _TOKEN.match(stripped, pos)
         if m is None or m.end() == pos:
-            raise ValueError(f"guard {text!r}: unexpected character {stripped[pos:].lstrip()[:1]!r} "
-                             f"at position {pos}")
+            raise InvalidValue(f"guard {text!r}: unexpected character {stripped[pos:].lstrip()[:1]!r} "
+                               f"at position {pos}")
         kind = m.lastgroup
         assert kind is not None
         out.append((kind, m.group(kind)))

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from .automaton import TimedAutomaton
+from .validation import InvalidValue
 
 
 class ReferenceStepper:
@@ -24,8 +25,8 @@ class ReferenceStepper:
         enabled = [e for e in self.a.edges
                    if e.source == self.location and e.symbol == symbol and e.guard.holds(self.clocks)]
         if len(enabled) != 1:
-            raise ValueError(f"location {self.location!r}, symbol {symbol!r}, clocks {self.clocks}: "
-                             f"{len(enabled)} edges enabled")
+            raise InvalidValue(f"location {self.location!r}, symbol {symbol!r}, clocks {self.clocks}: "
+                               f"{len(enabled)} edges enabled")
         edge = enabled[0]
         self.location = edge.target
         for name in edge.resets:

@@ -1,8 +1,11 @@
-"""Text timelines of a task run: symbols, targets, (actions,) and TD/TI marks, one column per step."""
+"""Pictures of a task run, one column per step: a text timeline (``ansi``) and an RGB frame
+(``rgb_array``) of symbols, Θ, targets, actions and TD/TI marks."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+
+import numpy as np
 
 
 def timeline(
@@ -50,3 +53,52 @@ def _fmt(v: object) -> str:
     if hasattr(v, "__len__") and not isinstance(v, str):
         return "".join(str(int(x)) for x in v)  # type: ignore[union-attr]
     return str(int(v)) if v is not None else "?"  # type: ignore[call-overload]
+
+
+#: Colours (RGB) for symbols and output classes, cycled; white background, grey for "none".
+PALETTE = np.array([[31, 119, 180], [255, 127, 14], [44, 160, 44], [214, 39, 40],
+                    [148, 103, 189], [140, 86, 75], [227, 119, 194], [127, 127, 127],
+                    [188, 189, 34], [23, 190, 207]], dtype=np.uint8)
+_NONE = np.array([235, 235, 235], dtype=np.uint8)
+_MISS = np.array([0, 0, 0], dtype=np.uint8)
+
+
+def frame(
+    symbols: Sequence[int],
+    classes: Sequence[int],
+    time_dependent: Sequence[bool],
+    actions: Sequence[int | None] | None = None,
+    theta: Sequence[int] | None = None,
+    window: int = 48,
+    cell: int = 8,
+) -> np.ndarray:
+    """An ``[H, W, 3]`` uint8 picture of the last ``window`` steps, drawn with NumPy alone.
+
+    One column per step (``cell`` pixels wide); rows top to bottom: the input symbol (one colour
+    per symbol), Θ (dark when 1, light when 0, grey when undefined), the target class, the action
+    (its class colour, black when it has no class; grey before it is taken) and a TD marker (dark
+    for time-dependent steps). Rows are separated by 2 white pixels; the frame size is fixed.
+    """
+    rows = 5
+    H, W = rows * (cell + 2) + 2, window * cell
+    img = np.full((H, W, 3), 255, dtype=np.uint8)
+    n = min(len(symbols), window)
+    lo = len(symbols) - n
+
+    def paint(r: int, col: int, rgb: np.ndarray) -> None:
+        y = 2 + r * (cell + 2)
+        img[y : y + cell, col * cell : (col + 1) * cell - 1] = rgb
+
+    for j in range(n):
+        i = lo + j
+        paint(0, j, PALETTE[int(symbols[i]) % len(PALETTE)])
+        th = -1 if theta is None else int(theta[i])
+        paint(1, j, _NONE if th < 0 else np.array([60, 60, 60] if th else [200, 200, 200],
+                                                  dtype=np.uint8))
+        paint(2, j, PALETTE[int(classes[i]) % len(PALETTE)])
+        a = None if actions is None else actions[i]
+        paint(3, j, _NONE if a is None else (_MISS if int(a) < 0 else
+                                              PALETTE[int(a) % len(PALETTE)]))
+        paint(4, j, np.array([60, 60, 60] if time_dependent[i] else [235, 235, 235],
+                             dtype=np.uint8))
+    return img

@@ -12,6 +12,7 @@ import numpy as np
 
 from .compile import CompiledAutomaton
 from .tasks import Task
+from .validation import InvalidType, InvalidValue
 
 
 def run_configs(
@@ -26,7 +27,7 @@ def run_configs(
     """
     symbols = np.asarray(symbols)
     if symbols.ndim != 2:
-        raise ValueError(f"symbols must have shape [B, T] or [T, B], got {symbols.shape}")
+        raise InvalidValue(f"symbols must have shape [B, T] or [T, B], got {symbols.shape}")
     T, B = symbols.shape if time_major else symbols.shape[::-1]
     S = comp.num_symbols
     k, before, after, before_t = comp.block
@@ -89,11 +90,11 @@ def rollout(task: Task, symbols: np.ndarray, time_major: bool = False) -> Rollou
     comp = task.automaton.compiled
     symbols = np.asarray(symbols)
     if symbols.dtype.kind not in "iu":
-        raise TypeError(f"symbols must be integer indices, got dtype {symbols.dtype}")
+        raise InvalidType(f"symbols must be integer indices, got dtype {symbols.dtype}")
     S = comp.num_symbols
     if symbols.size and (symbols.min() < 0 or symbols.max() >= S):
-        raise ValueError(f"symbols must be in [0, {S - 1}] for alphabet "
-                         f"{list(task.automaton.alphabet)}")
+        raise InvalidValue(f"symbols must be in [0, {S - 1}] for alphabet "
+                           f"{list(task.automaton.alphabet)}")
     cfg = run_configs(comp, symbols, time_major=time_major)
     flat = cfg * S
     flat += symbols

@@ -19,6 +19,14 @@ import numpy as np
 
 from .automaton import Clock, Edge, TimedAutomaton, as_automaton
 from .guards import Atom, Guard
+from .validation import (
+    InvalidType,
+    InvalidValue,
+    check_bool,
+    check_int,
+    check_kwargs,
+    check_prob,
+)
 
 ThetaFn = Callable[[Mapping[str, int]], int]
 
@@ -47,29 +55,26 @@ class Task:
         S = len(self.automaton.alphabet)
         probs = tuple(float(p) for p in self.symbol_probs)
         if len(probs) != S:
-            raise ValueError(f"symbol_probs has {len(probs)} entries; the alphabet "
-                             f"{list(self.automaton.alphabet)} has {S}")
+            raise InvalidValue(f"symbol_probs has {len(probs)} entries; the alphabet "
+                               f"{list(self.automaton.alphabet)} has {S}")
         if any(not np.isfinite(p) or p < 0 for p in probs):
-            raise ValueError(f"symbol_probs must be finite and >= 0, got {probs}")
+            raise InvalidValue(f"symbol_probs must be finite and >= 0, got {probs}")
         if abs(sum(probs) - 1.0) > 1e-9:
-            raise ValueError(f"symbol_probs must sum to 1, got {sum(probs)!r}")
+            raise InvalidValue(f"symbol_probs must sum to 1, got {sum(probs)!r}")
         object.__setattr__(self, "symbol_probs", probs)
-        if isinstance(self.episode_length, bool) or not isinstance(self.episode_length,
-                                                                     (int, np.integer)):
-            raise TypeError(f"episode_length must be an int, got {type(self.episode_length).__name__}")
-        if self.episode_length < 1:
-            raise ValueError(f"episode_length must be >= 1, got {self.episode_length}")
+        object.__setattr__(self, "episode_length", check_int("episode_length",
+                                                             self.episode_length, 1))
         if self.observations is not None:
             obs = np.asarray(self.observations, dtype=np.float32)
             if obs.ndim != 2 or obs.shape[0] != S:
-                raise ValueError(f"observations must have shape [{S}, D], got {obs.shape}")
+                raise InvalidValue(f"observations must have shape [{S}, D], got {obs.shape}")
             obs.setflags(write=False)
             object.__setattr__(self, "observations", obs)
         if self.target_channels is not None:
             tc = np.asarray(self.target_channels, dtype=np.int64)
             K = self.automaton.num_outputs
             if tc.ndim != 2 or tc.shape[0] != K:
-                raise ValueError(f"target_channels must have shape [{K}, N], got {tc.shape}")
+                raise InvalidValue(f"target_channels must have shape [{K}, N], got {tc.shape}")
             tc.setflags(write=False)
             object.__setattr__(self, "target_channels", tc)
 
@@ -121,6 +126,24 @@ class Task:
         return out
 
 
+@dataclass(frozen=True)
+class Theta:
+    """The factories' Θ as a picklable function of the clock valuation: ``day[v[day_clock]]`` (a
+    time-of-day table) times ``[v[since_clock] >= tau]`` (a relative threshold); a part whose clock
+    is None is 1."""
+
+    day_clock: str | None = None
+    day: tuple[int, ...] = ()
+    since_clock: str | None = None
+    tau: int = 0
+
+    def __call__(self, v: Mapping[str, int]) -> int:
+        out = self.day[v[self.day_clock]] if self.day_clock is not None else 1
+        if self.since_clock is not None:
+            out *= int(v[self.since_clock] >= self.tau)
+        return int(out)
+
+
 # -- guard helpers -----------------------------------------------------------------------------
 def _runs(clock: str, values: Sequence[int]) -> list[tuple[int, Guard]]:
     """Split ``0..len(values)-1`` into maximal runs of equal ``values``; one guard per run."""
@@ -143,38 +166,15 @@ def _conj(*guards: Guard) -> Guard:
     return Guard(tuple(a for g in guards for a in g.atoms))
 
 
-def _check_int(name: str, v: Any, lo: int, hi: int | None = None) -> int:
-    if isinstance(v, bool) or not isinstance(v, (int, np.integer)):
-        raise TypeError(f"{name} must be an int, got {type(v).__name__} {v!r}")
-    if v < lo or (hi is not None and v > hi):
-        rng = f">= {lo}" if hi is None else f"in [{lo}, {hi}]"
-        raise ValueError(f"{name} must be {rng}, got {v}")
-    return int(v)
-
-
-def _check_bool(name: str, v: Any) -> bool:
-    if not isinstance(v, (bool, np.bool_)):
-        raise TypeError(f"{name} must be a bool, got {type(v).__name__} {v!r}")
-    return bool(v)
-
-
-def _check_prob(name: str, v: Any) -> float:
-    if isinstance(v, bool) or not isinstance(v, (int, float, np.floating, np.integer)):
-        raise TypeError(f"{name} must be a float, got {type(v).__name__}")
-    if not 0.0 <= float(v) <= 1.0:
-        raise ValueError(f"{name} must be in [0, 1], got {v}")
-    return float(v)
-
-
 def _day_phase(period: int, on_steps: int | None, phase: int, num_phases: int) -> list[int]:
     """Θ for each value of the time-of-day clock ``x = t mod P``."""
     P = period
     if num_phases == 2:
-        on = P // 2 if on_steps is None else _check_int("on_steps", on_steps, 0, P)
+        on = P // 2 if on_steps is None else check_int("on_steps", on_steps, 0, P)
         return [int((x + phase) % P >= P - on) for x in range(P)]
     if on_steps is not None:
-        raise ValueError("on_steps applies only to num_phases=2; with K phases the day is split "
-                         "into K equal parts")
+        raise InvalidValue("on_steps applies only to num_phases=2; with K phases the day is split "
+                           "into K equal parts")
     return [((x + phase) % P) * num_phases // P for x in range(P)]
 
 
@@ -197,11 +197,11 @@ def temporal_flipflop(
     K`` (for K = 2, ``a`` toggles the state when Θ = 1 and holds it otherwise: memory *and* time).
     Symbols i.i.d., ``P(a) = p_a``. Episode length defaults to ``4 P``.
     """
-    P = _check_int("period", period, 1)
-    K = _check_int("num_phases", num_phases, 2, P)
-    phase = _check_int("phase", phase, 0)
-    p_a = _check_prob("p_a", p_a)
-    state_dependent = _check_bool("state_dependent", state_dependent)
+    K = check_int("num_phases", num_phases, 2)
+    P = check_int("period", period, K)  # K phases need at least K steps per period
+    phase = check_int("phase", phase, 0)
+    p_a = check_prob("p_a", p_a)
+    state_dependent = check_bool("state_dependent", state_dependent)
     L = 4 * P if episode_length is None else episode_length
     theta_of_x = _day_phase(P, on_steps, phase, K)
     locs = tuple(str(s) for s in range(K))
@@ -219,7 +219,7 @@ def temporal_flipflop(
            else f"Θ(t)=((t+{phase}) mod {P})*{K}//{P}")
     act = f"a -> (s+Θ(t)) mod {K}" if state_dependent else "a -> Θ(t)"
     return Task(a, (p_a, 1 - p_a), L, "TemporalFlipFlop-v0",
-                rule=f"b -> 0; {act}; {day}", theta=lambda v: theta_of_x[v["x"]],
+                rule=f"b -> 0; {act}; {day}", theta=Theta(day_clock="x", day=tuple(theta_of_x)),
                 params=dict(period=P, on_steps=on_steps, phase=phase, num_phases=K,
                             state_dependent=state_dependent, episode_length=L, p_a=p_a))
 
@@ -242,19 +242,19 @@ def relative_timing_flipflop(
     otherwise. Composition with a time of day: with ``period=P`` a periodic clock ``x`` is added and
     Θ(t) = ``[y >= tau] and [(t + phase) mod P >= P - on_steps]`` (``on_steps`` default ``P // 2``).
     """
-    tau = _check_int("tau", tau, 0)
-    p = _check_prob("p_event", p_event)
-    phase = _check_int("phase", phase, 0)
-    state_dependent = _check_bool("state_dependent", state_dependent)
+    tau = check_int("tau", tau, 0)
+    p = check_prob("p_event", p_event)
+    phase = check_int("phase", phase, 0)
+    state_dependent = check_bool("state_dependent", state_dependent)
     clocks = [Clock("y")]
     day: list[tuple[int, Guard]] = [(1, Guard())]
     if period is not None:
-        P = _check_int("period", period, 1)
+        P = check_int("period", period, 1)
         clocks.append(Clock("x", P))
         theta_of_x = _day_phase(P, on_steps, phase, 2)
         day = _runs("x", theta_of_x)
     elif on_steps is not None or phase != 0:
-        raise ValueError("on_steps and phase need period=P (the periodic + relative composition)")
+        raise InvalidValue("on_steps and phase need period=P (the periodic + relative composition)")
     late = Guard((Atom("y", ">=", tau),)) if tau > 0 else Guard()
     edges = []
     for s in (0, 1):
@@ -270,13 +270,13 @@ def relative_timing_flipflop(
                        clocks=tuple(clocks), edges=tuple(edges), outputs=(0, 1), num_outputs=2,
                        name="relative_timing_flipflop")
     if period is None:
-        theta: ThetaFn = lambda v: int(v["y"] >= tau)  # noqa: E731
+        theta = Theta(since_clock="y", tau=tau)
         th_text = f"Θ(t)=[y>={tau}]"
     else:
-        theta = lambda v: int(v["y"] >= tau) * theta_of_x[v["x"]]  # noqa: E731
+        theta = Theta(day_clock="x", day=tuple(theta_of_x), since_clock="y", tau=tau)
         th_text = f"Θ(t)=[y>={tau}] and [(t+{phase}) mod {P} >= {P - (on_steps or P // 2)}]"
     act = "a -> s xor Θ(t)" if state_dependent else "a -> Θ(t)"
-    return Task(a, (p / 2, p / 2, 1 - p), _check_int("episode_length", episode_length, 1),
+    return Task(a, (p / 2, p / 2, 1 - p), check_int("episode_length", episode_length, 1),
                 "RelativeTimingFlipFlop-v0",
                 rule=f"b -> 0; {act}; null holds; y = steps since last a/b; {th_text}",
                 theta=theta,
@@ -296,8 +296,8 @@ def flipflop(n_bits: int = 3, p_pulse: float = 0.05, episode_length: int = 100) 
     (output class = the bits read as a base-2 number, channel 0 first), symbols = the ``3**N`` joint
     pulse patterns (``'0'``, ``'+'``, ``'-'`` per channel). N is limited to 6.
     """
-    N = _check_int("n_bits", n_bits, 1, 6)
-    p = _check_prob("p_pulse", p_pulse)
+    N = check_int("n_bits", n_bits, 1, 6)
+    p = check_prob("p_pulse", p_pulse)
     patterns = ["".join(t) for t in itertools.product("0+-", repeat=N)]
     states = ["".join(t) for t in itertools.product("01", repeat=N)]
     edges = []
@@ -313,7 +313,7 @@ def flipflop(n_bits: int = 3, p_pulse: float = 0.05, episode_length: int = 100) 
                        num_outputs=2**N, name=f"flipflop_{N}bit")
     obs = np.asarray([[_PULSE[c] for c in pat] for pat in patterns], dtype=np.float32)
     bits = np.asarray([[int(c) for c in st] for st in states], dtype=np.int64)
-    return Task(a, tuple(probs), _check_int("episode_length", episode_length, 1), "FlipFlop-v0",
+    return Task(a, tuple(probs), check_int("episode_length", episode_length, 1), "FlipFlop-v0",
                 rule=f"{N} channels; target_i = [last pulse on channel i was +1]; "
                      f"pulse prob {p} per channel and step",
                 observations=obs, target_channels=bits,
@@ -332,7 +332,7 @@ def automaton_task(
     a = as_automaton(automaton)
     S = len(a.alphabet)
     probs = tuple([1.0 / S] * S) if symbol_probs is None else tuple(symbol_probs)
-    return Task(a, probs, _check_int("episode_length", episode_length, 1), "TimedAutomaton-v0",
+    return Task(a, probs, check_int("episode_length", episode_length, 1), "TimedAutomaton-v0",
                 rule="custom automaton", params=dict(episode_length=episode_length))
 
 
@@ -349,7 +349,7 @@ def make_task(task: str | Task | TimedAutomaton | Mapping[str, Any], **kwargs: A
     """A :class:`Task` from a registered id (with factory kwargs), an automaton, or a Task."""
     if isinstance(task, Task):
         if kwargs:
-            raise ValueError(f"task kwargs {sorted(kwargs)} given with a ready-made Task")
+            raise InvalidValue(f"task kwargs {sorted(kwargs)} given with a ready-made Task")
         return task
     if isinstance(task, (TimedAutomaton, Mapping)) or (
         isinstance(task, (str, PathLike)) and str(task) not in FACTORIES
@@ -357,12 +357,9 @@ def make_task(task: str | Task | TimedAutomaton | Mapping[str, Any], **kwargs: A
     ):
         return automaton_task(task, **kwargs)
     if not isinstance(task, str):
-        raise TypeError(f"task must be an id, a Task or an automaton, got {type(task).__name__}")
+        raise InvalidType(f"task must be an id, a Task or an automaton, got {type(task).__name__}")
     if task not in FACTORIES:
-        raise ValueError(f"unknown task id {task!r}; registered: {sorted(FACTORIES)}")
+        raise InvalidValue(f"unknown task id {task!r}; registered: {sorted(FACTORIES)}")
     factory = FACTORIES[task]
-    allowed = list(inspect.signature(factory).parameters)
-    bad = [k for k in kwargs if k not in allowed]
-    if bad:
-        raise TypeError(f"{task} does not take {bad}; allowed kwargs: {allowed}")
+    check_kwargs(task, kwargs, list(inspect.signature(factory).parameters))
     return factory(**kwargs)
