@@ -1,4 +1,8 @@
-"""Figures of training runs (matplotlib, Agg backend, saved to files)."""
+"""Figures of training runs and the suite, and the one way every figure here is made and saved.
+
+Figures are ``matplotlib.figure.Figure`` objects drawn without ``pyplot``: no backend is chosen or
+changed at import time, and nothing is left open in a global figure registry.
+"""
 
 from __future__ import annotations
 
@@ -6,37 +10,51 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import matplotlib
+import numpy as np
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
+
+def subplots(nrows: int = 1, ncols: int = 1, **kw: Any) -> tuple[Figure, Any]:
+    """A new ``Figure`` and its axes (``figsize`` and the other keywords as in
+    ``pyplot.subplots``)."""
+    fig_kw = {k: kw.pop(k) for k in ("figsize", "dpi", "layout") if k in kw}
+    fig = Figure(**fig_kw)
+    return fig, fig.subplots(nrows, ncols, **kw)
 
 
-def save_figure(fig: plt.Figure, path: str | Path, dpi: int = 110) -> Path:
-    """Lay out, write (creating the folder) and close ``fig``; returns the path."""
+def save_figure(fig: Figure, path: str | Path, dpi: int = 110, tight: bool = True) -> Path:
+    """Lay out and write ``fig`` (creating the folder); returns the path."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.tight_layout()
-    fig.savefig(path, dpi=dpi)
-    plt.close(fig)
+    if tight:
+        fig.tight_layout()
+    fig.savefig(path, dpi=dpi, bbox_inches="tight" if not tight else None)
     return path
 
 
+def chance_line(ax: Axes, chance: float | None) -> None:
+    """A dotted horizontal line at the chance level (nothing when unknown)."""
+    if chance is not None:
+        ax.axhline(chance, color="grey", lw=0.7, ls=":")
+
+
 def learning_curves(runs: Sequence[Sequence[dict[str, Any]]], path: str | Path, title: str = "",
-                    bold: int | None = None, bold_label: str | None = None) -> Path:
-    """TD and TI held-out accuracy against iteration, one thin line per run and run ``bold`` drawn
-    bold (the paper's Fig. 2 layout)."""
-    fig, axes = plt.subplots(1, 2, figsize=(10, 3.6), sharey=True)
-    for ax, key, name in ((axes[0], "val_td_acc", "time-dependent (TD)"),
+                    bold: int | None = None, bold_label: str | None = None,
+                    chance: float | None = 0.5) -> Path:
+    """Held-out TD and TI accuracy against iteration, one thin line per run and run ``bold`` drawn
+    bold (the paper's Fig. 2 layout); tasks without TD steps show the all-step accuracy."""
+    td_key = "val_td_acc" if any(m.get("val_td_acc") is not None for r in runs for m in r) \
+        else "val_acc"
+    fig, axes = subplots(1, 2, figsize=(10, 3.6), sharey=True)
+    for ax, key, name in ((axes[0], td_key, "time-dependent (TD)" if td_key == "val_td_acc"
+                           else "all steps"),
                           (axes[1], "val_ti_acc", "time-independent (TI)")):
         for i, rows in enumerate(runs):
             pts = [(m["it"], m[key]) for m in rows if m.get(key) is not None]
-            if not pts:
-                continue
-            x, y = zip(*pts)
-            if i == bold:
-                continue
-            ax.plot(x, y, lw=0.6, alpha=0.45, color="tab:blue")
+            if pts and i != bold:
+                x, y = zip(*pts)
+                ax.plot(x, y, lw=0.6, alpha=0.45, color="tab:blue")
         if bold is not None and bold < len(runs):
             pts = [(m["it"], m[key]) for m in runs[bold] if m.get(key) is not None]
             if pts:
@@ -45,43 +63,59 @@ def learning_curves(runs: Sequence[Sequence[dict[str, Any]]], path: str | Path, 
                 ax.legend(loc="lower right", frameon=False)
         ax.set_title(name)
         ax.set_xlabel("iteration")
-        ax.axhline(0.5, color="grey", lw=0.5, ls=":")
-        ax.set_ylim(0.3, 1.02)
+        chance_line(ax, chance)
+        ax.set_ylim(0.0 if chance is not None and chance < 0.3 else 0.3, 1.02)
     axes[0].set_ylabel("held-out accuracy")
     if title:
         fig.suptitle(title)
-    fig.tight_layout()
-    path = Path(path)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)
 
 
-def accuracy_vs_length(report: dict[str, Any], path: str | Path) -> Path:
-    """One panel per suite task: accuracy (TD, or all steps without TD) against sequence length
-    (training length x 1, 4, 16), each seed thin, the mean bold."""
-    tasks = report["tasks"]
+def accuracy_vs_length(reports: Sequence[dict[str, Any]], path: str | Path,
+                       title: str = "accuracy against sequence length") -> Path:
+    """One panel per suite task: the score metric (TD accuracy, or all steps without TD) against
+    sequence length (training length x 1, 4, 16), one colour per report (architecture), seeds thin
+    and the mean bold, chance dotted."""
+    tasks = [t["task"] for t in reports[0]["tasks"]]
     cols = min(4, len(tasks))
     rows = -(-len(tasks) // cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(3.2 * cols, 2.6 * rows), squeeze=False,
-                             sharey=True)
-    for ax, t in zip(axes.flat, tasks):
-        xs = [1, 4, 16]
-        for r in t["runs"]:
-            ax.plot(xs, [r["acc"][f"{m}x"]["acc"] for m in xs], color="tab:blue", lw=0.7, alpha=0.5)
-        ax.plot(xs, [t["acc_mean"][f"{m}x"] for m in xs], "o-", color="tab:blue", lw=2)
+    fig, axes = subplots(rows, cols, figsize=(3.3 * cols, 2.7 * rows), squeeze=False, sharey=True)
+    colors = [f"C{i}" for i in range(10)]
+    for ax, name in zip(axes.flat, tasks):
+        for k, rep in enumerate(reports):
+            t = next((x for x in rep["tasks"] if x["task"] == name), None)
+            if t is None:
+                continue
+            xs = [int(m[:-1]) for m in t["acc_mean"] if m.endswith("x")]
+            c = colors[k % len(colors)]
+            for r in t["runs"]:
+                if r.get("acc") and not r.get("failed"):
+                    ax.plot(xs, [r["acc"][f"{m}x"]["acc"] for m in xs], color=c, lw=0.6,
+                            alpha=0.4)
+            mean = [t["acc_mean"][f"{m}x"] for m in xs]
+            if None not in mean:
+                ax.plot(xs, mean, "o-", color=c, lw=1.8, ms=3, label=rep["label"])
+            chance_line(ax, t.get("chance"))
         ax.set_xscale("log")
-        ax.set_xticks(xs, [f"{m}x" for m in xs])
-        ax.set_ylim(0.4, 1.02)
-        ax.axhline(0.5, color="k", ls=":", lw=0.6)
-        ax.set_title(f"{t['task']} (L={t['seq_len']})", fontsize=8)
+        ax.set_xticks([1, 4, 16], ["1x", "4x", "16x"])
+        ax.set_ylim(0.0, 1.02)
+        ax.set_title(name, fontsize=8)
     for ax in list(axes.flat)[len(tasks):]:
         ax.axis("off")
     for ax in axes[:, 0]:
         ax.set_ylabel("accuracy")
-    c = report["config"]
-    fig.suptitle(f"{c['arch']}({c['hidden']}): accuracy against sequence length", fontsize=10)
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return Path(path)
+    axes.flat[0].legend(fontsize=6, loc="lower left")
+    fig.suptitle(title, fontsize=10)
+    return save_figure(fig, path, dpi=100)
+
+
+def bars(ax: Axes, labels: Sequence[str], values: Sequence[float],
+         errors: Sequence[tuple[float, float]] | None = None) -> None:
+    """Horizontal bars with optional asymmetric error bars ``(low, high)``."""
+    y = np.arange(len(labels))
+    xerr = None
+    if errors is not None:
+        xerr = np.array([[v - lo for v, (lo, _) in zip(values, errors)],
+                         [hi - v for v, (_, hi) in zip(values, errors)]])
+    ax.barh(y, values, xerr=xerr, color="tab:blue", alpha=0.7)
+    ax.set_yticks(y, labels)

@@ -6,12 +6,16 @@ shrinks symmetrically at the ends, which leaves a monotone curve unchanged):
 
 - ``ti_solved_at``: first iteration with TI accuracy >= ``ti_solved`` (0.99);
 - ``transition_at``: first iteration with TD accuracy >= ``transition`` (0.75);
+  ``raw_transition_at``: the same on the raw (unsmoothed) curve;
 - the jump runs from ``jump_start`` (last iteration before the transition with TD < ``jump_lo``,
   0.6) to ``jump_end`` (first iteration from the transition on with TD >= ``jump_hi``, 0.9);
   ``jump_width = jump_end - jump_start``;
 - the plateau runs from ``ti_solved_at`` to ``jump_start`` (to the end if there is no transition);
   ``plateau_td`` is the mean TD accuracy on it;
 - ``solved``: TD accuracy reached ``solved`` (0.99) at some iteration.
+
+For a task without time-dependent steps (``FlipFlop-v0``) the accuracy on all steps plays the role
+of the TD accuracy (``phases_from_metrics`` picks ``val_acc`` then).
 """
 
 from __future__ import annotations
@@ -23,6 +27,8 @@ from typing import Any
 
 import numpy as np
 
+from ta_envs.validation import InvalidValue
+
 
 @dataclass(frozen=True)
 class Phases:
@@ -31,6 +37,7 @@ class Phases:
     plateau_end: int | None
     plateau_td: float | None
     transition_at: int | None
+    raw_transition_at: int | None
     jump_start: int | None
     jump_end: int | None
     jump_width: int | None
@@ -62,13 +69,14 @@ def detect_phases(its: Sequence[int], td: Sequence[float], ti: Sequence[float], 
     td_a = np.asarray(td, dtype=np.float64)
     ti_a = np.asarray(ti, dtype=np.float64)
     if not (it.shape == td_a.shape == ti_a.shape) or it.ndim != 1:
-        raise ValueError(f"its, td and ti must be 1-D of equal length, got {it.shape}, "
-                         f"{td_a.shape}, {ti_a.shape}")
+        raise InvalidValue(f"its, td and ti must be 1-D of equal length, got {it.shape}, "
+                           f"{td_a.shape}, {ti_a.shape}")
     if len(it) == 0:
-        raise ValueError("empty accuracy series")
+        raise InvalidValue("empty accuracy series")
     if np.any(np.diff(it) <= 0):
-        raise ValueError("iterations must be strictly increasing")
+        raise InvalidValue("iterations must be strictly increasing")
     final_td, final_ti = float(td_a[-1]), float(ti_a[-1])
+    raw_td = td_a
     td_a, ti_a = running_median(td_a, window), running_median(ti_a, window)
 
     def first(mask: np.ndarray) -> int | None:
@@ -95,6 +103,7 @@ def detect_phases(its: Sequence[int], td: Sequence[float], ti: Sequence[float], 
         plateau_end=at(p_end),
         plateau_td=None if p_start is None else float(td_a[p_start : p_end + 1].mean()),
         transition_at=at(i_tr),
+        raw_transition_at=at(first(raw_td >= transition)),
         jump_start=at(i_js),
         jump_end=at(i_je),
         jump_width=None if i_je is None or i_js is None else int(it[i_je] - it[i_js]),
@@ -109,14 +118,15 @@ def phases_from_metrics(metrics: Sequence[dict[str, Any]] | str | Path, **kw: An
     """Phases from a run's ``metrics.jsonl`` (path, run directory, or parsed lines), using the
     held-out ``val_td_acc`` / ``val_ti_acc`` entries."""
     if isinstance(metrics, (str, Path)):
-        from .train import read_metrics
+        from .runs import read_metrics
 
         p = Path(metrics)
         metrics = read_metrics(p if p.is_dir() else p.parent)
-    rows = [m for m in metrics if m.get("val_td_acc") is not None and m.get("val_ti_acc") is not None]
+    key = "val_td_acc" if any(m.get("val_td_acc") is not None for m in metrics) else "val_acc"
+    rows = [m for m in metrics if m.get(key) is not None and m.get("val_ti_acc") is not None]
     if not rows:
-        raise ValueError("metrics have no held-out TD/TI accuracy (val_td_acc, val_ti_acc)")
-    return detect_phases([m["it"] for m in rows], [m["val_td_acc"] for m in rows],
+        raise InvalidValue("metrics have no held-out accuracy (val_td_acc or val_acc, val_ti_acc)")
+    return detect_phases([m["it"] for m in rows], [m[key] for m in rows],
                          [m["val_ti_acc"] for m in rows], **kw)
 
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ta_envs.checks import check_int_fields
+from ta_envs.validation import check_int_fields
 from ta_envs.dataset import Batch
 
 from .rings import (

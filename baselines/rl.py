@@ -33,7 +33,7 @@ from stable_baselines3.common.vec_env import VecEnv, VecFrameStack, VecMonitor
 from torch import nn
 
 import ta_envs  # noqa: F401  (registers the ids)
-from ta_envs.checks import check_int_fields
+from ta_envs.validation import check_int_fields
 from ta_envs.envs import TaskVectorEnv
 
 ALGOS = ("ppo", "ppo-framestack", "recurrent-ppo")

@@ -1,0 +1,109 @@
+"""``ta-envs suite``: an architecture on the task ladder; ``ta-envs suite compare``: reports side by
+side (joined by protocol and task name)."""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+from ta_envs.cli import Command, parse_kw
+from ta_envs.validation import InvalidValue, check_int
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    """Options of ``ta-envs suite`` and ``ta-envs suite compare``."""
+    p.add_argument("reports", nargs="*", metavar="compare REPORT",
+                   help="'compare' followed by results.json files (or their folders)")
+    p.add_argument("--reference", action="store_true",
+                   help="with compare: add the committed reference results")
+    p.add_argument("--arch", default="rnn",
+                   help="rnn, gru, lstm, linear, transformer, lru, mingru, mamba or module:Class")
+    p.add_argument("--hidden", type=int, default=None, help="width (default 64 unless --params)")
+    p.add_argument("--params", type=int, default=None,
+                   help="parameter budget: the largest width within it (exact count reported)")
+    p.add_argument("--model-kw", nargs="*", default=[], metavar="K=V",
+                   help="constructor options of the architecture")
+    p.add_argument("--init", default=None, choices=["default", "orthogonal"],
+                   help="built-in rnn/gru/lstm/linear only")
+    p.add_argument("--gain", type=float, default=None, help="built-in rnn/gru/lstm/linear only")
+    p.add_argument("--seeds", type=int, default=None, help="default 3 (1 with --quick)")
+    p.add_argument("--quick", action="store_true", help="3 short tasks, 1 seed: minutes on 2 cores")
+    p.add_argument("--tasks", nargs="*", default=[], help="task names to keep (default: all)")
+    p.add_argument("--device", default="cpu", help="cpu, cuda, cuda:<i> or auto")
+    p.add_argument("--workers", type=int, default=1, help="local worker processes")
+    p.add_argument("--backend", default="local", choices=["local", "ray"])
+    p.add_argument("--address", default=None, help="Ray cluster address (backend ray)")
+    p.add_argument("--force", action="store_true", help="rerun cached runs")
+    p.add_argument("--no-mechanism", action="store_true",
+                   help="skip classifying what each network keeps time with")
+    p.add_argument("--no-tensorboard", action="store_true", help="no TensorBoard logs")
+    p.add_argument("--out", default=None, help="output directory (required to run)")
+
+
+def compare(a: argparse.Namespace) -> int:
+    """Print one table of the given reports (and the references)."""
+    from baselines.suite import leaderboard, load_report, reference_reports
+
+    reports = [load_report(r) for r in a.reports[1:]]
+    if a.reference:
+        reports += reference_reports()
+    if not reports:
+        raise InvalidValue("suite compare needs results.json files (or --reference)")
+    print(leaderboard(reports))
+    return 0
+
+
+def _line(r: dict) -> str:
+    if r.get("failed"):
+        return f"  {r['task']} seed {r['seed']}: FAILED ({r['failed']})"
+    acc = r["acc"]
+    mech = (r.get("mechanism") or {}).get("summary")
+    return (f"  {r['task']} seed {r['seed']}: " + " ".join(f"{c} {acc[c]['acc']:.3f}" for c in acc)
+            + f", solved at {r['solved_at']}, {r['wall_s']:.0f} s" + (f"; {mech}" if mech else ""))
+
+
+def run(a: argparse.Namespace) -> int:
+    """Run the suite (or compare reports) and print the outcome."""
+    if a.reports:
+        if a.reports[0] != "compare":
+            raise InvalidValue(f"unknown suite action {a.reports[0]!r}; use 'ta-envs suite --arch "
+                               "... --out DIR' or 'ta-envs suite compare REPORT ...'")
+        return compare(a)
+    if a.reference:
+        raise InvalidValue("--reference applies to 'ta-envs suite compare'")
+    if a.out is None:
+        raise InvalidValue("--out is required to run the suite")
+    from baselines.figures import accuracy_vs_length
+    from baselines.runs import atomic_write_text
+    from baselines.suite import SuiteConfig, leaderboard, run_suite
+
+    seeds = a.seeds if a.seeds is not None else (1 if a.quick else 3)
+    check_int("--seeds", seeds, 1)
+    check_int("--workers", a.workers, 1)
+    hidden = a.hidden if a.hidden is not None or a.params is not None else 64
+    if a.hidden is not None and a.params is not None:
+        raise InvalidValue("give --hidden or --params, not both")
+    cfg = SuiteConfig(arch=a.arch, hidden=hidden, params=a.params,
+                      model_kw=parse_kw(a.model_kw, "--model-kw"), init=a.init, gain=a.gain,
+                      seeds=seeds, quick=a.quick, tasks=tuple(a.tasks), device=a.device,
+                      tensorboard=not a.no_tensorboard, mechanism=not a.no_mechanism)
+    out = Path(a.out)
+    t0 = time.perf_counter()
+    report = run_suite(cfg, out, backend=a.backend, workers=a.workers, address=a.address,
+                       force=a.force, mechanism_fn=None if a.no_mechanism else
+                       "analysis.mechanism:classify", show_progress=True,
+                       on_result=lambda r: print(_line(r), flush=True))
+    atomic_write_text(out / "leaderboard.md", leaderboard([report]) + "\n")
+    accuracy_vs_length([report], out / "accuracy_vs_length.png",
+                       title=f"{report['label']}, {report['params']:,} parameters")
+    o = report["overall"]
+    print(f"suite {report['protocol']} ({o['tasks']} tasks, {cfg.seeds} seeds, "
+          f"{report['label']} = {report['params']:,} params) in {time.perf_counter() - t0:.0f} s: "
+          f"score mean {o['score_mean']:.3f}, max {o['score_max']:.3f}; wrote "
+          f"{out / 'results.json'}")
+    return 0
+
+
+SUITE = Command("benchmark an architecture on the task ladder, or compare reports", add_arguments,
+                run)

@@ -1,0 +1,355 @@
+"""The run directory: its files, their formats, every reader, and the one process that may write.
+
+A run directory holds::
+
+    config.json            the TrainConfig (rewritten atomically)
+    metrics.jsonl          append-only, one JSON object per iteration (see baselines.train)
+    checkpoints/it_*.pt    model, optimiser and data-stream state (format CHECKPOINT_FORMAT)
+    .lock                  who writes here: pid, host, start time; flock'ed while they do
+    tensorboard/           optional event files
+
+Guarantees (each tested by causing the fault): every rewrite is temp file + fsync + ``os.replace``
+(a crash leaves the old or the new file, never half of one); the metrics log is only appended to,
+so a full disk loses no existing line, and a torn last line (a crash mid-write) is dropped with a
+warning naming the file; a second writer is refused with a message naming the holder (the lock is
+released by the kernel when its holder dies, even by SIGKILL); loading a checkpoint reads tensors
+only (``weights_only=True``) and never imports a module the file names.
+"""
+
+from __future__ import annotations
+
+import errno
+import fcntl
+import json
+import os
+import pickle
+import socket
+import sys
+import time
+import warnings
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from ta_envs import Task
+from ta_envs.validation import InvalidValue, UsageError
+
+from .config import TrainConfig
+
+CHECKPOINT_FORMAT = "ta-envs-checkpoint/1"
+CHECKPOINT_KEYS = ("format", "iteration", "config", "model", "optimizer", "data_rng", "wall_s")
+LOCK_NAME = ".lock"
+
+
+class RunLockedError(UsageError):
+    """Another live process writes this run directory."""
+
+
+class StorageError(UsageError):
+    """A write failed (disk full, file-size limit, permissions); nothing already saved was lost."""
+
+
+# -- atomic files ---------------------------------------------------------------------------------
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _storage_error(path: Path, err: OSError, what: str) -> StorageError:
+    reason = {errno.ENOSPC: "the disk is full", errno.EFBIG: "a file-size limit was hit",
+              errno.EDQUOT: "the disk quota is exhausted"}.get(err.errno, err.strerror or str(err))
+    return StorageError(f"cannot write {path} ({reason}); {what}")
+
+
+def atomic_write_bytes(path: str | Path, data: bytes, what: str = "the previous version is kept"
+                       ) -> None:
+    """Write ``data`` to ``path`` through a temp file in the same folder, fsync, ``os.replace``."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        with open(tmp, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+        _fsync_dir(path.parent)
+    except OSError as err:
+        tmp.unlink(missing_ok=True)
+        raise _storage_error(path, err, what) from None
+
+
+def atomic_write_text(path: str | Path, text: str, what: str = "the previous version is kept"
+                      ) -> None:
+    """:func:`atomic_write_bytes` of UTF-8 text."""
+    atomic_write_bytes(path, text.encode("utf-8"), what)
+
+
+def atomic_write_json(path: str | Path, obj: Any, indent: int | None = 2) -> None:
+    """:func:`atomic_write_text` of ``json.dumps(obj)`` plus a newline."""
+    atomic_write_text(path, json.dumps(obj, indent=indent) + "\n")
+
+
+# -- one writer -----------------------------------------------------------------------------------
+class RunLock:
+    """An exclusive lock on a run directory (``flock`` on ``.lock``), as a context manager."""
+
+    def __init__(self, run_dir: str | Path) -> None:
+        self.run_dir = Path(run_dir)
+        self.path = self.run_dir / LOCK_NAME
+        self._fd: int | None = None
+
+    def holder(self) -> str:
+        """Who holds (or last held) the lock, as written in the lock file."""
+        try:
+            info = json.loads(self.path.read_text() or "{}")
+        except (OSError, ValueError):
+            return "an unknown process"
+        started = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(info.get("since", 0)))
+        return (f"pid {info.get('pid', '?')} on {info.get('host', '?')} since {started} "
+                f"({info.get('cmd', '?')})")
+
+    def __enter__(self) -> RunLock:
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            raise RunLockedError(f"run directory {self.run_dir} is being written by "
+                                 f"{self.holder()}; wait for it to finish or stop it, then rerun "
+                                 "to resume") from None
+        info = {"pid": os.getpid(), "host": socket.gethostname(), "since": time.time(),
+                "cmd": " ".join(sys.argv)[:200]}
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, json.dumps(info).encode(), 0)
+        self._fd = fd
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        if self._fd is not None:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+            os.close(self._fd)
+            self._fd = None
+
+
+# -- the metrics log ------------------------------------------------------------------------------
+def read_jsonl(path: str | Path) -> list[dict[str, Any]]:
+    """Rows of an append-only JSON-lines log. A torn last line (no newline, or not JSON: a crash
+    mid-write) is dropped with a warning naming the file; a bad line elsewhere is a
+    ``ValueError`` naming the file and line."""
+    path = Path(path)
+    text = path.read_text(encoding="utf-8")
+    lines = text.split("\n")
+    complete = text.endswith("\n") or text == ""
+    rows = []
+    for i, line in enumerate(lines):
+        if not line.strip():
+            continue
+        last = i == len(lines) - 1 or (i == len(lines) - 2 and lines[-1] == "")
+        try:
+            row = json.loads(line)
+            if not isinstance(row, dict):
+                raise ValueError("not an object")
+        except ValueError as err:
+            if last:
+                warnings.warn(f"{path}: dropped a torn last line ({len(line)} characters: "
+                              f"{line[:40]!r}...), left by an interrupted write", stacklevel=2)
+                break
+            raise InvalidValue(f"{path}, line {i + 1}: not a JSON object ({err}); the log is "
+                               "corrupt") from None
+        if last and not complete:
+            warnings.warn(f"{path}: dropped a torn last line (no newline: {line[:40]!r}...), left "
+                          "by an interrupted write", stacklevel=2)
+            break
+        rows.append(row)
+    return rows
+
+
+def read_metrics(run_dir: str | Path) -> list[dict[str, Any]]:
+    """The rows of ``run_dir/metrics.jsonl`` (see :func:`read_jsonl`)."""
+    return read_jsonl(Path(run_dir, "metrics.jsonl"))
+
+
+class MetricsLog:
+    """Appends rows to ``metrics.jsonl``; :meth:`truncate_to` rewrites it atomically."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self._f: Any = None
+
+    def truncate_to(self, iteration: int) -> list[dict[str, Any]]:
+        """Keep the rows with ``it <= iteration`` (a resumed run's history); atomic."""
+        rows = read_jsonl(self.path) if self.path.exists() else []
+        kept = [r for r in rows if r.get("it", -1) <= iteration]
+        if len(kept) != len(rows) or not self.path.exists():
+            atomic_write_text(self.path, "".join(json.dumps(r) + "\n" for r in kept),
+                              "the log is unchanged")
+        return kept
+
+    def append(self, row: Mapping[str, Any]) -> None:
+        """Append one row (buffered; :meth:`sync` makes it durable)."""
+        if self._f is None:
+            self._f = open(self.path, "a", encoding="utf-8")  # noqa: SIM115
+        try:
+            self._f.write(json.dumps(row) + "\n")
+        except OSError as err:
+            raise _storage_error(self.path, err, "earlier rows are kept") from None
+
+    def sync(self) -> None:
+        """Flush and fsync what was appended."""
+        if self._f is not None:
+            try:
+                self._f.flush()
+                os.fsync(self._f.fileno())
+            except OSError as err:
+                raise _storage_error(self.path, err, "rows up to the last checkpoint are kept") \
+                    from None
+
+    def close(self) -> None:
+        """Flush (best effort) and close."""
+        if self._f is not None:
+            try:
+                self._f.close()
+            except OSError:
+                pass
+            self._f = None
+
+
+# -- checkpoints ----------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Checkpoint:
+    """One checkpoint: the iteration it closes, the run's config and the saved state."""
+
+    path: Path
+    iteration: int
+    config: TrainConfig
+    model: dict[str, Any]
+    optimizer: dict[str, Any]
+    data_rng: dict[str, Any]
+    wall_s: float
+    init_from: str | None  #: the stored config's init_from (its weights are in this file)
+
+
+def checkpoint_path(run_dir: str | Path, iteration: int) -> Path:
+    """``run_dir/checkpoints/it_XXXXXXX.pt``."""
+    return Path(run_dir, "checkpoints", f"it_{iteration:07d}.pt")
+
+
+def checkpoints(run_dir: str | Path) -> list[Path]:
+    """The run's checkpoints, oldest first."""
+    return sorted(Path(run_dir, "checkpoints").glob("it_*.pt"))
+
+
+def save_checkpoint(path: str | Path, iteration: int, config: TrainConfig, model: nn.Module,
+                    optimizer: torch.optim.Optimizer, data_rng_state: Mapping[str, Any],
+                    wall_s: float) -> Path:
+    """Write a checkpoint atomically (temp file, fsync, replace)."""
+    import io
+
+    buf = io.BytesIO()
+    torch.save({"format": CHECKPOINT_FORMAT, "iteration": int(iteration),
+                "config": json.dumps(config.to_dict()), "model": model.state_dict(),
+                "optimizer": optimizer.state_dict(), "data_rng": json.dumps(dict(data_rng_state)),
+                "wall_s": float(wall_s)}, buf)
+    atomic_write_bytes(path, buf.getvalue(), "earlier checkpoints are kept")
+    return Path(path)
+
+
+def load_checkpoint(path: str | Path, config: TrainConfig | None = None) -> Checkpoint:
+    """Read a checkpoint (tensors and plain data only; no module is imported). ``ValueError``
+    naming the file for a corrupt or foreign file, a missing key, or (with ``config``) a checkpoint
+    of a different run."""
+    path = Path(path)
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except (RuntimeError, pickle.UnpicklingError, EOFError, OSError, ValueError) as err:
+        raise InvalidValue(f"checkpoint {str(path)!r} is corrupt or not a ta-envs checkpoint: "
+                           f"{type(err).__name__}: {str(err)[:200]}") from None
+    if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT:
+        raise InvalidValue(f"checkpoint {str(path)!r} is not a {CHECKPOINT_FORMAT} file")
+    missing = [k for k in CHECKPOINT_KEYS if k not in state]
+    if missing:
+        raise InvalidValue(f"checkpoint {str(path)!r} lacks {missing}; it is damaged")
+    try:
+        stored = json.loads(state["config"])
+        init_from = stored.get("init_from")
+        stored["init_from"] = None  # the weights are in the checkpoint itself
+        cfg = TrainConfig.from_dict(stored)
+        rng = json.loads(state["data_rng"])
+    except (TypeError, ValueError) as err:
+        raise InvalidValue(f"checkpoint {str(path)!r} has an unreadable config: {err}") from None
+    if config is not None:
+        from .config import RESUMABLE_CHANGES
+
+        a, b = cfg.to_dict(), config.to_dict()
+        diff = sorted(k for k in a if a[k] != b[k] and k not in RESUMABLE_CHANGES)
+        if diff:
+            raise InvalidValue(f"checkpoint {str(path)!r} belongs to a different run: fields "
+                               f"{diff} differ ("
+                               + ", ".join(f"{k}: {a[k]!r} != {b[k]!r}" for k in diff) + ")")
+    return Checkpoint(path, int(state["iteration"]), cfg, state["model"], state["optimizer"], rng,
+                      float(state["wall_s"]), init_from)
+
+
+def make_model(config: TrainConfig, task: Task | None = None,
+               generator: torch.Generator | None = None) -> nn.Module:
+    """A freshly initialised model for ``config`` (imports a user architecture)."""
+    from .models import build_model, head_spec
+
+    task = config.make_task() if task is None else task
+    out, _ = head_spec(task)
+    return build_model(config.arch, int(task.obs_table.shape[1]), config.hidden, out,
+                       generator=generator, init=config.init, gain=config.gain,
+                       **config.model_kw)
+
+
+def load_weights(model: nn.Module, state: Mapping[str, Any], source: str | Path) -> None:
+    """``model.load_state_dict(state)`` with a one-line ``ValueError`` naming ``source``."""
+    try:
+        model.load_state_dict(state)
+    except (RuntimeError, KeyError, TypeError) as err:
+        first = str(err).strip().splitlines()
+        detail = " ".join(x.strip() for x in first[:3])[:300]
+        raise InvalidValue(f"weights in {str(source)!r} do not fit the model "
+                           f"{type(model).__name__}: {detail}") from None
+
+
+def load_model(checkpoint: str | Path, arch: str | None = None
+               ) -> tuple[nn.Module, Task, TrainConfig]:
+    """The trained model (eval mode, on CPU), its task and config from one checkpoint file.
+
+    A checkpoint of a built-in architecture loads as is. One of a user architecture
+    (``module:Class``) would import that module, so the caller must name it: ``arch`` equal to the
+    stored name (``--arch`` on the command line); otherwise ``ValueError`` says how.
+    """
+    ck = load_checkpoint(checkpoint)
+    cfg = replace(ck.config, device="cpu")
+    from .models import BUILTIN
+
+    if cfg.arch not in BUILTIN:
+        if arch is None:
+            raise InvalidValue(f"checkpoint {str(checkpoint)!r} holds the user architecture "
+                               f"{cfg.arch!r}; loading it imports that module, so name it: "
+                               f"load_model(path, arch={cfg.arch!r}) or --arch {cfg.arch}")
+        if arch != cfg.arch:
+            raise InvalidValue(f"checkpoint {str(checkpoint)!r} holds {cfg.arch!r}, not {arch!r}")
+    elif arch is not None and arch != cfg.arch:
+        raise InvalidValue(f"checkpoint {str(checkpoint)!r} holds {cfg.arch!r}, not {arch!r}")
+    task = cfg.make_task()
+    model = make_model(cfg, task)
+    load_weights(model, ck.model, checkpoint)
+    return model.eval(), task, cfg
+
+
+def remove_checkpoints(paths: Iterable[Path]) -> None:
+    """Delete checkpoint files (a fresh start in an old directory)."""
+    for p in paths:
+        p.unlink(missing_ok=True)

@@ -1,0 +1,16 @@
+"""The benchmark suite: any sequence architecture on a fixed ladder of timed-automaton tasks.
+
+:mod:`.protocol` defines ``ta-envs-suite/2`` (tasks, recipe, conditions, score); :mod:`.cache` the
+run cache keyed on config and model source; :mod:`.evaluate` the bounded-memory evaluation;
+:mod:`.run` the execution (local workers or Ray) and scoring; :mod:`.report` the tables joined by
+task name.
+"""
+
+from .cache import model_source_hash, run_key
+from .protocol import CONDITIONS, FULL, LENGTHS, PROTOCOL, QUICK, SuiteConfig, SuiteTask
+from .report import align, leaderboard, load_report, reference_reports
+from .run import run_suite, run_unit, score, train_configs
+
+__all__ = ["CONDITIONS", "FULL", "LENGTHS", "PROTOCOL", "QUICK", "SuiteConfig", "SuiteTask",
+           "align", "leaderboard", "load_report", "model_source_hash", "reference_reports",
+           "run_key", "run_suite", "run_unit", "score", "train_configs"]

@@ -1,0 +1,92 @@
+"""The suite's run cache: keys that cover everything deciding a result, code included, and
+checksummed result files.
+
+A run's key hashes the protocol, the run's full training config (minus fields that cannot change a
+number: ``tensorboard``) and the **source of the model**: for a user architecture the file that
+defines its class; for a built-in, the package version and the source of ``baselines/models/``.
+Editing a model's file therefore reruns its runs. ``result.json`` carries a SHA-256 of its own
+content; a file that fails the check (corrupt or edited) is discarded with a warning and the run is
+redone.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import inspect
+import json
+import warnings
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from ..config import TrainConfig
+from ..runs import atomic_write_json
+from .protocol import CONDITIONS, EVAL_SEQUENCES, PROTOCOL
+
+#: Config fields left out of the cache key (they cannot change a result).
+NOT_IN_KEY = ("tensorboard",)
+
+
+@lru_cache(maxsize=64)
+def _file_hash(path: str, mtime_ns: int) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def model_source_hash(arch: str) -> str:
+    """SHA-256 (hex, 16 chars) of the code that defines ``arch`` (see the module docstring)."""
+    from ta_envs import __version__
+
+    from ..models import BUILTIN, resolve_arch
+
+    h = hashlib.sha256()
+    if arch in BUILTIN:
+        h.update(f"ta-envs {__version__}".encode())
+        folder = Path(__file__).resolve().parents[1] / "models"
+        files = sorted(folder.glob("*.py"))
+    else:
+        cls = resolve_arch(arch)
+        src = inspect.getsourcefile(cls)
+        if src is None:
+            raise ValueError(f"cannot find the source file of {arch!r} to key the cache on")
+        files = [Path(src)]
+    for f in files:
+        h.update(f.name.encode())
+        h.update(_file_hash(str(f), f.stat().st_mtime_ns).encode())
+    return h.hexdigest()[:16]
+
+
+def run_key(config: TrainConfig, source_hash: str) -> str:
+    """Cache key of one run: protocol, evaluation, config (see :data:`NOT_IN_KEY`) and model
+    source."""
+    cfg = {k: v for k, v in config.to_dict().items() if k not in NOT_IN_KEY}
+    blob = json.dumps({"protocol": PROTOCOL, "conditions": CONDITIONS, "eval": EVAL_SEQUENCES,
+                       "config": cfg, "source": source_hash}, sort_keys=True)
+    return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+def _digest(result: dict[str, Any]) -> str:
+    body = {k: v for k, v in result.items() if k != "checksum"}
+    return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
+
+
+def write_result(path: Path, result: dict[str, Any]) -> dict[str, Any]:
+    """Write ``result`` with its checksum (atomically); returns what was written."""
+    out = {**result, "checksum": _digest(result)}
+    atomic_write_json(path, out, indent=1)
+    return out
+
+
+def read_result(path: Path) -> dict[str, Any] | None:
+    """A cached result, or None when absent; a corrupt or edited one is None with a warning."""
+    if not path.exists():
+        return None
+    try:
+        result = json.loads(path.read_text())
+        ok = isinstance(result, dict) and result.get("checksum") == _digest(result)
+    except (OSError, ValueError):
+        ok = False
+    if not ok:
+        warnings.warn(f"{path}: the cached result fails its checksum (corrupt or edited); the run "
+                      "is redone", stacklevel=2)
+        return None
+    return result

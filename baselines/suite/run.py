@@ -1,0 +1,257 @@
+"""Running the suite: one cached unit per (task, seed), local worker processes or Ray, the report."""
+
+from __future__ import annotations
+
+import importlib
+import platform
+import shutil
+import subprocess
+import time
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ta_envs.validation import InvalidValue, check_int
+
+from ..config import TrainConfig, resolve_device
+from ..models import BUILTIN, ModelError, count_parameters, width_for_budget
+from ..runs import atomic_write_json, checkpoints, load_model, read_metrics
+from ..train import DivergedError, train
+from ..workers import run_parallel
+from .cache import model_source_hash, read_result, run_key, write_result
+from .evaluate import chance, evaluate_conditions
+from .protocol import CONDITIONS, PROTOCOL, RECIPE, SuiteConfig, SuiteTask
+
+
+def train_configs(config: SuiteConfig, hidden: int) -> list[tuple[SuiteTask, TrainConfig]]:
+    """The training config of every (task, seed) of the suite, in order."""
+    out = []
+    for t in config.selected():
+        for s in range(config.seeds):
+            out.append((t, TrainConfig(
+                task=t.task, task_kwargs=dict(t.kwargs), arch=config.arch, hidden=hidden,
+                model_kw=dict(config.model_kw), init=config.init, gain=config.gain,
+                seq_len=t.seq_len, iterations=t.iterations, seed=s, device=config.device,
+                checkpoint_every=max(50, t.iterations // 4), tensorboard=config.tensorboard,
+                **RECIPE)))
+    return out
+
+
+def _periodic(task: SuiteTask) -> bool:
+    return task.task == "TemporalFlipFlop-v0" or "period" in task.kwargs
+
+
+def run_unit(job: dict[str, Any]) -> dict[str, Any]:
+    """Train (or resume) one run in ``cache/<key>``, evaluate it, classify its mechanism; cached
+    in a checksummed ``result.json``. Takes a plain dict so worker processes and Ray can call it."""
+    config = TrainConfig.from_dict(job["config"])
+    task = SuiteTask(**job["task"])
+    key = run_key(config, job["source"])
+    run_dir = Path(job["cache"]) / key
+    done = run_dir / "result.json"
+    result = read_result(done)
+    if result is None and done.exists():
+        shutil.rmtree(run_dir)  # a corrupt or edited result: redo the run from scratch
+    if result is not None:
+        if job["mechanism"] and "mechanism" not in result and not result.get("failed"):
+            result = write_result(done, {**result, "mechanism": _mechanism(job, run_dir, task)})
+        return result
+    t0 = time.perf_counter()
+    base = {"task": task.name, "seed": config.seed, "key": key}
+    try:
+        train(config, run_dir, progress=False)
+    except (DivergedError, ModelError) as err:
+        return write_result(done, {**base, "failed": str(err), "acc": None, "solved_at": None,
+                                   "wall_s": round(time.perf_counter() - t0, 1)})
+    train_s = time.perf_counter() - t0
+    model, _, _ = load_model(checkpoints(run_dir)[-1], arch=config.arch)
+    acc = evaluate_conditions(model, task, config, resolve_device(config.device))
+    metrics = read_metrics(run_dir)
+    key_acc = "val_td_acc" if any(m.get("val_td_acc") is not None for m in metrics) else "val_acc"
+    solved = next((m["it"] for m in metrics if (m.get(key_acc) or 0) >= 0.99), None)
+    last = metrics[-1]
+    result = {**base, "failed": None, "acc": acc, "solved_at": solved,
+              "iterations_per_s": round(last["it"] / max(last["wall_s"], 1e-9), 2),
+              "train_wall_s": round(train_s, 1),
+              "wall_s": round(time.perf_counter() - t0, 1)}
+    if job["mechanism"]:
+        result["mechanism"] = _mechanism(job, run_dir, task, model)
+    return write_result(done, result)
+
+
+def _mechanism(job: dict[str, Any], run_dir: Path, task: SuiteTask, model: Any = None
+               ) -> dict[str, Any] | None:
+    """What the final network keeps time with (periodic tasks, recurrent models), or None."""
+    fn_name = job.get("mechanism_fn")
+    if not fn_name or not _periodic(task):
+        return None
+    from ..models import has_recurrent_interface
+
+    if model is None:
+        model, _, _ = load_model(checkpoints(run_dir)[-1], arch=job["config"]["arch"])
+    if not has_recurrent_interface(model):
+        return None
+    mod, _, fn = fn_name.partition(":")
+    t = TrainConfig.from_dict(job["config"]).make_task()
+    return getattr(importlib.import_module(mod), fn)(model, t)
+
+
+def _execute(jobs: list[dict[str, Any]], backend: str, workers: int, address: str | None,
+             on_result: Callable[[int, dict[str, Any]], None], show_progress: bool
+             ) -> list[dict[str, Any]]:
+    if backend == "ray":
+        try:
+            import ray
+        except ImportError:
+            raise InvalidValue("backend 'ray' needs the ray extra: pip install 'ta-envs[ray]'") \
+                from None
+        started = not ray.is_initialized()
+        if started:
+            ray.init(address=address, include_dashboard=False, log_to_driver=False)
+        try:
+            remote = ray.remote(num_cpus=1)(run_unit)
+            refs = [remote.remote(j) for j in jobs]
+            out: list[Any] = [None] * len(jobs)
+            index = {r: i for i, r in enumerate(refs)}
+            pending = list(refs)
+            while pending:
+                ready, pending = ray.wait(pending, num_returns=1)
+                i = index[ready[0]]
+                out[i] = ray.get(ready[0])
+                on_result(i, out[i])
+            return out
+        finally:
+            if started:
+                ray.shutdown()
+    if address is not None:
+        raise InvalidValue("address applies to backend 'ray' only (--backend ray --address ...)")
+    if backend != "local":
+        raise InvalidValue(f"backend must be 'local' or 'ray', got {backend!r}")
+    return run_parallel(run_unit, jobs, workers, desc="suite runs", show_progress=show_progress,
+                        on_result=on_result)
+
+
+def _git_commit() -> str | None:
+    try:
+        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=Path(__file__).resolve().parent,
+                             capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() or None if out.returncode == 0 else None
+
+
+def environment(config: SuiteConfig, source: str) -> dict[str, Any]:
+    """Versions, device, git commit and model source hash recorded with a report."""
+    import torch
+
+    from ta_envs import __version__
+
+    return {"ta_envs": __version__, "torch": torch.__version__, "numpy": np.__version__,
+            "python": platform.python_version(), "device": resolve_device(config.device),
+            "machine": f"{platform.machine()}, {torch.get_num_threads()} torch threads",
+            "git_commit": _git_commit(), "model_source_hash": source}
+
+
+def resolve_width(config: SuiteConfig) -> tuple[int, int]:
+    """``(hidden_size, parameter count)`` on the ladder's first task (the count of every task is
+    recorded too; inputs and outputs differ by task)."""
+    from ..runs import make_model
+
+    first = config.selected()[0]
+    probe = TrainConfig(task=first.task, task_kwargs=dict(first.kwargs), arch=config.arch,
+                        hidden=config.hidden or 1, model_kw=dict(config.model_kw),
+                        init=config.init, gain=config.gain, **RECIPE)
+    task = probe.make_task()
+    if config.params is not None:
+        from ..models import head_spec
+
+        out, _ = head_spec(task)
+        hidden, _ = width_for_budget(config.arch, config.params, int(task.obs_table.shape[1]), out,
+                                     config.model_kw)
+        probe = replace(probe, hidden=hidden)
+    model = make_model(probe, task)  # imports and checks the architecture before any work
+    return probe.hidden, count_parameters(model)
+
+
+def run_suite(config: SuiteConfig, out_dir: str | Path, *, backend: str = "local",
+              workers: int = 1, address: str | None = None, force: bool = False,
+              mechanism_fn: str | None = None, show_progress: bool = True,
+              on_result: Callable[[dict[str, Any]], None] | None = None) -> dict[str, Any]:
+    """Run (or resume) the suite into ``out_dir``; returns and writes ``results.json``.
+
+    ``mechanism_fn`` (``"module:function"``, e.g. ``analysis.mechanism:classify``) classifies what
+    each final recurrent network keeps time with on the periodic tasks. ``force`` reruns cached
+    runs. ``on_result(result)`` is called as each run finishes.
+    """
+    check_int("workers", workers, 1)
+    out = Path(out_dir)
+    cache = out / "cache"
+    cache.mkdir(parents=True, exist_ok=True)
+    hidden, params = resolve_width(config)
+    source = model_source_hash(config.arch)
+    pairs = train_configs(config, hidden)
+    jobs = [{"config": c.to_dict(), "task": {"name": t.name, "task": t.task,
+                                             "kwargs": dict(t.kwargs), "seq_len": t.seq_len,
+                                             "iterations": t.iterations},
+             "cache": str(cache), "source": source, "mechanism": config.mechanism
+             and mechanism_fn is not None and BUILTIN.get(config.arch, BUILTIN["rnn"]).recurrent,
+             "mechanism_fn": mechanism_fn} for t, c in pairs]
+    if force:
+        for _, c in pairs:
+            shutil.rmtree(cache / run_key(c, source), ignore_errors=True)
+    t0 = time.perf_counter()
+    results = _execute(jobs, backend, workers, address,
+                       lambda i, r: on_result(r) if on_result else None, show_progress)
+    report = score(results, config, hidden, params)
+    report["environment"] = environment(config, source)
+    report["wall_s"] = round(time.perf_counter() - t0, 1)
+    atomic_write_json(out / "results.json", report)
+    return report
+
+
+def _run_score(r: dict[str, Any], ch: float) -> float:
+    """A run's score: mean metric over the conditions; a failed run scores chance."""
+    if r.get("failed") or not r.get("acc"):
+        return ch
+    return float(np.mean([r["acc"][c]["acc"] for c in CONDITIONS]))
+
+
+def _mean(vals: list[float | None]) -> float | None:
+    v = [x for x in vals if x is not None]
+    return float(np.mean(v)) if v else None
+
+
+def score(results: list[dict[str, Any]], config: SuiteConfig, hidden: int, params: int
+          ) -> dict[str, Any]:
+    """Per-task and overall scores (mean and max over seeds), joined by task name."""
+    tasks = []
+    for t in config.selected():
+        runs = sorted((r for r in results if r["task"] == t.name), key=lambda r: r["seed"])
+        ch = chance(t)
+        s = [_run_score(r, ch) for r in runs]
+        ok = [r for r in runs if not r.get("failed")]
+        solved = [r["solved_at"] for r in ok if r["solved_at"] is not None]
+        mech = [r.get("mechanism") for r in ok if r.get("mechanism")]
+        tasks.append({
+            "task": t.name, "id": t.task, "kwargs": dict(t.kwargs), "seq_len": t.seq_len,
+            "iterations": t.iterations, "seeds": len(runs), "chance": ch,
+            "failed": len(runs) - len(ok),
+            "score_mean": float(np.mean(s)), "score_max": float(np.max(s)),
+            "acc_mean": {c: _mean([r["acc"][c]["acc"] for r in ok]) for c in CONDITIONS},
+            "ti_mean": {c: _mean([r["acc"][c]["ti"] for r in ok]) for c in CONDITIONS},
+            "solved": f"{len(solved)}/{len(runs)}",
+            "solved_at_median": float(np.median(solved)) if solved else None,
+            "mechanism": [m.get("summary") for m in mech] if mech else None,
+            "runs": runs})
+    wall = [r.get("wall_s") or 0.0 for r in results]
+    return {"protocol": PROTOCOL, "label": config.label(), "config": config.to_dict(),
+            "hidden": hidden, "params": params,
+            "overall": {"score_mean": float(np.mean([t["score_mean"] for t in tasks])),
+                        "score_max": float(np.mean([t["score_max"] for t in tasks])),
+                        "tasks": len(tasks)},
+            "run_wall_s": {"total": round(float(np.sum(wall)), 1),
+                           "per_run_median": round(float(np.median(wall)), 1)},
+            "tasks": tasks}
