@@ -21,7 +21,7 @@ import torch
 from ta_envs import Task, make_dataset
 from ta_envs.reference import reference_outputs
 
-from .subspace import _lsq_accuracy
+from .readout import lsq_accuracy
 
 
 def counting_test(model: torch.nn.Module, task: Task, *, seq_len: int = 100,
@@ -42,7 +42,7 @@ def counting_test(model: torch.nn.Module, task: Task, *, seq_len: int = 100,
         y = np.minimum(b.clocks[:, 1:, ci], cap).reshape(-1)
         sets.append((h, y))
     (h_tr, y_tr), (h_te, y_te) = sets
-    ok = _lsq_accuracy(h_tr, y_tr, h_te, y_te, int(max(y_tr.max(), y_te.max())) + 1)
+    ok = lsq_accuracy(h_tr, y_tr, h_te, y_te, int(max(y_tr.max(), y_te.max())) + 1)
     vals, counts = np.unique(y_te, return_counts=True)
     return {"clock": task.automaton.clocks[ci].name, "cap": cap, "accuracy": float(ok.mean()),
             "chance": float(counts.max() / counts.sum()),

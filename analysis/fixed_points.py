@@ -2,12 +2,17 @@
 
 One verb, :func:`find_fixed_points`, and a result object, :class:`FixedPoints`:
 
-1. speed minimisation: Adam on ``q(h) = ½‖F(h, u) − h‖²`` from many initial states at once
-   (constant learning rate, no hidden decay; the number of steps is the only stopping rule);
-2. a batched float64 Levenberg–Marquardt polish of every candidate on ``F(h) − h = 0`` with exact
-   Jacobians (``torch.func``);
-3. acceptance only where ``‖F(h) − h‖ < tol`` (1e-10 by default, float64); candidates that fail are
-   returned separately as *slow points*, never as fixed points;
+1. speed minimisation: Adam on ``q(h) = ½‖F(h, u) − h‖²`` from many initial states at once; each
+   state stops as soon as its ``q`` is below ``q_polish`` (ready for Newton) or stalls (its ``q``
+   fell less than 10% over the last 50 steps: a slow point or a far basin);
+2. candidates with ``q < q_polish`` are clustered (the many states that reach one point polish
+   once), then polished by a batched float64 Levenberg–Marquardt on ``F(h) − h = 0`` with exact
+   Jacobians; states that never got there are *slow points*, with no Jacobian work spent on them;
+3. a point is accepted only when it is an **isolated root**: ``‖F(h) − h‖ < tol`` (1e-10),
+   ``I − J`` is well conditioned (smallest singular value above ``isolation_tol`` relative to
+   ``1 + ‖J‖``) and one more Newton step moves it by less than ``step_tol``. Candidates with a tiny
+   residual that fail this (a line or plane of near-fixed points, ``I − J`` singular) are returned
+   separately as ``non_isolated``, never as fixed points; the rest are ``slow_points``;
 4. de-duplication, Jacobian eigenvalues and a classification of each point: ``stable`` (all
    ``|λ| < 1``), ``saddle`` (some above 1; ``n_unstable`` counts them), ``unstable`` (all above 1),
    ``marginal`` (some ``|λ|`` within ``marginal_tol`` of 1); ``complex_leading`` marks a leading
@@ -16,8 +21,6 @@ One verb, :func:`find_fixed_points`, and a result object, :class:`FixedPoints`:
 
 from __future__ import annotations
 
-import copy
-from collections.abc import Callable
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
@@ -26,7 +29,9 @@ import numpy as np
 import torch
 from torch import Tensor
 
-StepFn = Callable[[Tensor, Tensor], Tensor]
+from ta_envs.validation import InvalidValue, check_float, check_int
+
+from .maps import StepFn, as_step, jacobians
 
 LABELS = ("stable", "saddle", "unstable", "marginal")
 
@@ -47,11 +52,13 @@ class FixedPoints:
     stability: np.ndarray  #: [P] str, one of LABELS
     n_unstable: np.ndarray  #: [P] int, eigenvalues with |λ| > 1 + marginal_tol
     complex_leading: np.ndarray  #: [P] bool
-    n_found: np.ndarray  #: [P] int, converged initial states that reached the point
+    n_found: np.ndarray  #: [P] int, initial states that reached the point
     slow_points: np.ndarray  #: [Q, S] candidates that did not converge (not fixed points)
     slow_input_index: np.ndarray  #: [Q]
     slow_residual: np.ndarray  #: [Q]
     tol: float
+    non_isolated: np.ndarray | None = None  #: [R, S] tiny residual but I - J (near) singular
+    non_isolated_input_index: np.ndarray | None = None  #: [R]
 
     def __len__(self) -> int:
         return int(self.points.shape[0])
@@ -76,13 +83,17 @@ class FixedPoints:
         return self[self.input_index == u]
 
     def count(self, label: str) -> int:
+        """Number of points with stability ``label``."""
         if label not in LABELS:
-            raise ValueError(f"label must be one of {LABELS}, got {label!r}")
+            raise InvalidValue(f"label must be one of {LABELS}, got {label!r}")
         return int((self.stability == label).sum())
 
     def summary(self) -> str:
-        lines = [f"{len(self)} fixed points (residual < {self.tol:g}), {len(self.slow_points)} "
-                 f"slow points rejected"]
+        """A table of the points: input, stability, leading eigenvalue, residual, hits."""
+        n_iso = 0 if self.non_isolated is None else len(self.non_isolated)
+        lines = [f"{len(self)} fixed points (residual < {self.tol:g}, isolated), "
+                 f"{len(self.slow_points)} slow points and {n_iso} non-isolated candidates "
+                 "rejected"]
         lines.append(f"{'#':>3} {'input':>5} {'stability':>9} {'unst':>4} {'|λ|max':>8} "
                      f"{'arg λ':>7} {'residual':>9} {'hits':>5}")
         for i in range(len(self)):
@@ -94,7 +105,8 @@ class FixedPoints:
 
     def save(self, path: str | Path) -> Path:
         """Write an ``.npz`` (no pickled objects)."""
-        arrays = {f.name: np.asarray(getattr(self, f.name)) for f in fields(self)}
+        arrays = {f.name: np.asarray(getattr(self, f.name)) for f in fields(self)
+                  if getattr(self, f.name) is not None}
         arrays["stability"] = arrays["stability"].astype("U8")
         path = Path(path)
         np.savez_compressed(path, **arrays)
@@ -102,97 +114,18 @@ class FixedPoints:
 
     @classmethod
     def load(cls, path: str | Path) -> FixedPoints:
+        """Read what :meth:`save` wrote; ``ValueError`` naming the file otherwise."""
         try:
             with np.load(path, allow_pickle=False) as z:
-                kw = {f.name: z[f.name] for f in fields(cls)}
+                kw = {f.name: z[f.name] for f in fields(cls) if f.name in z.files}
+                missing = [f.name for f in fields(cls) if f.default is not None and
+                           f.name not in z.files and f.name != "non_isolated"]
+                if missing:
+                    raise KeyError(missing)
         except (OSError, ValueError, KeyError) as err:
-            raise ValueError(f"{str(path)!r} is not a saved FixedPoints file: {err}") from None
+            raise InvalidValue(f"{str(path)!r} is not a saved FixedPoints file: {err}") from None
         kw["tol"] = float(kw["tol"])
         return cls(**kw)
-
-
-def _as_step(model_or_step: Any) -> StepFn:
-    """A float64 step function from a model with ``.step`` (copied to float64) or a callable."""
-    if hasattr(model_or_step, "step") and isinstance(model_or_step, torch.nn.Module):
-        m = copy.deepcopy(model_or_step).double().eval()
-        for p in m.parameters():
-            p.requires_grad_(False)
-        return m.step
-    if callable(model_or_step):
-        return model_or_step
-    raise TypeError("expected a model with .step(h, x) or a callable step(h, x)")
-
-
-def find_fixed_points(
-    model_or_step: Any,
-    inputs: Tensor | np.ndarray,
-    initial_states: Tensor | np.ndarray,
-    *,
-    tol: float = 1e-10,
-    adam_steps: int = 500,
-    adam_lr: float = 1e-2,
-    lm_steps: int = 50,
-    unique_tol: float = 1e-6,
-    marginal_tol: float = 1e-3,
-) -> FixedPoints:
-    """Fixed points of ``h -> step(h, u)`` for each constant input ``u``.
-
-    ``inputs``: ``[U, I]`` (or ``[I]``) constant inputs; ``initial_states``: ``[N, S]`` starting
-    states (e.g. from :func:`sample_states`), used for every input. Runs in float64.
-    """
-    step = _as_step(model_or_step)
-    U = torch.as_tensor(np.asarray(inputs), dtype=torch.float64)
-    if U.ndim == 1:
-        U = U[None]
-    H0 = torch.as_tensor(np.asarray(initial_states), dtype=torch.float64)
-    if H0.ndim != 2 or U.ndim != 2:
-        raise ValueError(f"inputs must be [U, I] and initial_states [N, S], got {tuple(U.shape)} "
-                         f"and {tuple(H0.shape)}")
-    if not tol > 0:
-        raise ValueError(f"tol must be > 0, got {tol}")
-    pts, idx, res, nfound, slow, slow_idx, slow_res = [], [], [], [], [], [], []
-    for u_i, u in enumerate(U):
-        h = _minimise_speed(step, u, H0.clone(), adam_steps, adam_lr)
-        h = _levenberg_marquardt(step, u, h, lm_steps)
-        r = _residual(step, u, h)
-        ok = r < tol
-        good = h[ok]
-        if len(good):
-            reps, counts = _unique(good, unique_tol)
-            pts.append(reps)
-            nfound.append(counts)
-            res.append(_residual(step, u, reps))
-            idx.append(torch.full((len(reps),), u_i))
-        bad = h[~ok & torch.isfinite(r)]
-        if len(bad):
-            sreps, _ = _unique(bad, max(unique_tol, 1e-4))
-            slow.append(sreps)
-            slow_res.append(_residual(step, u, sreps))
-            slow_idx.append(torch.full((len(sreps),), u_i))
-    S = H0.shape[1]
-    P = torch.cat(pts) if pts else torch.zeros(0, S, dtype=torch.float64)
-    idx_t = torch.cat(idx) if idx else torch.zeros(0, dtype=torch.long)
-    J = _jacobians(step, U[idx_t], P) if len(P) else torch.zeros(0, S, S, dtype=torch.float64)
-    ev = torch.linalg.eigvals(J).numpy() if len(P) else np.zeros((0, S), np.complex128)
-    order = np.argsort(-np.abs(ev), axis=1, kind="stable")
-    ev = np.take_along_axis(ev, order, axis=1)
-    mod = np.abs(ev)
-    n_unst = (mod > 1 + marginal_tol).sum(axis=1)
-    marginal = (np.abs(mod - 1) <= marginal_tol).any(axis=1)
-    label = np.where(marginal, "marginal", np.where(n_unst == 0, "stable",
-                                                    np.where(n_unst == S, "unstable", "saddle")))
-    lead_complex = (np.abs(ev[:, 0].imag) > 1e-12) if len(P) else np.zeros(0, bool)
-    return FixedPoints(
-        points=P.numpy(), input_index=idx_t.numpy(), inputs=U.numpy(),
-        residual=torch.cat(res).numpy() if res else np.zeros(0),
-        jacobians=J.numpy(), eigenvalues=ev, stability=label.astype("U8"),
-        n_unstable=n_unst.astype(np.int64), complex_leading=lead_complex,
-        n_found=torch.cat(nfound).numpy() if nfound else np.zeros(0, np.int64),
-        slow_points=torch.cat(slow).numpy() if slow else np.zeros((0, S)),
-        slow_input_index=torch.cat(slow_idx).numpy() if slow_idx else np.zeros(0, np.int64),
-        slow_residual=torch.cat(slow_res).numpy() if slow_res else np.zeros(0),
-        tol=float(tol),
-    )
 
 
 def _residual(step: StepFn, u: Tensor, h: Tensor) -> Tensor:
@@ -200,32 +133,50 @@ def _residual(step: StepFn, u: Tensor, h: Tensor) -> Tensor:
         return (step(h, u.expand(len(h), -1)) - h).norm(dim=1)
 
 
-def _minimise_speed(step: StepFn, u: Tensor, h: Tensor, steps: int, lr: float) -> Tensor:
-    """Adam on the summed speeds (each point's gradient is its own: the terms are independent)."""
+def _minimise_speed(step: StepFn, u: Tensor, h: Tensor, steps: int, lr: float, q_stop: float,
+                    window: int = 50) -> tuple[Tensor, Tensor]:
+    """Adam on each state's ``q`` (independent terms), stopping a state when ``q < q_stop`` or when
+    its ``q`` fell less than 10% over the last ``window`` steps. Returns ``(states, q)``."""
+    h = h.clone()
+    n = len(h)
+    q = torch.full((n,), float("inf"), dtype=h.dtype)
     if steps <= 0:
-        return h
-    h = h.clone().requires_grad_(True)
-    opt = torch.optim.Adam([h], lr=lr)
-    ux = u.expand(len(h), -1)
-    for _ in range(steps):
-        q = 0.5 * ((step(h, ux) - h) ** 2).sum()
-        opt.zero_grad()
-        q.backward()
-        opt.step()
-    return h.detach()
-
-
-def _jacobians(step: StepFn, u: Tensor, h: Tensor) -> Tensor:
-    """[P, S, S] Jacobians dF/dh at each (h, u) pair."""
-    f = lambda hh, uu: step(hh[None], uu[None])[0]  # noqa: E731
-    return torch.func.vmap(torch.func.jacrev(f, argnums=0))(h, u)
+        with torch.no_grad():
+            q = 0.5 * ((step(h, u.expand(n, -1)) - h) ** 2).sum(1)
+        return h, q
+    m = torch.zeros_like(h)
+    v = torch.zeros_like(h)
+    b1, b2, eps = 0.9, 0.999, 1e-8
+    active = torch.arange(n)
+    ref = torch.full((n,), float("inf"), dtype=h.dtype)
+    for k in range(1, steps + 1):
+        x = h[active].clone().requires_grad_(True)
+        r = step(x, u.expand(len(x), -1)) - x
+        qa = 0.5 * (r**2).sum(1)
+        (g,) = torch.autograd.grad(qa.sum(), x)
+        with torch.no_grad():
+            q[active] = qa.detach()
+            ma = b1 * m[active] + (1 - b1) * g
+            va = b2 * v[active] + (1 - b2) * g * g
+            m[active], v[active] = ma, va
+            h[active] = x.detach() - lr * (ma / (1 - b1**k)) / ((va / (1 - b2**k)).sqrt() + eps)
+            keep = q[active] >= q_stop
+            if k % window == 0:
+                keep &= q[active] < 0.9 * ref[active]
+                ref[active] = q[active]
+            active = active[keep]
+        if len(active) == 0:
+            break
+    with torch.no_grad():
+        q = 0.5 * ((step(h, u.expand(n, -1)) - h) ** 2).sum(1)
+    return h, q
 
 
 def _levenberg_marquardt(step: StepFn, u: Tensor, h: Tensor, steps: int) -> Tensor:
-    """Batched damped Newton on r(h) = F(h) − h; the damping adapts per point. Each iteration works
-    only on points whose residual is above float64 round-off and that are still converging: a point
-    is dropped after 6 rejected steps in a row (no descent direction left), or when its cost fell
-    less than 10-fold over the last 10 iterations (not in a root's basin)."""
+    """Batched damped Newton on ``r(h) = F(h) − h``; the damping adapts per point. Each iteration
+    works only on points whose residual is above float64 round-off and that are still converging:
+    a point is dropped after 6 rejected steps in a row, or when its cost fell less than 10-fold
+    over the last 10 iterations (not in a root's basin)."""
     S = h.shape[1]
     eye = torch.eye(S, dtype=h.dtype)
     h = h.clone()
@@ -244,7 +195,7 @@ def _levenberg_marquardt(step: StepFn, u: Tensor, h: Tensor, steps: int) -> Tens
         if len(act) == 0:
             break
         ha, ra, ua = h[act], r[act], u.expand(len(act), -1)
-        A = _jacobians(step, ua, ha) - eye
+        A = jacobians(step, ua, ha) - eye
         At = A.transpose(1, 2)
         lhs = At @ A + lam[act, None, None] * eye
         delta = torch.linalg.solve(lhs, -(At @ ra[..., None]))[..., 0]
@@ -261,31 +212,154 @@ def _levenberg_marquardt(step: StepFn, u: Tensor, h: Tensor, steps: int) -> Tens
     return h
 
 
-def _unique(points: Tensor, tol: float) -> tuple[Tensor, Tensor]:
-    """Greedy clustering: representatives at least ``tol`` apart (max-norm) and cluster sizes."""
-    reps = points[:1].clone()
-    counts = [1]
-    for p in points[1:]:
-        d = (reps - p).abs().amax(dim=1)
-        k = int(d.argmin())
-        if float(d[k]) < tol:
-            counts[k] += 1
+def _cluster(points: Tensor, tol: float) -> tuple[Tensor, Tensor, Tensor]:
+    """Greedy clustering in max-norm: ``(representatives, cluster of each point, sizes)``."""
+    n = len(points)
+    label = torch.full((n,), -1, dtype=torch.long)
+    reps = []
+    for i in range(n):
+        if label[i] >= 0:
+            continue
+        near = (points - points[i]).abs().amax(dim=1) < tol
+        near &= label < 0
+        label[near] = len(reps)
+        reps.append(i)
+    idx = torch.as_tensor(reps, dtype=torch.long)
+    return points[idx], label, torch.bincount(label, minlength=len(reps))
+
+
+def _isolated(step: StepFn, u: Tensor, h: Tensor, tol_sigma: float, tol_step: float
+              ) -> tuple[Tensor, Tensor]:
+    """``(isolated [P] bool, Jacobians [P, S, S])``: ``I − J`` well conditioned and a Newton step
+    from ``h`` shorter than ``tol_step · (1 + ‖h‖)``."""
+    J = jacobians(step, u.expand(len(h), -1), h)
+    A = torch.eye(h.shape[1], dtype=h.dtype) - J
+    sv = torch.linalg.svdvals(A)
+    norm_j = torch.linalg.matrix_norm(J, ord=2)
+    well = sv[:, -1] > tol_sigma * (1 + norm_j)
+    with torch.no_grad():
+        r = step(h, u.expand(len(h), -1)) - h
+    delta = torch.linalg.lstsq(A, r[..., None]).solution[..., 0]
+    small = delta.norm(dim=1) < tol_step * (1 + h.norm(dim=1))
+    return well & small & torch.isfinite(delta).all(1), J
+
+
+def find_fixed_points(
+    model_or_step: Any,
+    inputs: Tensor | np.ndarray,
+    initial_states: Tensor | np.ndarray,
+    *,
+    tol: float = 1e-10,
+    adam_steps: int = 500,
+    adam_lr: float = 1e-2,
+    q_polish: float = 1e-8,
+    lm_steps: int = 50,
+    unique_tol: float = 1e-6,
+    marginal_tol: float = 1e-3,
+    isolation_tol: float = 1e-10,
+    step_tol: float = 1e-8,
+) -> FixedPoints:
+    """Fixed points of ``h -> step(h, u)`` for each constant input ``u``.
+
+    ``inputs``: ``[U, I]`` (or ``[I]``) constant inputs; ``initial_states``: ``[N, S]`` starting
+    states (e.g. from :func:`sample_states`), used for every input. Runs in float64. A model needs
+    the recurrent interface (``step``).
+    """
+    step = as_step(model_or_step, "find_fixed_points")
+    U = torch.as_tensor(np.asarray(inputs), dtype=torch.float64)
+    if U.ndim == 1:
+        U = U[None]
+    H0 = torch.as_tensor(np.asarray(initial_states), dtype=torch.float64)
+    if H0.ndim != 2 or U.ndim != 2 or len(H0) == 0:
+        raise InvalidValue(f"inputs must be [U, I] and initial_states [N, S] with N >= 1, got "
+                           f"{tuple(U.shape)} and {tuple(H0.shape)}")
+    check_float("tol", tol, above=0.0)
+    check_int("adam_steps", adam_steps, 0)
+    check_int("lm_steps", lm_steps, 0)
+    S = H0.shape[1]
+    pts, idx, nfound, slow, slow_idx, slow_res, iso, iso_idx = ([] for _ in range(8))
+    for u_i, u in enumerate(U):
+        h, q = _minimise_speed(step, u, H0, adam_steps, adam_lr, q_polish)
+        near = q < q_polish
+        if bool(near.any()):
+            reps, label, sizes = _cluster(h[near], 1e-4)
+            polished = _levenberg_marquardt(step, u, reps, lm_steps)
         else:
-            reps = torch.cat([reps, p[None]])
-            counts.append(1)
-    return reps, torch.tensor(counts)
+            polished, sizes = h[:0], torch.zeros(0, dtype=torch.long)
+        r = _residual(step, u, polished)
+        small = r < tol
+        ok = torch.zeros_like(small)
+        if bool(small.any()):
+            good, _ = _isolated(step, u, polished[small], isolation_tol, step_tol)
+            ok[small] = good
+        if bool(ok.any()):
+            reps2, label2, _ = _cluster(polished[ok], unique_tol)
+            counts = torch.zeros(len(reps2), dtype=torch.long).index_add_(0, label2, sizes[ok])
+            pts.append(reps2)
+            nfound.append(counts)
+            idx.append(torch.full((len(reps2),), u_i))
+        bad_small = small & ~ok
+        if bool(bad_small.any()):
+            iso.append(_cluster(polished[bad_small], 1e-4)[0])
+            iso_idx.append(torch.full((len(iso[-1]),), u_i))
+        far = torch.cat([h[~near], polished[~small]])
+        far = far[torch.isfinite(far).all(1)]
+        if len(far):
+            sreps = _cluster(far, max(unique_tol, 1e-4))[0]
+            slow.append(sreps)
+            slow_res.append(_residual(step, u, sreps))
+            slow_idx.append(torch.full((len(sreps),), u_i))
+    P = torch.cat(pts) if pts else torch.zeros(0, S, dtype=torch.float64)
+    idx_t = torch.cat(idx) if idx else torch.zeros(0, dtype=torch.long)
+    J = jacobians(step, U[idx_t], P) if len(P) else torch.zeros(0, S, S, dtype=torch.float64)
+    ev = torch.linalg.eigvals(J).numpy() if len(P) else np.zeros((0, S), np.complex128)
+    order = np.argsort(-np.abs(ev), axis=1, kind="stable")
+    ev = np.take_along_axis(ev, order, axis=1)
+    mod = np.abs(ev)
+    n_unst = (mod > 1 + marginal_tol).sum(axis=1)
+    marginal = (np.abs(mod - 1) <= marginal_tol).any(axis=1)
+    label = np.where(marginal, "marginal", np.where(n_unst == 0, "stable",
+                                                    np.where(n_unst == S, "unstable", "saddle")))
+    lead_complex = (np.abs(ev[:, 0].imag) > 1e-12) if len(P) else np.zeros(0, bool)
+    res = _stack_residuals(step, U, idx_t, P)
+    return FixedPoints(
+        points=P.numpy(), input_index=idx_t.numpy(), inputs=U.numpy(), residual=res,
+        jacobians=J.numpy(), eigenvalues=ev, stability=label.astype("U8"),
+        n_unstable=n_unst.astype(np.int64), complex_leading=lead_complex,
+        n_found=torch.cat(nfound).numpy() if nfound else np.zeros(0, np.int64),
+        slow_points=torch.cat(slow).numpy() if slow else np.zeros((0, S)),
+        slow_input_index=torch.cat(slow_idx).numpy() if slow_idx else np.zeros(0, np.int64),
+        slow_residual=torch.cat(slow_res).numpy() if slow_res else np.zeros(0),
+        tol=float(tol),
+        non_isolated=torch.cat(iso).numpy() if iso else np.zeros((0, S)),
+        non_isolated_input_index=torch.cat(iso_idx).numpy() if iso_idx else np.zeros(0, np.int64),
+    )
+
+
+def _stack_residuals(step: StepFn, U: Tensor, idx: Tensor, P: Tensor) -> np.ndarray:
+    if len(P) == 0:
+        return np.zeros(0)
+    with torch.no_grad():
+        return (step(P, U[idx]) - P).norm(dim=1).numpy()
 
 
 def sample_states(model: Any, inputs: Tensor | np.ndarray, n: int, noise: float = 0.0,
                   generator: torch.Generator | None = None) -> Tensor:
     """``n`` states drawn from the model's own trajectories on ``inputs [B, T, I]`` plus Gaussian
     noise of standard deviation ``noise``."""
+    from baselines.models import require_recurrent
+
+    require_recurrent(model, "sample_states")
+    check_int("n", n, 1)
     x = torch.as_tensor(np.asarray(inputs), dtype=next(model.parameters()).dtype)
     with torch.no_grad():
-        _, states = model(x)
+        out = model(x)
+    if not isinstance(out, tuple):
+        raise InvalidValue("sample_states needs forward to return (logits, states)")
+    states = out[1]
     flat = states.reshape(-1, states.shape[-1]).double()
     pick = torch.randint(0, len(flat), (n,), generator=generator)
-    out = flat[pick]
+    out_s = flat[pick]
     if noise:
-        out = out + noise * torch.randn(out.shape, generator=generator, dtype=out.dtype)
-    return out
+        out_s = out_s + noise * torch.randn(out_s.shape, generator=generator, dtype=out_s.dtype)
+    return out_s

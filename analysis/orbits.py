@@ -20,7 +20,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from .fixed_points import _as_step, _jacobians
+from .maps import as_step, jacobians
 
 #: Largest multiple-shooting system (p·S unknowns) solved densely; longer cycles use single shooting.
 MULTIPLE_SHOOTING_MAX = 1024
@@ -119,7 +119,7 @@ def _refine_single(step: Any, ux: Tensor, x: Tensor, steps: int) -> tuple[Tensor
         return torch.stack(pts)  # [p + 1, S]
 
     def solve(x0: Tensor, r: Tensor, lam: float) -> Tensor:
-        J = _jacobians(step, ux, orbit(x0)[:-1])
+        J = jacobians(step, ux, orbit(x0)[:-1])
         M = eye
         for j in range(p):
             M = J[j] @ M
@@ -141,7 +141,7 @@ def _refine_multiple(step: Any, ux: Tensor, x: Tensor, steps: int) -> tuple[Tens
     eye = torch.eye(S, dtype=x.dtype)
 
     def solve(xx: Tensor, r: Tensor, lam: float) -> Tensor:
-        J = _jacobians(step, ux, xx)  # [p, S, S]
+        J = jacobians(step, ux, xx)  # [p, S, S]
         A = torch.zeros(p * S, p * S, dtype=x.dtype)
         for j in range(p):
             A[j * S : (j + 1) * S, j * S : (j + 1) * S] = J[j]
@@ -185,7 +185,7 @@ def find_periodic_orbits(
     fixed points are :func:`find_fixed_points`' job). ``periodic_input=True``: ``inputs [q, I]``
     is one input sequence applied cyclically (step t reads row ``t mod q``); the orbits then have
     periods that are multiples of q, and ``points[0]`` is the state at input phase 0."""
-    step = _as_step(model_or_step)
+    step = as_step(model_or_step, "find_periodic_orbits")
     U = torch.as_tensor(np.asarray(inputs), dtype=torch.float64)
     U = U[None] if U.ndim == 1 else U
     H0 = torch.as_tensor(np.asarray(initial_states), dtype=torch.float64)
@@ -233,7 +233,7 @@ def find_periodic_orbits(
             if p == 1 or any(_same_cycle(cyc, o.points, o.period, q) for o in orbits
                              if o.input_index == ui):
                 continue
-            J = _jacobians(step, ux, cyc)
+            J = jacobians(step, ux, cyc)
             M = torch.eye(cyc.shape[1], dtype=cyc.dtype)
             for j in range(p):
                 M = J[j] @ M

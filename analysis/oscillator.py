@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from ta_envs.checks import check_int_fields
+from ta_envs.validation import check_int_fields
 
 
 @dataclass(frozen=True)

@@ -22,8 +22,10 @@ from typing import Any
 import numpy as np
 import torch
 
-from baselines.train import recurrent_block
+from baselines.models import recurrent_block, require_recurrent
 from ta_envs import Task, make_dataset
+
+from .readout import lsq_accuracy
 
 
 @dataclass(frozen=True)
@@ -52,6 +54,7 @@ class SubspaceResult:
 def subspace_basis(model: torch.nn.Module, task: Task) -> tuple[np.ndarray, complex]:
     """``([3, S] orthonormal basis, eigenvalue)``; ``ValueError`` when the model has no square
     recurrent matrix or it has no complex eigenvalue."""
+    require_recurrent(model, "subspace_basis")
     W = recurrent_block(model)
     if W is None:
         raise ValueError(f"{type(model).__name__} has no square recurrent matrix "
@@ -89,15 +92,6 @@ def phase_locking(theta: np.ndarray, time_of_day: np.ndarray, period: int) -> tu
     return best
 
 
-def _lsq_accuracy(z_tr: np.ndarray, y_tr: np.ndarray, z_te: np.ndarray, y_te: np.ndarray,
-                  classes: int) -> np.ndarray:
-    """Correct/incorrect per test sample of a one-vs-rest least-squares readout."""
-    A = np.c_[z_tr, np.ones(len(z_tr))]
-    Y = np.eye(classes)[y_tr]
-    w = np.linalg.lstsq(A, Y, rcond=None)[0]
-    return (np.c_[z_te, np.ones(len(z_te))] @ w).argmax(1) == y_te
-
-
 def subspace_test(model: torch.nn.Module, task: Task, *, seq_len: int = 96, batch_size: int = 128,
                   seed: int = 0, keep: int = 4000) -> SubspaceResult:
     """Project held-out states (a training and a test batch drawn with ``seed``) onto the basis,
@@ -118,9 +112,9 @@ def subspace_test(model: torch.nn.Module, task: Task, *, seq_len: int = 96, batc
     classes = int(max(y_tr.max(), y_te.max())) + 1
     acc: dict[str, dict[str, float]] = {}
     model_pred = (lg_te[:, 0] > 0).astype(int) if lg_te.shape[1] == 1 else lg_te.argmax(1)
-    for name, ok in (("projection", _lsq_accuracy(h_tr @ basis.T, y_tr, h_te @ basis.T, y_te,
+    for name, ok in (("projection", lsq_accuracy(h_tr @ basis.T, y_tr, h_te @ basis.T, y_te,
                                                    classes)),
-                     ("full_state", _lsq_accuracy(h_tr, y_tr, h_te, y_te, classes)),
+                     ("full_state", lsq_accuracy(h_tr, y_tr, h_te, y_te, classes)),
                      ("model", model_pred == y_te)):
         acc[name] = {"td": float(ok[td_te].mean()) if td_te.any() else float("nan"),
                      "ti": float(ok[~td_te].mean()) if (~td_te).any() else float("nan")}

@@ -37,9 +37,10 @@ import numpy as np
 import torch
 
 from baselines.phases import phases_from_metrics
-from baselines.train import _tqdm, checkpoints, load_model, read_metrics
+from baselines.runs import checkpoints, load_model, read_metrics
+from ta_envs.progress import iterate
 from ta_envs import make_dataset
-from ta_envs.checks import check_int_fields
+from ta_envs.validation import check_int_fields
 
 from .fixed_points import FixedPoints, find_fixed_points, sample_states
 from .orbits import find_periodic_orbits
@@ -175,7 +176,7 @@ def track_run(run_dir: str | Path, out_dir: str | Path | None = None,
     gen = torch.Generator().manual_seed(config.seed)
     rows: list[dict[str, Any]] = []
     prev_points: np.ndarray | None = None
-    for ck in _tqdm(ckpts, progress, "tracking", total=len(ckpts)):
+    for ck in iterate(ckpts, "tracking", progress):
         it = int(ck.stem.split("_")[1])
         npz = out / f"fixed_points_{it:07d}.npz"
         if it in done and npz.exists():

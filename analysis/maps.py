@@ -1,0 +1,42 @@
+"""The recurrent map ``h -> F(h, u)`` of a model, in float64, and its Jacobians.
+
+Every dynamical analysis (fixed points, orbits, tracking, the mechanism classifier) works on a step
+function ``step(h [N, S], u [N, I]) -> [N, S]``: a model's ``step`` (the recurrent interface; the
+model is copied to float64 and frozen) or any callable.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from typing import Any
+
+import torch
+from torch import Tensor
+
+from baselines.models import require_recurrent
+
+StepFn = Callable[[Tensor, Tensor], Tensor]
+
+
+def as_step(model_or_step: Any, analysis: str = "this analysis") -> StepFn:
+    """A float64 step function from a model with the recurrent interface or a callable.
+    ``TypeError`` naming the missing method and the analysis that needs it."""
+    if isinstance(model_or_step, torch.nn.Module):
+        require_recurrent(model_or_step, analysis)
+        m = copy.deepcopy(model_or_step).double().eval()
+        for p in m.parameters():
+            p.requires_grad_(False)
+        return m.step
+    if callable(model_or_step):
+        return model_or_step
+    from ta_envs.validation import InvalidType
+
+    raise InvalidType(f"{analysis} needs a model with the recurrent interface or a callable "
+                      f"step(h, x), got {type(model_or_step).__name__}")
+
+
+def jacobians(step: StepFn, u: Tensor, h: Tensor) -> Tensor:
+    """``[P, S, S]`` Jacobians ``dF/dh`` at each ``(h [P, S], u [P, I])`` pair."""
+    f = lambda hh, uu: step(hh[None], uu[None])[0]  # noqa: E731
+    return torch.func.vmap(torch.func.jacrev(f, argnums=0))(h, u)

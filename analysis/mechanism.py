@@ -1,0 +1,58 @@
+"""What a trained recurrent network keeps time with under constant input: per input symbol, the
+attractors reached from its own states, classified as a stable periodic orbit (with its period), a
+torus (aperiodic rotation, with its rotation number) or fixed points only.
+
+This is the suite's *mechanism* column: a score with its explanation (e.g. a minGRU's gates read
+only the input, so under constant input it settles to one stable point and cannot oscillate).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+
+from baselines.models import require_recurrent
+from ta_envs import Task, make_dataset
+
+from .fixed_points import find_fixed_points, sample_states
+from .orbits import find_periodic_orbits
+
+
+def classify(model: torch.nn.Module, task: Task, *, states: int = 64, orbit_states: int = 16,
+             seed: int = 0) -> dict[str, Any]:
+    """``{"symbols": {sym: {...}}, "summary": "a: orbit 24; b: fixed point"}`` for each input
+    symbol held constant (``task``'s one-hot or pulse inputs)."""
+    require_recurrent(model, "the mechanism classifier")
+    gen = torch.Generator().manual_seed(seed)
+    period = int(task.params.get("period") or 24)
+    batch = next(make_dataset(task, batch_size=16, seq_len=2 * period, seed=seed))
+    h0 = sample_states(model, batch.inputs, states, noise=0.01, generator=gen)
+    inputs = np.asarray(task.obs_table, dtype=np.float64)
+    fp = find_fixed_points(model, inputs, h0, adam_steps=200)
+    out: dict[str, Any] = {}
+    parts = []
+    for u, sym in enumerate(task.automaton.alphabet):
+        orb = find_periodic_orbits(model, inputs[u : u + 1], h0[:orbit_states],
+                                   max_period=max(64, 2 * period + 4), transient=800)
+        stable = sorted({o.period for o in orb.orbits if o.stability == "stable"})
+        rot = orb.rotation_numbers
+        n_stable_fp = int(((fp.input_index == u) & (fp.stability == "stable")).sum())
+        if stable:
+            kind, text = "orbit", "orbit " + "/".join(map(str, stable))
+        elif len(rot):
+            r = float(np.median(np.abs(rot)))
+            kind, text = "torus", f"torus (rotation {r:.3f}, ~period {1 / r:.1f})" if r > 1e-6 \
+                else "torus"
+        elif n_stable_fp:
+            kind = "fixed point"
+            text = "fixed point" if n_stable_fp == 1 else f"{n_stable_fp} fixed points"
+        else:
+            kind, text = "none", "no attractor found"
+        out[str(sym)] = {"attractor": kind, "orbit_periods": stable,
+                         "rotation": float(np.median(np.abs(rot))) if len(rot) else None,
+                         "stable_fixed_points": n_stable_fp,
+                         "fixed_points": int((fp.input_index == u).sum())}
+        parts.append(f"{sym}: {text}")
+    return {"symbols": out, "summary": "; ".join(parts)}
