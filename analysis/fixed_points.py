@@ -3,11 +3,14 @@
 One verb, :func:`find_fixed_points`, and a result object, :class:`FixedPoints`:
 
 1. speed minimisation: Adam on ``q(h) = ½‖F(h, u) − h‖²`` from many initial states at once; each
-   state stops as soon as its ``q`` is below ``q_polish`` (ready for Newton) or stalls (its ``q``
-   fell less than 10% over the last 50 steps: a slow point or a far basin);
+   state stops as soon as its ``q`` is below ``q_stop`` (Newton takes over) or stalls (its ``q``
+   fell less than 10% over the last 50 steps: a slow point, a far basin, or Adam's noise floor);
 2. candidates with ``q < q_polish`` are clustered (the many states that reach one point polish
    once), then polished by a batched float64 Levenberg–Marquardt on ``F(h) − h = 0`` with exact
-   Jacobians; states that never got there are *slow points*, with no Jacobian work spent on them;
+   Jacobians; of the states Adam left farther away, at most ``far_candidates`` (the lowest ``q``,
+   after clustering) get a short Newton attempt that continues only while it converges (Newton
+   finds the far fixed points of nearly linear maps in a few steps, where Adam crawls); the rest
+   are *slow points*, with no Jacobian work spent on them;
 3. a point is accepted only when it is an **isolated root**: ``‖F(h) − h‖ < tol`` (1e-10),
    ``I − J`` is well conditioned (smallest singular value above ``isolation_tol`` relative to
    ``1 + ‖J‖``) and one more Newton step moves it by less than ``step_tol``. Candidates with a tiny
@@ -252,7 +255,9 @@ def find_fixed_points(
     tol: float = 1e-10,
     adam_steps: int = 500,
     adam_lr: float = 1e-2,
-    q_polish: float = 1e-8,
+    q_stop: float = 1e-10,
+    q_polish: float = 1e-2,
+    far_candidates: int = 64,
     lm_steps: int = 50,
     unique_tol: float = 1e-6,
     marginal_tol: float = 1e-3,
@@ -279,13 +284,16 @@ def find_fixed_points(
     S = H0.shape[1]
     pts, idx, nfound, slow, slow_idx, slow_res, iso, iso_idx = ([] for _ in range(8))
     for u_i, u in enumerate(U):
-        h, q = _minimise_speed(step, u, H0, adam_steps, adam_lr, q_polish)
+        h, q = _minimise_speed(step, u, H0, adam_steps, adam_lr, q_stop)
         near = q < q_polish
-        if bool(near.any()):
-            reps, label, sizes = _cluster(h[near], 1e-4)
-            polished = _levenberg_marquardt(step, u, reps, lm_steps)
-        else:
-            polished, sizes = h[:0], torch.zeros(0, dtype=torch.long)
+        reps, _, sizes = _cluster(h[near], 1e-3)
+        far = (~near) & torch.isfinite(q)
+        if far_candidates and bool(far.any()):
+            order = torch.argsort(q[far])
+            far_reps, _, far_sizes = _cluster(h[far][order], 1e-2)
+            reps = torch.cat([reps, far_reps[:far_candidates]])
+            sizes = torch.cat([sizes, far_sizes[:far_candidates]])
+        polished = _levenberg_marquardt(step, u, reps, lm_steps) if len(reps) else reps
         r = _residual(step, u, polished)
         small = r < tol
         ok = torch.zeros_like(small)
@@ -302,10 +310,10 @@ def find_fixed_points(
         if bool(bad_small.any()):
             iso.append(_cluster(polished[bad_small], 1e-4)[0])
             iso_idx.append(torch.full((len(iso[-1]),), u_i))
-        far = torch.cat([h[~near], polished[~small]])
-        far = far[torch.isfinite(far).all(1)]
-        if len(far):
-            sreps = _cluster(far, max(unique_tol, 1e-4))[0]
+        rest = torch.cat([h[~near], polished[~small]])
+        rest = rest[torch.isfinite(rest).all(1)]
+        if len(rest):
+            sreps = _cluster(rest, max(unique_tol, 1e-4))[0]
             slow.append(sreps)
             slow_res.append(_residual(step, u, sreps))
             slow_idx.append(torch.full((len(sreps),), u_i))

@@ -30,7 +30,11 @@ def classify(model: torch.nn.Module, task: Task, *, states: int = 64, orbit_stat
     batch = next(make_dataset(task, batch_size=16, seq_len=2 * period, seed=seed))
     h0 = sample_states(model, batch.inputs, states, noise=0.01, generator=gen)
     inputs = np.asarray(task.obs_table, dtype=np.float64)
-    fp = find_fixed_points(model, inputs, h0, adam_steps=200)
+    big = model.state_size > 256  # Jacobians cost S backward passes each: fewer candidates
+    fp = find_fixed_points(model, inputs, h0, adam_steps=200, far_candidates=4 if big else 32)
+    # a point just inside the unit circle (|λ| < 1, "marginal") still attracts, slowly
+    attracting = (fp.stability == "stable") | ((fp.stability == "marginal")
+                                               & (fp.max_abs_eigenvalue < 1))
     out: dict[str, Any] = {}
     parts = []
     for u, sym in enumerate(task.automaton.alphabet):
@@ -38,7 +42,9 @@ def classify(model: torch.nn.Module, task: Task, *, states: int = 64, orbit_stat
                                    max_period=max(64, 2 * period + 4), transient=800)
         stable = sorted({o.period for o in orb.orbits if o.stability == "stable"})
         rot = orb.rotation_numbers
-        n_stable_fp = int(((fp.input_index == u) & (fp.stability == "stable")).sum())
+        mine = fp.input_index == u
+        n_stable_fp = int((mine & attracting).sum())
+        slowest = float(fp.max_abs_eigenvalue[mine & attracting].max()) if n_stable_fp else None
         if stable:
             kind, text = "orbit", "orbit " + "/".join(map(str, stable))
         elif len(rot):
@@ -47,12 +53,13 @@ def classify(model: torch.nn.Module, task: Task, *, states: int = 64, orbit_stat
                 else "torus"
         elif n_stable_fp:
             kind = "fixed point"
-            text = "fixed point" if n_stable_fp == 1 else f"{n_stable_fp} fixed points"
+            text = ("fixed point" if n_stable_fp == 1 else f"{n_stable_fp} fixed points") + \
+                f" (|λ|max {slowest:.4f})"
         else:
             kind, text = "none", "no attractor found"
         out[str(sym)] = {"attractor": kind, "orbit_periods": stable,
                          "rotation": float(np.median(np.abs(rot))) if len(rot) else None,
-                         "stable_fixed_points": n_stable_fp,
+                         "stable_fixed_points": n_stable_fp, "slowest_abs_eigenvalue": slowest,
                          "fixed_points": int((fp.input_index == u).sum())}
         parts.append(f"{sym}: {text}")
     return {"symbols": out, "summary": "; ".join(parts)}

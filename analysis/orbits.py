@@ -20,6 +20,8 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from ta_envs.validation import InvalidValue
+
 from .maps import as_step, jacobians
 
 #: Largest multiple-shooting system (p·S unknowns) solved densely; longer cycles use single shooting.
@@ -155,6 +157,16 @@ def _refine_multiple(step: Any, ux: Tensor, x: Tensor, steps: int) -> tuple[Tens
     return x, float(_cycle_residual(step, ux, x).norm(dim=1).max())
 
 
+def _converging(traj: Tensor, ratio: float = 0.97) -> bool:
+    """Whether ``traj [T, S]`` still contracts: the spread of its second half is below ``ratio``
+    times that of its first half (a slow approach to a fixed point, not a torus)."""
+    half = len(traj) // 2
+    a, b = traj[:half], traj[half:]
+    s1 = (a - a.mean(0)).norm(dim=1).max()
+    s2 = (b - b.mean(0)).norm(dim=1).max()
+    return bool(s2 < ratio * s1)
+
+
 def _rotation_number(traj: Tensor) -> float:
     """Mean signed turning per step, in turns, in the plane of the two leading principal
     components of ``traj [T, S]``."""
@@ -190,11 +202,11 @@ def find_periodic_orbits(
     U = U[None] if U.ndim == 1 else U
     H0 = torch.as_tensor(np.asarray(initial_states), dtype=torch.float64)
     if U.ndim != 2 or H0.ndim != 2:
-        raise ValueError(f"inputs must be [U, I] and initial_states [N, S], got {tuple(U.shape)} "
+        raise InvalidValue(f"inputs must be [U, I] and initial_states [N, S], got {tuple(U.shape)} "
                          f"and {tuple(H0.shape)}")
     drives = [U] if periodic_input else [U[i : i + 1] for i in range(len(U))]
     if periodic_input and len(U) > max_period:
-        raise ValueError(f"max_period ({max_period}) must be >= the input period ({len(U)})")
+        raise InvalidValue(f"max_period ({max_period}) must be >= the input period ({len(U)})")
     orbits: list[PeriodicOrbit] = []
     rots, rot_idx = [], []
     for ui, seq in enumerate(drives):
@@ -210,7 +222,8 @@ def find_periodic_orbits(
         for n in range(len(H0)):
             hits = torch.nonzero(dist[:, n] < recurrence_tol * scale[n]).flatten()
             if len(hits) == 0:
-                if not bool((traj[-1, n] - traj[-1 - q, n]).abs().max() < recurrence_tol):
+                if not bool((traj[-1, n] - traj[-1 - q, n]).abs().max() < recurrence_tol) \
+                        and not _converging(traj[:, n]):
                     rots.append(_rotation_number(traj[:, n]))
                     rot_idx.append(ui)
                 continue

@@ -38,8 +38,8 @@ import torch
 
 from baselines.phases import phases_from_metrics
 from baselines.runs import checkpoints, load_model, read_metrics
-from ta_envs.progress import iterate
 from ta_envs import make_dataset
+from ta_envs.progress import iterate
 from ta_envs.validation import check_int_fields
 
 from .fixed_points import FixedPoints, find_fixed_points, sample_states
