@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from baselines.figures import subplots
 from baselines.train import checkpoints, load_checkpoint, load_model, train
 from ta_envs import make_dataset
 
@@ -149,11 +150,10 @@ def oscillator(out: Path) -> dict[str, Any]:
 
 
 def crossings_figure(rows: list[dict[str, Any]], path: Path) -> None:
-    from .plots import plt
 
     pts = [(r["phases"]["transition_at"], r["bifurcation_at"]) for r in rows
            if r["phases"].get("transition_at") is not None and r["bifurcation_at"] is not None]
-    fig, ax = plt.subplots(figsize=(4.5, 4.2))
+    fig, ax = subplots(figsize=(4.5, 4.2))
     if pts:
         x, y = map(np.asarray, zip(*pts))
         ax.plot(x, y, "o")
@@ -164,7 +164,6 @@ def crossings_figure(rows: list[dict[str, Any]], path: Path) -> None:
     ax.set_title(f"{len(pts)} runs", fontsize=9)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
-    plt.close(fig)
 
 
 def run_analyze(a: argparse.Namespace) -> int:

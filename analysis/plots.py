@@ -1,19 +1,17 @@
-"""Figures of the analysis (matplotlib, Agg backend, saved to files)."""
+"""Figures of the analysis (matplotlib figures without pyplot, saved to files)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
 
-import matplotlib
+import numpy as np
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
+from baselines.figures import subplots
 
-from .oscillator import Flow, Oscillator  # noqa: E402
-from .subspace import SubspaceResult  # noqa: E402
-from .tracking import Tracking  # noqa: E402
+from .oscillator import Flow, Oscillator
+from .subspace import SubspaceResult
+from .tracking import Tracking
 
 COLORS = ("tab:red", "tab:blue", "tab:green", "tab:purple", "tab:orange")
 
@@ -22,7 +20,7 @@ def tracking_figure(tr: Tracking, path: str | Path, title: str = "") -> Path:
     """Three stacked panels against iteration: held-out TD accuracy; ``|λ_max|`` of each symbol's
     tracked fixed point (unit circle dashed, W_hh spectral radius grey) with its crossings; stable
     fixed points and stable orbits per symbol. The learning-phase transition is a vertical line."""
-    fig, ax = plt.subplots(3, 1, figsize=(8, 7.5), sharex=True,
+    fig, ax = subplots(3, 1, figsize=(8, 7.5), sharex=True,
                            gridspec_kw={"height_ratios": [1, 1.4, 0.9]})
     it = tr.iterations
     tra = tr.phases.get("transition_at")
@@ -56,7 +54,6 @@ def tracking_figure(tr: Tracking, path: str | Path, title: str = "") -> Path:
     ax[0].set_title(title, fontsize=10)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
-    plt.close(fig)
     return Path(path)
 
 
@@ -64,7 +61,7 @@ def rings_figure(res: SubspaceResult, path: str | Path, title: str = "") -> Path
     """States projected on the (Re v, Im v) plane, coloured by time of day ``t mod P``, one panel per
     output state, with the centroids of each time of day joined in order."""
     states = sorted(res.centroids) or sorted(np.unique(res.state).tolist())
-    fig, axes = plt.subplots(1, len(states), figsize=(5.2 * len(states), 4.4), squeeze=False)
+    fig, axes = subplots(1, len(states), figsize=(5.2 * len(states), 4.4), squeeze=False)
     for ax, s in zip(axes[0], states):
         sel = res.state == s
         sc = ax.scatter(res.projected[sel, 1], res.projected[sel, 2], c=res.time_of_day[sel],
@@ -81,7 +78,6 @@ def rings_figure(res: SubspaceResult, path: str | Path, title: str = "") -> Path
     fig.colorbar(sc, ax=axes[0].tolist(), label="t mod P")
     fig.suptitle(title, fontsize=10)
     fig.savefig(path, dpi=110, bbox_inches="tight")
-    plt.close(fig)
     return Path(path)
 
 
@@ -92,7 +88,7 @@ def oscillator_figure(osc: Oscillator, flows: Sequence[Flow], path: str | Path) 
     om = np.linspace(0.0, 1.2, 120)
     M, W = np.meshgrid(mu, om)
     L, gm, go = osc.loss_and_grad(M, W)
-    fig, (a, b) = plt.subplots(1, 2, figsize=(11, 4.4))
+    fig, (a, b) = subplots(1, 2, figsize=(11, 4.4))
     a.contourf(M, W, np.log10(np.clip(L, 0.15, 3.0)), levels=30, cmap="viridis")
     speed = np.hypot(gm, go)
     a.streamplot(M, W, -gm / (speed + 1e-12), -go / (speed + 1e-12), color="w", density=0.9,
@@ -116,5 +112,4 @@ def oscillator_figure(osc: Oscillator, flows: Sequence[Flow], path: str | Path) 
     b.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
-    plt.close(fig)
     return Path(path)

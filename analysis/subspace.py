@@ -24,6 +24,7 @@ import torch
 
 from baselines.models import recurrent_block, require_recurrent
 from ta_envs import Task, make_dataset
+from ta_envs.validation import InvalidValue
 
 from .readout import lsq_accuracy
 
@@ -57,12 +58,12 @@ def subspace_basis(model: torch.nn.Module, task: Task) -> tuple[np.ndarray, comp
     require_recurrent(model, "subspace_basis")
     W = recurrent_block(model)
     if W is None:
-        raise ValueError(f"{type(model).__name__} has no square recurrent matrix "
+        raise InvalidValue(f"{type(model).__name__} has no square recurrent matrix "
                          "(recurrent_weight); the subspace needs one")
     ev, vec = np.linalg.eig(W.double().cpu().numpy())
     cplx = np.flatnonzero(np.abs(ev.imag) > 1e-9)
     if len(cplx) == 0:
-        raise ValueError("the recurrent matrix has no complex eigenvalue: no rotation plane")
+        raise InvalidValue("the recurrent matrix has no complex eigenvalue: no rotation plane")
     k = cplx[np.argmax(np.abs(ev[cplx]))]
     obs = torch.as_tensor(np.array(task.obs_table), dtype=torch.float32)
     with torch.no_grad():
@@ -81,7 +82,7 @@ def phase_locking(theta: np.ndarray, time_of_day: np.ndarray, period: int) -> tu
     k = np.asarray(time_of_day, dtype=np.float64)
     th = np.asarray(theta, dtype=np.float64)
     if th.shape != k.shape or th.ndim != 1 or len(th) == 0:
-        raise ValueError(f"theta and time_of_day must be equal-length 1-D arrays, got {th.shape} "
+        raise InvalidValue(f"theta and time_of_day must be equal-length 1-D arrays, got {th.shape} "
                          f"and {k.shape}")
     best = (-1.0, 0)
     for m in range(1, max(1, period // 2) + 1):
@@ -92,13 +93,10 @@ def phase_locking(theta: np.ndarray, time_of_day: np.ndarray, period: int) -> tu
     return best
 
 
-def subspace_test(model: torch.nn.Module, task: Task, *, seq_len: int = 96, batch_size: int = 128,
-                  seed: int = 0, keep: int = 4000) -> SubspaceResult:
-    """Project held-out states (a training and a test batch drawn with ``seed``) onto the basis,
-    compare readouts and measure the rings (see the module docstring)."""
-    if task.target_channels is not None:
-        raise ValueError("subspace_test needs a single-target task (not FlipFlop-v0)")
-    basis, lam = subspace_basis(model, task)
+def held_out_states(model: torch.nn.Module, task: Task, *, seq_len: int = 96,
+                    batch_size: int = 128, seed: int = 0) -> dict[str, list[np.ndarray]]:
+    """A training and a test batch drawn with ``seed``: per split ``[states [N, S], targets [N],
+    TD mask [N], logits [N, O], clocks [N, X]]`` (steps of all sequences flattened)."""
     data = make_dataset(task, batch_size=batch_size, seq_len=seq_len, seed=seed)
     out: dict[str, list[np.ndarray]] = {}
     for split in ("train", "test"):
@@ -108,6 +106,40 @@ def subspace_test(model: torch.nn.Module, task: Task, *, seq_len: int = 96, batc
         out[split] = [states.double().reshape(-1, states.shape[-1]).numpy(), b.targets.reshape(-1),
                       b.mask_td.reshape(-1), logits.reshape(len(b.targets.reshape(-1)), -1).numpy(),
                       b.clocks.reshape(-1, b.clocks.shape[-1])]
+    return out
+
+
+def projection_controls(model: torch.nn.Module, task: Task, *, projections: int = 50,
+                        seq_len: int = 96, seed: int = 0) -> dict[str, float]:
+    """The same least-squares readout as :func:`subspace_test` on random 3-D projections
+    (orthonormal, ``projections`` draws: median and quartiles of TD accuracy) and on the top 3
+    principal components of the training states (``pca_td``)."""
+    require_recurrent(model, "projection_controls")
+    out = held_out_states(model, task, seq_len=seq_len, seed=seed)
+    (h_tr, y_tr, _, _, _), (h_te, y_te, td_te, _, _) = out["train"], out["test"]
+    classes = int(max(y_tr.max(), y_te.max())) + 1
+    rng = np.random.default_rng(seed)
+
+    def td(basis: np.ndarray) -> float:
+        ok = lsq_accuracy(h_tr @ basis.T, y_tr, h_te @ basis.T, y_te, classes)
+        return float(ok[td_te].mean())
+
+    rand = [td(np.linalg.qr(rng.normal(size=(h_tr.shape[1], 3)))[0].T) for _ in range(projections)]
+    centred = h_tr - h_tr.mean(0)
+    pcs = np.linalg.svd(centred, full_matrices=False)[2][:3]
+    q1, med, q3 = np.percentile(rand, [25, 50, 75])
+    return {"random_td_median": float(med), "random_td_q1": float(q1), "random_td_q3": float(q3),
+            "pca_td": td(pcs)}
+
+
+def subspace_test(model: torch.nn.Module, task: Task, *, seq_len: int = 96, batch_size: int = 128,
+                  seed: int = 0, keep: int = 4000) -> SubspaceResult:
+    """Project held-out states (a training and a test batch drawn with ``seed``) onto the basis,
+    compare readouts and measure the rings (see the module docstring)."""
+    if task.target_channels is not None:
+        raise InvalidValue("subspace_test needs a single-target task (not FlipFlop-v0)")
+    basis, lam = subspace_basis(model, task)
+    out = held_out_states(model, task, seq_len=seq_len, batch_size=batch_size, seed=seed)
     (h_tr, y_tr, _, _, _), (h_te, y_te, td_te, lg_te, clk_te) = out["train"], out["test"]
     classes = int(max(y_tr.max(), y_te.max())) + 1
     acc: dict[str, dict[str, float]] = {}

@@ -1,35 +1,25 @@
 """Fixed points and periodic orbits tracked across the checkpoints of a training run.
 
-:func:`track_run` visits every checkpoint of a run directory (oldest first). At each one, for each
+:func:`track_run` visits the checkpoints of a run directory (oldest first). At each one, for each
 input symbol held constant, it finds the fixed points (warm-started from the previous checkpoint's
 points plus fresh states from the network's own trajectories), follows one *tracked* point per
 symbol by continuation (the point nearest the previous tracked point; at the first checkpoint, the
-point reached from most initial states), and finds the periodic orbits
-and aperiodic (rotating) trajectories. Per checkpoint it records ``|λ_max|`` and ``arg λ_max`` of
-the tracked point's Jacobian, the number of fixed and stable fixed points, and the stable orbits.
+stable point reached from most initial states) and finds the periodic orbits and aperiodic
+(rotating: a torus) trajectories. Rows are written as they come (``tracking.jsonl`` plus one
+``.npz`` of fixed points per checkpoint), so an interrupted call resumes at the next checkpoint.
 
-Events, each with its iteration (the later checkpoint of the pair) and its offset from the
-learning-phase transition of :func:`baselines.phases.phases_from_metrics`:
-
-- ``crossing``: the tracked point's ``|λ_max|`` crosses the unit circle (``direction`` +1 outward);
-- ``appear`` / ``vanish``: the number of fixed points of a symbol grows / shrinks (``count``);
-- ``stable_orbit_born`` / ``stable_orbit_lost``: the number of stable periodic orbits goes from 0
-  to more / back to 0;
-- ``rotation_born``: aperiodic trajectories (a torus, reported by their rotation number) appear.
-
-Summaries: :meth:`Tracking.stability_lost_at` (the tracked point leaves the unit circle for good),
-:meth:`Tracking.stable_points_lost_at` (no stable fixed point is left for good: every attractor is
-a cycle or a torus) and :meth:`Tracking.bifurcation_at` (the earliest of the latter over symbols).
-
-Results are written as they come (``tracking.jsonl`` plus one ``.npz`` of fixed points per
-checkpoint), so an interrupted run resumes at the next checkpoint.
+The result, :class:`Tracking`, holds per checkpoint and symbol the tracked point's leading
+eigenvalues, the counts of fixed points, stable fixed points and stable orbits, the orbit periods
+and the rotation number, and a list of typed :class:`Event` records (each with its offset from the
+learning-phase transition). ``Tracking.save``/``Tracking.load`` round-trip it through JSON.
+:mod:`analysis.bifurcation` classifies each loss of stability.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -37,56 +27,91 @@ import numpy as np
 import torch
 
 from baselines.phases import phases_from_metrics
-from baselines.runs import checkpoints, load_model, read_metrics
+from baselines.runs import atomic_write_json, checkpoints, load_model, read_jsonl, read_metrics
 from ta_envs import make_dataset
 from ta_envs.progress import iterate
-from ta_envs.validation import check_int_fields
+from ta_envs.validation import InvalidValue, check_float, check_int, check_int_fields
 
 from .fixed_points import FixedPoints, find_fixed_points, sample_states
 from .orbits import find_periodic_orbits
+
+EVENT_KINDS = ("crossing", "appear", "vanish", "stable_orbit_born", "stable_orbit_lost",
+               "rotation_born", "tracked_lost")
 
 
 @dataclass(frozen=True)
 class TrackConfig:
     """Settings of :func:`track_run` (per checkpoint and symbol)."""
 
-    fixed_point_states: int = 256  #: fresh initial states for the fixed-point search
-    orbit_states: int = 32  #: initial states for the orbit search
+    fixed_point_states: int = 128  #: fresh initial states for the fixed-point search
+    orbit_states: int = 16  #: initial states for the orbit search
     max_period: int = 64
     transient: int = 600
     noise: float = 0.01  #: std of the noise added to sampled states
-    adam_steps: int = 300
+    adam_steps: int = 200
+    eigenvalues: int = 4  #: leading eigenvalues kept per tracked point
     seed: int = 0
+    every: int = 1  #: track every n-th checkpoint (always the last)
 
     def __post_init__(self) -> None:
-        check_int_fields(self, ("fixed_point_states", "orbit_states", "max_period", "adam_steps"), 1)
+        check_int_fields(self, ("fixed_point_states", "orbit_states", "max_period", "adam_steps",
+                                "eigenvalues", "every"), 1)
+        check_int("transient", self.transient, 0)
+        check_float("noise", self.noise, 0.0)
+        check_int("seed", self.seed, 0)
+
+
+@dataclass(frozen=True)
+class Event:
+    """A change between two consecutive tracked checkpoints (``iteration`` is the later one)."""
+
+    kind: str  #: one of EVENT_KINDS
+    symbol: int
+    iteration: int
+    from_transition: int | None = None  #: iteration minus the smoothed transition
+    direction: int | None = None  #: crossing: +1 outward, -1 inward
+    before: float | None = None  #: crossing: |λ_max| before
+    after: float | None = None  #: crossing: |λ_max| after
+    count: int | None = None  #: appear/vanish: fixed points gained or lost
+    periods: tuple[int, ...] = ()  #: stable_orbit_born: the periods
+    rotation: float | None = None  #: rotation_born: the rotation number (turns per step)
 
 
 @dataclass(frozen=True)
 class Tracking:
-    """Per-checkpoint series (``C`` checkpoints, ``U`` symbols) and the events between them."""
+    """Per-checkpoint series (``C`` checkpoints, ``U`` symbols, ``k`` eigenvalues) and events."""
 
     run_dir: str
     symbols: list[str]
     iterations: np.ndarray  #: [C]
-    lam_abs: np.ndarray  #: [C, U] |λ_max| of the tracked fixed point (nan where none)
-    lam_arg: np.ndarray  #: [C, U] arg λ_max in radians
+    eigenvalues: np.ndarray  #: [C, U, k] complex, leading eigenvalues of the tracked point (nan)
     n_fixed: np.ndarray  #: [C, U]
     n_stable: np.ndarray  #: [C, U] stable fixed points
     n_stable_orbits: np.ndarray  #: [C, U]
     orbit_periods: list[list[list[int]]]  #: [C][U] periods of the stable orbits
     rotation: np.ndarray  #: [C, U] median rotation number of aperiodic trajectories (nan: none)
+    tracked_stable: np.ndarray  #: [C, U] bool, the tracked point is stable
+    tracked_jump: np.ndarray  #: [C, U] distance the tracked point moved since the last checkpoint
     spectral_radius: np.ndarray  #: [C] of the recurrent matrix (nan where not defined)
     val_td_acc: np.ndarray  #: [C] held-out TD accuracy logged at that iteration (nan: none)
-    events: list[dict[str, Any]]
+    events: list[Event]
     phases: dict[str, Any] = field(default_factory=dict)
+    period: int | None = None  #: P of the task's periodic clock
 
-    def first(self, kind: str, symbol: int | None = None) -> dict[str, Any] | None:
+    @property
+    def lam_abs(self) -> np.ndarray:
+        """[C, U] ``|λ_max|`` of the tracked point (nan where none)."""
+        return np.abs(self.eigenvalues[..., 0])
+
+    @property
+    def lam_arg(self) -> np.ndarray:
+        """[C, U] ``|arg λ_max|`` in radians."""
+        return np.abs(np.angle(self.eigenvalues[..., 0]))
+
+    def first(self, kind: str, symbol: int | None = None) -> Event | None:
         """The first event of ``kind`` (for ``symbol`` if given)."""
-        for e in self.events:
-            if e["kind"] == kind and (symbol is None or e["symbol"] == symbol):
-                return e
-        return None
+        return next((e for e in self.events if e.kind == kind and
+                     (symbol is None or e.symbol == symbol)), None)
 
     def _held_from(self, ok: np.ndarray) -> int | None:
         """First iteration from which ``ok [C]`` holds to the last checkpoint."""
@@ -97,12 +122,12 @@ class Tracking:
 
     def stability_lost_at(self, symbol: int) -> int | None:
         """First iteration from which the tracked point of ``symbol`` stays outside the unit
-        circle (``|λ_max| > 1``) to the end: the bifurcation, if there is one."""
+        circle (``|λ_max| > 1``) to the end."""
         return self._held_from(np.nan_to_num(self.lam_abs[:, symbol]) > 1)
 
     def stable_points_lost_at(self, symbol: int) -> int | None:
         """First iteration from which ``symbol`` has no stable fixed point left to the end: every
-        attractor is then a cycle or a torus (the bifurcation that ends the plateau)."""
+        attractor is then a cycle or a torus."""
         return self._held_from(self.n_stable[:, symbol] == 0)
 
     def bifurcation_at(self) -> int | None:
@@ -112,23 +137,64 @@ class Tracking:
         return min(lost) if lost else None
 
     def stable_points_reached_at(self, symbol: int, n: int) -> int | None:
-        """First iteration from which ``symbol`` has at least ``n`` stable fixed points to the end."""
+        """First iteration from which ``symbol`` has at least ``n`` stable fixed points."""
         return self._held_from(self.n_stable[:, symbol] >= n)
 
     def stable_orbit_at(self, symbol: int) -> int | None:
         """First iteration from which ``symbol`` has a stable periodic orbit to the end."""
         return self._held_from(self.n_stable_orbits[:, symbol] > 0)
 
+    def attractor(self, c: int, u: int) -> str:
+        """What symbol ``u`` settles to at checkpoint ``c``: ``"orbit"``, ``"torus"``,
+        ``"fixed"`` or ``"none"`` (a stable orbit wins over a torus, a torus over fixed points)."""
+        if self.n_stable_orbits[c, u] > 0:
+            return "orbit"
+        if np.isfinite(self.rotation[c, u]):
+            return "torus"
+        return "fixed" if self.n_stable[c, u] > 0 else "none"
+
     def to_dict(self) -> dict[str, Any]:
-        d = asdict(self)
-        for k, v in d.items():
+        """Plain-data form (complex eigenvalues as ``[re, im]`` pairs, nan as null)."""
+        d: dict[str, Any] = {}
+        for f in fields(self):
+            v = getattr(self, f.name)
+            if f.name == "eigenvalues":
+                v = np.stack([v.real, v.imag], -1)
+            if f.name == "events":
+                v = [asdict(e) for e in v]
             if isinstance(v, np.ndarray):
-                d[k] = np.where(np.isnan(v), None, v).tolist() if v.dtype.kind == "f" else v.tolist()
+                v = np.where(np.isnan(v), None, v).tolist() if v.dtype.kind == "f" else v.tolist()
+            d[f.name] = v
         return d
 
     def save(self, path: str | Path) -> Path:
-        Path(path).write_text(json.dumps(self.to_dict(), indent=1) + "\n")
+        """Write :meth:`to_dict` as JSON (atomically)."""
+        atomic_write_json(path, self.to_dict(), indent=None)
         return Path(path)
+
+    @classmethod
+    def load(cls, path: str | Path) -> Tracking:
+        """Read what :meth:`save` wrote."""
+        try:
+            d = json.loads(Path(path).read_text())
+        except (OSError, ValueError) as err:
+            raise InvalidValue(f"{path} is not a saved Tracking: {err}") from None
+
+        def arr(x: Any, dtype: Any = float) -> np.ndarray:
+            a = np.array(x, dtype=object)
+            return np.where(a == None, np.nan, a).astype(dtype)  # noqa: E711
+
+        ev = arr(d["eigenvalues"])
+        kw = dict(d)
+        kw["eigenvalues"] = ev[..., 0] + 1j * ev[..., 1]
+        kw["iterations"] = np.asarray(d["iterations"], np.int64)
+        for k in ("n_fixed", "n_stable", "n_stable_orbits"):
+            kw[k] = np.asarray(d[k], np.int64)
+        kw["tracked_stable"] = np.asarray(d["tracked_stable"], bool)
+        for k in ("rotation", "tracked_jump", "spectral_radius", "val_td_acc"):
+            kw[k] = arr(d[k])
+        kw["events"] = [Event(**{**e, "periods": tuple(e.get("periods", ()))}) for e in d["events"]]
+        return cls(**kw)
 
 
 def _checkpoint_row(model: torch.nn.Module, inputs: np.ndarray, states: torch.Tensor,
@@ -152,41 +218,35 @@ def _checkpoint_row(model: torch.nn.Module, inputs: np.ndarray, states: torch.Te
 
 
 def track_run(run_dir: str | Path, out_dir: str | Path | None = None,
-              config: TrackConfig = TrackConfig(), every: int = 1, progress: bool = True
-              ) -> Tracking:
-    """Track fixed points and orbits over the checkpoints of ``run_dir`` (every ``every``-th
-    checkpoint, always including the last); partial results go to ``out_dir`` (default
-    ``run_dir/tracking``) and are reused when the call is repeated."""
+              config: TrackConfig = TrackConfig(), progress: bool = True,
+              arch: str | None = None) -> Tracking:
+    """Track fixed points and orbits over the checkpoints of ``run_dir`` (every
+    ``config.every``-th checkpoint, always including the last); partial results go to ``out_dir``
+    (default ``run_dir/tracking``) and are reused when the call is repeated. ``arch`` names a user
+    architecture (see :func:`baselines.runs.load_model`)."""
     run_dir = Path(run_dir)
     ckpts = checkpoints(run_dir)
     if not ckpts:
-        raise ValueError(f"{str(run_dir)!r} has no checkpoints (checkpoints/it_*.pt)")
-    if isinstance(every, bool) or not isinstance(every, int) or every < 1:
-        raise ValueError(f"every must be an int >= 1, got {every!r}")
+        raise InvalidValue(f"{str(run_dir)!r} has no checkpoints (checkpoints/it_*.pt)")
+    every = config.every
     ckpts = ckpts[::every] + ([ckpts[-1]] if (len(ckpts) - 1) % every else [])
     out = Path(out_dir) if out_dir is not None else run_dir / "tracking"
     out.mkdir(parents=True, exist_ok=True)
     log = out / "tracking.jsonl"
-    done = {}
-    if log.exists():
-        for line in log.read_text().splitlines():
-            if line.strip():
-                row = json.loads(line)
-                done[row["iteration"]] = row
+    done = {r["iteration"]: r for r in read_jsonl(log)} if log.exists() else {}
     gen = torch.Generator().manual_seed(config.seed)
     rows: list[dict[str, Any]] = []
     prev_points: np.ndarray | None = None
-    for ck in iterate(ckpts, "tracking", progress):
+    for ck in iterate(ckpts, f"tracking {run_dir.name}", progress):
         it = int(ck.stem.split("_")[1])
         npz = out / f"fixed_points_{it:07d}.npz"
         if it in done and npz.exists():
             rows.append(done[it])
             prev_points = FixedPoints.load(npz).points
             continue
-        model, task, tcfg = load_model(ck)
+        model, task, tcfg = load_model(ck, arch=arch)
         inputs = np.asarray(task.obs_table, dtype=np.float64)
-        batch = next(make_dataset(tcfg.task, batch_size=32, seq_len=tcfg.seq_len,
-                                  seed=config.seed, **tcfg.task_kwargs))
+        batch = next(make_dataset(task, batch_size=32, seq_len=tcfg.seq_len, seed=config.seed))
         states = sample_states(model, batch.inputs, config.fixed_point_states, noise=config.noise,
                                generator=gen)
         warm = prev_points if prev_points is not None else np.zeros((0, states.shape[1]))
@@ -198,73 +258,96 @@ def track_run(run_dir: str | Path, out_dir: str | Path | None = None,
             f.write(json.dumps(row) + "\n")
         rows.append(row)
         prev_points = fp.points
-    return _assemble(run_dir, out, rows)
+    return assemble(run_dir, out, rows, config.eigenvalues)
 
 
-def _assemble(run_dir: Path, out: Path, rows: Sequence[dict[str, Any]]) -> Tracking:
+def _follow(fp: FixedPoints, u: int, prev: np.ndarray | None) -> tuple[int | None, float]:
+    """The tracked point of symbol ``u``: nearest ``prev`` (or, to start, the stable point with
+    most hits, else the most visited). Returns ``(index or None, distance moved)``."""
+    sub = np.flatnonzero(fp.input_index == u)
+    if len(sub) == 0:
+        return None, np.nan
+    if prev is None:
+        stable = sub[fp.stability[sub] == "stable"]
+        pool = stable if len(stable) else sub
+        return int(pool[np.argmax(fp.n_found[pool])]), np.nan
+    d = np.abs(fp.points[sub] - prev).max(-1)
+    k = int(np.argmin(d))
+    return int(sub[k]), float(d[k])
+
+
+def assemble(run_dir: Path, out: Path, rows: Sequence[dict[str, Any]], k: int = 4) -> Tracking:
+    """Build a :class:`Tracking` from the saved rows and fixed points of ``out``."""
     its = np.array([r["iteration"] for r in rows])
-    U = len(rows[0]["per_symbol"])
-    C = len(rows)
-    lam_abs = np.full((C, U), np.nan)
-    lam_arg = np.full((C, U), np.nan)
-    n_fixed = np.zeros((C, U), np.int64)
-    n_stable = np.zeros((C, U), np.int64)
-    n_orb = np.zeros((C, U), np.int64)
-    rot = np.full((C, U), np.nan)
+    U, C = len(rows[0]["per_symbol"]), len(rows)
+    eig = np.full((C, U, k), np.nan + 0j)
+    n_fixed, n_stable, n_orb = (np.zeros((C, U), np.int64) for _ in range(3))
+    rot, jump = np.full((C, U), np.nan), np.full((C, U), np.nan)
+    t_stable = np.zeros((C, U), bool)
     periods: list[list[list[int]]] = []
-    events: list[dict[str, Any]] = []
     tracked: list[np.ndarray | None] = [None] * U
     for c, r in enumerate(rows):
         fp = FixedPoints.load(out / f"fixed_points_{r['iteration']:07d}.npz")
         periods.append([s["stable_orbit_periods"] for s in r["per_symbol"]])
         for u in range(U):
-            sub = np.flatnonzero(fp.input_index == u)
-            n_fixed[c, u] = len(sub)
+            sub = fp.input_index == u
+            n_fixed[c, u] = int(sub.sum())
             n_stable[c, u] = int((fp.stability[sub] == "stable").sum())
             n_orb[c, u] = len(r["per_symbol"][u]["stable_orbit_periods"])
             if r["per_symbol"][u]["rotation"] is not None:
                 rot[c, u] = r["per_symbol"][u]["rotation"]
-            if c:
-                for kind, n in (("appear", n_fixed[c, u] - n_fixed[c - 1, u]),
-                                ("vanish", n_fixed[c - 1, u] - n_fixed[c, u])):
-                    if n > 0:
-                        events.append({"kind": kind, "symbol": u, "iteration": int(r["iteration"]),
-                                       "count": int(n)})
-            if len(sub) == 0:
+            t, moved = _follow(fp, u, tracked[u])
+            if t is None:
                 tracked[u] = None
                 continue
-            if tracked[u] is None:  # start (or restart): the most-visited point
-                t = int(sub[np.argmax(fp.n_found[sub])])
-            else:  # continuation: the point nearest the previous tracked point
-                t = int(sub[np.argmin(np.abs(fp.points[sub] - tracked[u]).max(-1))])
-            tracked[u] = fp.points[t]
-            lam = fp.eigenvalues[t, 0]
-            lam_abs[c, u], lam_arg[c, u] = abs(lam), abs(np.angle(lam))
-    for u in range(U):
-        for c in range(1, C):
-            a, b = lam_abs[c - 1, u], lam_abs[c, u]
-            if np.isfinite(a) and np.isfinite(b) and (a - 1) * (b - 1) < 0:
-                events.append({"kind": "crossing", "symbol": u, "iteration": int(its[c]),
-                               "direction": 1 if b > 1 else -1, "from": float(a), "to": float(b)})
-            if n_orb[c - 1, u] == 0 and n_orb[c, u] > 0:
-                events.append({"kind": "stable_orbit_born", "symbol": u, "iteration": int(its[c]),
-                               "periods": periods[c][u]})
-            if n_orb[c - 1, u] > 0 and n_orb[c, u] == 0:
-                events.append({"kind": "stable_orbit_lost", "symbol": u, "iteration": int(its[c])})
-            if np.isnan(rot[c - 1, u]) and np.isfinite(rot[c, u]):
-                events.append({"kind": "rotation_born", "symbol": u, "iteration": int(its[c]),
-                               "rotation": float(rot[c, u])})
+            tracked[u], jump[c, u] = fp.points[t], moved
+            m = min(k, fp.eigenvalues.shape[1])
+            eig[c, u, :m] = fp.eigenvalues[t, :m]
+            t_stable[c, u] = fp.stability[t] == "stable"
+    events = _events(its, eig, n_fixed, n_orb, periods, rot, t_stable)
     metrics = read_metrics(run_dir)
     by_it = {m["it"]: m for m in metrics}
+
     def series(key: str) -> np.ndarray:
         vals = [by_it.get(int(i), {}).get(key) for i in its]
         return np.array([np.nan if v is None else v for v in vals], float)
 
-    rho, td = series("spectral_radius"), series("val_td_acc")
     ph = phases_from_metrics(metrics).to_dict()
     tr = ph.get("transition_at")
-    events.sort(key=lambda e: (e["iteration"], e["kind"]))
-    for e in events:
-        e["from_transition"] = None if tr is None else e["iteration"] - tr
-    return Tracking(str(run_dir), list(rows[0]["symbols"]), its, lam_abs, lam_arg, n_fixed,
-                    n_stable, n_orb, periods, rot, rho, td, events, ph)
+    events = [Event(**{**asdict(e), "from_transition": None if tr is None else e.iteration - tr})
+              for e in events]
+    cfg = json.loads((run_dir / "config.json").read_text()) if (run_dir / "config.json").exists() \
+        else {}
+    period = (cfg.get("task_kwargs") or {}).get("period") or (
+        24 if cfg.get("task", "TemporalFlipFlop-v0") == "TemporalFlipFlop-v0" else None)
+    return Tracking(str(run_dir), list(rows[0]["symbols"]), its, eig, n_fixed, n_stable, n_orb,
+                    periods, rot, t_stable, jump, series("spectral_radius"), series("val_td_acc"),
+                    events, ph, period)
+
+
+def _events(its: np.ndarray, eig: np.ndarray, n_fixed: np.ndarray, n_orb: np.ndarray,
+            periods: list[list[list[int]]], rot: np.ndarray, t_stable: np.ndarray) -> list[Event]:
+    events: list[Event] = []
+    lam = np.abs(eig[..., 0])
+    C, U = n_fixed.shape
+    for u in range(U):
+        for c in range(1, C):
+            it = int(its[c])
+            for kind, n in (("appear", n_fixed[c, u] - n_fixed[c - 1, u]),
+                            ("vanish", n_fixed[c - 1, u] - n_fixed[c, u])):
+                if n > 0:
+                    events.append(Event(kind, u, it, count=int(n)))
+            a, b = lam[c - 1, u], lam[c, u]
+            if np.isfinite(a) and np.isfinite(b) and (a - 1) * (b - 1) < 0:
+                events.append(Event("crossing", u, it, direction=1 if b > 1 else -1,
+                                    before=float(a), after=float(b)))
+            if np.isfinite(a) and not np.isfinite(b):
+                events.append(Event("tracked_lost", u, it))
+            if n_orb[c - 1, u] == 0 and n_orb[c, u] > 0:
+                events.append(Event("stable_orbit_born", u, it, periods=tuple(periods[c][u])))
+            if n_orb[c - 1, u] > 0 and n_orb[c, u] == 0:
+                events.append(Event("stable_orbit_lost", u, it))
+            if np.isnan(rot[c - 1, u]) and np.isfinite(rot[c, u]):
+                events.append(Event("rotation_born", u, it, rotation=float(rot[c, u])))
+    events.sort(key=lambda e: (e.iteration, e.kind, e.symbol))
+    return events

@@ -21,7 +21,7 @@ from ta_envs.validation import (
 
 #: Config fields that may differ between a checkpoint and the run resuming from it.
 RESUMABLE_CHANGES = ("iterations", "checkpoint_every", "checkpoint_at", "device", "threads",
-                     "stop_at_td", "init_from", "tensorboard")
+                     "stop_at_td", "continue_after_stop", "init_from", "tensorboard")
 OPTIMIZERS = ("sgd", "adam")
 INITS = ("default", "orthogonal")
 LOSS_ON = ("all", "td", "ti")
@@ -80,6 +80,7 @@ class TrainConfig:
     checkpoint_every: int = 500
     checkpoint_at: tuple[int, ...] = ()
     stop_at_td: float | None = None
+    continue_after_stop: int = 0  #: iterations to keep training after stop_at_td is reached
     device: str = "cpu"
     threads: int = 1
     init_from: str | None = None  #: start from this checkpoint's weights (e.g. retraining)
@@ -107,7 +108,9 @@ class TrainConfig:
         check_str("arch", self.arch)
         check_int_fields(self, ("hidden", "batch", "seq_len", "eval_every", "eval_size",
                                 "checkpoint_every", "threads"), 1)
-        check_int_fields(self, ("iterations", "seed"), 0)
+        check_int_fields(self, ("iterations", "seed", "continue_after_stop"), 0)
+        if self.continue_after_stop and self.stop_at_td is None:
+            raise InvalidValue("continue_after_stop needs stop_at_td")
         check_float("lr", self.lr, above=0.0)
         check_float("momentum", self.momentum, 0.0, below=1.0)
         check_choice("optimizer", self.optimizer, OPTIMIZERS)

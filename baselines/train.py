@@ -232,12 +232,14 @@ def _train_locked(session: Session, run_dir: Path, log: MetricsLog, resume: bool
                   on_iteration: Callable[[int], None] | None) -> RunResult:
     config = session.config
     start, wall0, last = _resume(session, run_dir, log, resume)
-    if last is not None and config.stop_at_td is not None and \
-            (last.get("val_td_acc") or 0) >= config.stop_at_td:
+    stopped_at = _stopped_at(config, run_dir) if last is not None else None
+    end = config.iterations if stopped_at is None else \
+        min(config.iterations, stopped_at + config.continue_after_stop)
+    if last is not None and start >= end:
         return RunResult(run_dir, start, last, wall0)  # it had already stopped
     atomic_write_json(run_dir / "config.json", config.to_dict())
     weight_key = {"all": None, "td": "mask_td", "ti": "mask_ti"}[config.loss_on]
-    schedule = set(config.checkpoint_at) | {config.iterations}
+    schedule = set(config.checkpoint_at) | {config.iterations, end}
     t0 = time.perf_counter() - wall0
     tb = _tensorboard(config, run_dir, start)
     if last is None:  # the initial network: evaluated and checkpointed
@@ -251,7 +253,7 @@ def _train_locked(session: Session, run_dir: Path, log: MetricsLog, resume: bool
     at_boundary = True  # the model, optimiser and data stream are those after iteration ``it``
     try:
         with _DeferredInterrupt() as interrupt:
-            for it in range(start + 1, config.iterations + 1):
+            for it in range(start + 1, end + 1):
                 at_boundary = False
                 m = session.step(it, weight_key)
                 if it % config.eval_every == 0 or it == config.iterations:
@@ -261,8 +263,12 @@ def _train_locked(session: Session, run_dir: Path, log: MetricsLog, resume: bool
                 at_boundary, last = True, m
                 if tb is not None:
                     _log_tensorboard(tb, m)
-                stop = config.stop_at_td is not None and (m.get("val_td_acc") or 0) >= \
-                    config.stop_at_td
+                if stopped_at is None and config.stop_at_td is not None and \
+                        (m.get("val_td_acc") or 0) >= config.stop_at_td:
+                    stopped_at = it
+                    end = min(config.iterations, it + config.continue_after_stop)
+                    schedule.add(end)
+                stop = it >= end
                 if it % config.checkpoint_every == 0 or it in schedule or stop:
                     log.sync()
                     session.checkpoint(run_dir, it, m["wall_s"])
@@ -285,6 +291,14 @@ def _train_locked(session: Session, run_dir: Path, log: MetricsLog, resume: bool
         if tb is not None:
             tb.close()
     return RunResult(run_dir, it, last, time.perf_counter() - t0)
+
+
+def _stopped_at(config: TrainConfig, run_dir: Path) -> int | None:
+    """The first logged iteration that met ``stop_at_td`` (None: not yet, or no criterion)."""
+    if config.stop_at_td is None:
+        return None
+    rows = read_metrics(run_dir)
+    return next((r["it"] for r in rows if (r.get("val_td_acc") or 0) >= config.stop_at_td), None)
 
 
 def _log_tensorboard(tb: Any, m: dict[str, Any]) -> None:

@@ -1,4 +1,4 @@
-"""Figures of the linear-RNN theory experiments (matplotlib, Agg backend, saved to files)."""
+"""Figures of the linear-RNN theory experiments (matplotlib figures without pyplot, saved to files)."""
 
 from __future__ import annotations
 
@@ -6,21 +6,19 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import matplotlib
+import numpy as np
+from matplotlib.axes import Axes
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
+from baselines.figures import save_figure, subplots
 
-from baselines.figures import save_figure  # noqa: E402
+from .integration import IntegrationResult
+from .ntk import KernelMovement
+from .properties import ExtrapolationResult, OrderResult, TradeoffResult
 
-from .integration import IntegrationResult  # noqa: E402
-from .ntk import KernelMovement  # noqa: E402
-from .properties import ExtrapolationResult, OrderResult, TradeoffResult  # noqa: E402
-
-COLORS = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+COLORS = matplotlib.rcParams["axes.prop_cycle"].by_key()["color"]
 
 
-def _learning_panel(ax: plt.Axes, predicted: np.ndarray, simulated: np.ndarray,
+def _learning_panel(ax: Axes, predicted: np.ndarray, simulated: np.ndarray,
                     labels: Sequence[str], ph: np.ndarray, sh: np.ndarray) -> None:
     steps = np.arange(len(predicted))
     for i, lab in enumerate(labels):
@@ -36,7 +34,7 @@ def _learning_panel(ax: plt.Axes, predicted: np.ndarray, simulated: np.ndarray,
 def order_figure(res: OrderResult, path: str | Path) -> Path:
     """Fraction of each teacher mode learned against step: full-matrix GD (solid) and the reduced
     theory (dashed); left, the task dynamics of each mode."""
-    fig, ax = plt.subplots(1, 2, figsize=(11, 4), gridspec_kw={"width_ratios": [1, 2.2]})
+    fig, ax = subplots(1, 2, figsize=(11, 4), gridspec_kw={"width_ratios": [1, 2.2]})
     T = res.s.shape[1]
     for i, lab in enumerate(res.labels):
         ax[0].plot(np.arange(1, T + 1), res.s[i], "o-", color=COLORS[i % len(COLORS)], label=lab)
@@ -52,7 +50,7 @@ def order_figure(res: OrderResult, path: str | Path) -> Path:
 def extrapolation_figure(res: ExtrapolationResult, path: str | Path) -> Path:
     """Learned recurrent gain against γ, and relative error / hidden-state gain against sequence
     length for each γ."""
-    fig, ax = plt.subplots(1, 3, figsize=(13, 3.8))
+    fig, ax = subplots(1, 3, figsize=(13, 3.8))
     ax[0].plot(res.gammas, res.w, "ko")
     ax[0].plot(res.gammas, res.gammas, "k:", lw=0.8)
     ax[0].axhline(1, color="r", lw=0.7, ls="--")
@@ -75,7 +73,7 @@ def extrapolation_figure(res: ExtrapolationResult, path: str | Path) -> Path:
 def tradeoff_figure(res: TradeoffResult, path: str | Path) -> Path:
     """Left: recurrent weight of the global optimum against echo strength c (phase transition at
     c_crit) and where gradient descent ends from each initial w0. Right: the reduced loss L*(w)."""
-    fig, ax = plt.subplots(1, 2, figsize=(11, 4))
+    fig, ax = subplots(1, 2, figsize=(11, 4))
     ax[0].plot(res.c, res.w_star, "k-", lw=2, label="global optimum w*")
     for q, w0 in enumerate(res.w0):
         ax[0].plot(res.c, res.w_gd[q], "o", ms=4, mfc="none", color=COLORS[q % len(COLORS)],
@@ -98,7 +96,7 @@ def tradeoff_figure(res: TradeoffResult, path: str | Path) -> Path:
 def ntk_figure(runs: Sequence[KernelMovement], path: str | Path) -> Path:
     """Kernel distance from the initial NTK against training loss, recurrent vs feed-forward, for
     each init scale."""
-    fig, ax = plt.subplots(1, 2, figsize=(11, 4))
+    fig, ax = subplots(1, 2, figsize=(11, 4))
     scales = sorted({r.scale for r in runs})
     for r in runs:
         c = COLORS[scales.index(r.scale) % len(COLORS)]
@@ -122,7 +120,7 @@ def ntk_figure(runs: Sequence[KernelMovement], path: str | Path) -> Path:
 def integration_figure(res: IntegrationResult, path: str | Path) -> Path:
     """Channels of the integration task learned over training (GD solid, theory dashed), the
     learned recurrent gains against γ, and test error at longer sequences."""
-    fig, ax = plt.subplots(1, 3, figsize=(14, 3.8), gridspec_kw={"width_ratios": [2, 1, 1]})
+    fig, ax = subplots(1, 3, figsize=(14, 3.8), gridspec_kw={"width_ratios": [2, 1, 1]})
     labels = [f"channel x{c:g}" for c in np.sort(res.scales)[::-1]]
     _learning_panel(ax[0], res.predicted, res.simulated, labels, res.predicted_half,
                     res.simulated_half)

@@ -15,18 +15,18 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ta_envs.validation import check_int_fields
 from ta_envs.dataset import Batch
+from ta_envs.validation import check_int_fields
 
-from .rings import (
+from .model import (
     LatticeConfig,
     NeuronParams,
     RingNetwork,
-    Stepper,
     initial_state,
     lattice,
     single_rings,
 )
+from .simulate import Stepper
 
 
 @dataclass(frozen=True)

@@ -1,34 +1,45 @@
-"""``ta-envs theory``: the four properties of linear-RNN learning and the integration proof of
-concept, each as a figure (``<name>.png``) and numbers (``<name>.json``) under ``--out``; a summary
-of all of them in ``theory.json``. An experiment whose JSON exists is not run again (``--force``
-reruns it), so an interrupted call resumes where it stopped.
+"""The theory experiments as one pipeline: the four properties of linear-RNN learning and the
+integration proof of concept, each as a figure (``<name>.png``) and numbers (``<name>.json``) in
+an output folder, and a summary of all of them in ``theory.json``. An experiment whose JSON exists
+is not run again (``force`` reruns it), so an interrupted call resumes where it stopped.
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 from collections.abc import Callable
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from tqdm import tqdm
 
 from baselines.jsonable import to_jsonable
+from baselines.runs import atomic_write_json
+from ta_envs.progress import iterate
+from ta_envs.validation import InvalidValue, check_seed
 
 EXPERIMENTS = ("order", "extrapolation", "tradeoff", "ntk", "integration")
 
 
-def add_theory_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("experiments", nargs="*", default=[], metavar="EXPERIMENT",
-                   help=f"any of {', '.join(EXPERIMENTS)} (default: all)")
-    p.add_argument("--out", required=True, help="output directory")
-    p.add_argument("--quick", action="store_true", help="fewer steps and settings (smoke run)")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--force", action="store_true", help="rerun experiments whose JSON exists")
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
+@dataclass(frozen=True)
+class TheoryConfig:
+    """Which experiments to run (default: all), where, and how."""
+
+    out: Path
+    experiments: tuple[str, ...] = EXPERIMENTS
+    quick: bool = False
+    seed: int = 0
+    force: bool = False
+    progress: bool = True
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "out", Path(self.out))
+        object.__setattr__(self, "experiments", tuple(self.experiments) or EXPERIMENTS)
+        bad = [n for n in self.experiments if n not in EXPERIMENTS]
+        if bad:
+            raise InvalidValue(f"experiments must be among {EXPERIMENTS}, got {bad}")
+        check_seed("seed", self.seed)
 
 
 def _order(out: Path, quick: bool, seed: int) -> dict[str, Any]:
@@ -81,8 +92,7 @@ def _ntk(out: Path, quick: bool, seed: int, progress: bool) -> dict[str, Any]:
     sigma = teacher_correlations(U, V, s)
     scales = (0.1, 1.0) if quick else (0.1, 0.3, 0.6, 1.0)
     runs = [kernel_movement(m, sigma, sc, steps=800 if quick else 3000, seed=seed)
-            for sc in tqdm(scales, desc="ntk", disable=not progress, leave=False)
-            for m in ("rnn", "feedforward")]
+            for sc in iterate(scales, "ntk", progress) for m in ("rnn", "feedforward")]
     ntk_figure(runs, out / "ntk.png")
     return {"runs": [asdict(k) for k in runs],
             "final_distance": {f"{k.model}@{k.scale:g}": float(k.distance[-1]) for k in runs},
@@ -103,35 +113,30 @@ def _integration(out: Path, quick: bool, seed: int) -> dict[str, Any]:
     return d
 
 
-def run_theory(args: argparse.Namespace) -> int:
-    names = list(args.experiments) or list(EXPERIMENTS)
-    bad = [n for n in names if n not in EXPERIMENTS]
-    if bad:
-        raise ValueError(f"experiments must be among {EXPERIMENTS}, got {bad}")
-    out = Path(args.out)
+def run_theory(config: TheoryConfig) -> dict[str, Any]:
+    """Run (or reuse) the chosen experiments; returns the headline numbers per experiment."""
+    out, quick, seed = config.out, config.quick, config.seed
     out.mkdir(parents=True, exist_ok=True)
-    progress = not args.quiet
     runners: dict[str, Callable[[], dict[str, Any]]] = {
-        "order": lambda: _order(out, args.quick, args.seed),
-        "extrapolation": lambda: _extrapolation(out, args.quick, args.seed),
-        "tradeoff": lambda: _tradeoff(out, args.quick, args.seed),
-        "ntk": lambda: _ntk(out, args.quick, args.seed, progress),
-        "integration": lambda: _integration(out, args.quick, args.seed),
+        "order": lambda: _order(out, quick, seed),
+        "extrapolation": lambda: _extrapolation(out, quick, seed),
+        "tradeoff": lambda: _tradeoff(out, quick, seed),
+        "ntk": lambda: _ntk(out, quick, seed, config.progress),
+        "integration": lambda: _integration(out, quick, seed),
     }
     summary: dict[str, Any] = {}
-    for name in tqdm(names, desc="theory", disable=not progress):
+    for name in iterate(config.experiments, "theory", config.progress):
         path = out / f"{name}.json"
-        if path.exists() and not args.force:
+        if path.exists() and not config.force:
             summary[name] = json.loads(path.read_text())
             continue
         result = to_jsonable(runners[name]())
-        result["quick"] = bool(args.quick)
-        path.write_text(json.dumps(result))
+        result["quick"] = bool(quick)
+        atomic_write_json(path, result, indent=None)
         summary[name] = result
-    (out / "theory.json").write_text(json.dumps(_headline(summary), indent=1))
-    for line in _report(summary):
-        print(line)
-    return 0
+    headline = _headline(summary)
+    atomic_write_json(out / "theory.json", headline, indent=1)
+    return summary
 
 
 def _headline(summary: dict[str, Any]) -> dict[str, Any]:
@@ -145,7 +150,7 @@ def _headline(summary: dict[str, Any]) -> dict[str, Any]:
     return {n: {k: r[k] for k in keep[n] if k in r} for n, r in summary.items()}
 
 
-def _report(summary: dict[str, Any]) -> list[str]:
+def report_lines(summary: dict[str, Any]) -> list[str]:
     lines = []
     if "order" in summary:
         o = summary["order"]

@@ -1,26 +1,22 @@
-"""Figures of the ring-oscillator experiments (matplotlib, Agg backend, saved to files)."""
+"""Figures of the ring-oscillator experiments (matplotlib figures without pyplot, saved to files)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
 
-import matplotlib
+import numpy as np
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
+from baselines.figures import save_figure, subplots
 
-from baselines.figures import save_figure  # noqa: E402
-
-from .ring_experiments import LatticeRun, PeriodResult  # noqa: E402
-from .synchrony import staggered  # noqa: E402
+from .experiments import LatticeRun, PeriodResult
+from .synchrony import staggered
 
 
 def period_figure(res: PeriodResult, path: str | Path, law: tuple[float, float] = (1.26, 0.27)
                   ) -> Path:
     """One-pulse ring period against ring size, the fitted line and the reference law."""
-    fig, ax = plt.subplots(figsize=(5, 3.8))
+    fig, ax = subplots(figsize=(5, 3.8))
     ax.plot(res.sizes, res.periods, "ko", label="simulated")
     x = np.linspace(res.sizes.min(), res.sizes.max(), 50)
     ax.plot(x, res.slope * x + res.intercept, "b-", lw=1,
@@ -37,7 +33,7 @@ def lattice_snapshots_figure(run: LatticeRun, path: str | Path) -> Path:
     staggered phases ``θ + π(row + col)``, so that a locked checkerboard shows as one colour."""
     k = len(run.snapshot_times)
     shown = staggered(run.snapshots) if run.ordering == "antiphase" else run.snapshots
-    fig, ax = plt.subplots(1, k, figsize=(3.2 * k, 3.4))
+    fig, ax = subplots(1, k, figsize=(3.2 * k, 3.4))
     ax = np.atleast_1d(ax)
     for a, t, th in zip(ax, run.snapshot_times, shown):
         im = a.imshow(th, cmap="hsv", vmin=0, vmax=2 * np.pi, interpolation="nearest")
@@ -50,14 +46,13 @@ def lattice_snapshots_figure(run: LatticeRun, path: str | Path) -> Path:
     fig.suptitle(f"{c.rows}x{c.cols} rings of {c.ring_size}, sharing m = {c.sharing}, "
                  f"coupling {c.coupling:g} ({run.ordering} order)", fontsize=10)
     fig.savefig(Path(path), dpi=90)
-    plt.close(fig)
     return Path(path)
 
 
 def lattice_summary_figure(runs: Sequence[LatticeRun], path: str | Path) -> Path:
     """Correlation length ξ(t), neighbour locking and domain-wall fraction over time for each run,
     and the steady-state ξ against sharing m."""
-    fig, ax = plt.subplots(1, 5, figsize=(21, 3.8))
+    fig, ax = subplots(1, 5, figsize=(21, 3.8))
     for r in runs:
         lab = f"m={r.config.sharing}" + (f", eps={r.config.coupling:g}" if r.config.coupling else "")
         ax[0].plot(r.times, r.xi, label=lab)

@@ -1,0 +1,111 @@
+"""What kind of bifurcation each loss of stability in a :class:`~analysis.tracking.Tracking` is.
+
+A *loss of stability* is a checkpoint where the tracked fixed point of a symbol, stable at the
+previous checkpoint, is unstable or gone. Its type, from the tracked eigenvalues and the attractors
+around it (standard normal forms of maps):
+
+- **Neimark-Sacker**: the point survives, and the eigenvalues that left the unit circle are a
+  complex pair (``|arg λ|`` away from 0 and π); an invariant circle (a torus, or a locked periodic
+  orbit) is born. Its rotation per step at birth is close to ``arg λ / 2π``.
+- **period doubling**: the point survives and a real eigenvalue left through −1; a period-2 orbit
+  appears.
+- **pitchfork**: the point survives, a real eigenvalue left through +1, and two new fixed points
+  appear (the symmetric branches).
+- **saddle-node**: the point is gone (no fixed point near its last position) and the number of
+  fixed points fell: a stable point and a saddle collided, its last eigenvalue real and near +1.
+- anything else is ``other``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+
+from .tracking import Tracking
+
+KINDS = ("neimark-sacker", "period-doubling", "pitchfork", "saddle-node", "other")
+#: A tracked point that moved farther than this (max-norm) between checkpoints is another branch.
+JUMP = 0.25
+#: Below this |arg λ| (or above π minus it) an eigenvalue counts as real.
+REAL_ARG = 0.05
+
+
+@dataclass(frozen=True)
+class StabilityLoss:
+    """One loss of stability of a tracked fixed point and its type."""
+
+    symbol: int
+    iteration: int  #: first checkpoint where the tracked point is unstable or gone
+    kind: str  #: one of KINDS
+    eigenvalue_before: complex  #: leading eigenvalue at the last stable checkpoint
+    eigenvalue_after: complex | None  #: leading eigenvalue after (None: the point is gone)
+    fixed_before: int
+    fixed_after: int
+    attractor_after: str  #: orbit / torus / fixed / none, within ``window`` checkpoints
+    rotation_at_birth: float | None  #: turns per step of the born torus (or 1/period of the orbit)
+    predicted_rotation: float | None  #: |arg λ| / 2π of the eigenvalue that crossed
+    winding_estimate: float | None  #: |arg λ| · P / 2π (the m of a ring turned m times a period)
+    permanent: bool  #: the tracked point never becomes stable again
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data (complex numbers as ``[abs, arg]``)."""
+        d = asdict(self)
+        for k in ("eigenvalue_before", "eigenvalue_after"):
+            z = d[k]
+            d[k] = None if z is None else [abs(z), float(np.angle(z))]
+        return d
+
+
+def _kind(lam_b: complex, lam_a: complex | None, gone: bool, d_fixed: int) -> str:
+    if gone:
+        return "saddle-node" if d_fixed < 0 else "other"
+    assert lam_a is not None
+    arg = abs(np.angle(lam_a))
+    if REAL_ARG < arg < np.pi - REAL_ARG:
+        return "neimark-sacker"
+    if arg >= np.pi - REAL_ARG:
+        return "period-doubling"
+    return "pitchfork" if d_fixed >= 2 else "other"
+
+
+def losses_of_stability(tr: Tracking, window: int = 3) -> list[StabilityLoss]:
+    """Every loss of stability in ``tr``, in order, each classified (see the module)."""
+    out = []
+    C, U = tr.n_fixed.shape
+    for u in range(U):
+        for c in range(1, C):
+            if not tr.tracked_stable[c - 1, u] or tr.tracked_stable[c, u]:
+                continue
+            lam_b = complex(tr.eigenvalues[c - 1, u, 0])
+            after = tr.eigenvalues[c, u, 0]
+            gone = not np.isfinite(after) or not np.isfinite(tr.tracked_jump[c, u]) or \
+                tr.tracked_jump[c, u] > JUMP
+            lam_a = None if gone else complex(after)
+            d_fixed = int(tr.n_fixed[c, u] - tr.n_fixed[c - 1, u])
+            kind = _kind(lam_b, lam_a, gone, d_fixed)
+            seen = [tr.attractor(k, u) for k in range(c, min(C, c + window))]
+            attractor = next((a for a in ("orbit", "torus") if a in seen), seen[0])
+            rot = None
+            for k in range(c, min(C, c + window)):
+                if np.isfinite(tr.rotation[k, u]):
+                    rot = float(tr.rotation[k, u])
+                    break
+                if tr.orbit_periods[k][u]:
+                    rot = 1.0 / min(tr.orbit_periods[k][u])
+                    break
+            arg = None if lam_a is None else abs(float(np.angle(lam_a)))
+            pred = None if arg is None else arg / (2 * np.pi)
+            m_est = None if arg is None or not tr.period else arg * tr.period / (2 * np.pi)
+            permanent = not tr.tracked_stable[c:, u].any()
+            out.append(StabilityLoss(u, int(tr.iterations[c]), kind, lam_b, lam_a,
+                                     int(tr.n_fixed[c - 1, u]), int(tr.n_fixed[c, u]), attractor,
+                                     rot, pred, m_est, permanent))
+    out.sort(key=lambda s: (s.iteration, s.symbol))
+    return out
+
+
+def counts(losses: list[StabilityLoss]) -> dict[str, int]:
+    """How many losses of each kind."""
+    return {k: sum(s.kind == k for s in losses) for k in KINDS}
