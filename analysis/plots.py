@@ -7,8 +7,9 @@ from pathlib import Path
 
 import numpy as np
 
-from baselines.figures import subplots
+from baselines.figures import save_figure, subplots
 
+from .bifurcation import StabilityLoss
 from .oscillator import Flow, Oscillator
 from .subspace import SubspaceResult
 from .tracking import Tracking
@@ -16,12 +17,17 @@ from .tracking import Tracking
 COLORS = ("tab:red", "tab:blue", "tab:green", "tab:purple", "tab:orange")
 
 
-def tracking_figure(tr: Tracking, path: str | Path, title: str = "") -> Path:
+ATTRACTOR_COLORS = {"fixed": "#9ecae1", "torus": "#fdae6b", "orbit": "#e6550d", "none": "white"}
+
+
+def tracking_figure(tr: Tracking, path: str | Path, title: str = "",
+                    losses: Sequence[StabilityLoss] = ()) -> Path:
     """Three stacked panels against iteration: held-out TD accuracy; ``|λ_max|`` of each symbol's
-    tracked fixed point (unit circle dashed, W_hh spectral radius grey) with its crossings; stable
-    fixed points and stable orbits per symbol. The learning-phase transition is a vertical line."""
-    fig, ax = subplots(3, 1, figsize=(8, 7.5), sharex=True,
-                           gridspec_kw={"height_ratios": [1, 1.4, 0.9]})
+    tracked fixed point (unit circle dashed, W_hh spectral radius grey), each loss of stability
+    marked with its type; and one strip per symbol coloured by what the symbol settles to at each
+    checkpoint (stable fixed point, torus, stable orbit). The transition is a dotted line."""
+    fig, ax = subplots(3, 1, figsize=(8, 7.2), sharex=True,
+                       gridspec_kw={"height_ratios": [1, 1.4, 0.5]})
     it = tr.iterations
     tra = tr.phases.get("transition_at")
     ok = np.isfinite(tr.val_td_acc)
@@ -31,20 +37,34 @@ def tracking_figure(tr: Tracking, path: str | Path, title: str = "") -> Path:
     for u, sym in enumerate(tr.symbols):
         c = COLORS[u % len(COLORS)]
         ax[1].plot(it, tr.lam_abs[:, u], ".-", color=c, ms=3, lw=1, label=f"input {sym}")
-        for e in tr.events:
-            if e["kind"] == "crossing" and e["symbol"] == u:
-                ax[1].plot(e["iteration"], e["to"], "o", mfc="none", color=c, ms=8)
-        ax[2].step(it, tr.n_stable[:, u], where="post", color=c, lw=1.2,
-                   label=f"stable fixed points ({sym})")
-        ax[2].step(it, tr.n_stable_orbits[:, u], where="post", color=c, lw=1.2, ls=":",
-                   label=f"stable orbits ({sym})")
+    for s in losses:
+        k = int(np.searchsorted(it, s.iteration))
+        ax[1].annotate(s.kind.replace("neimark-sacker", "N-S"), (s.iteration, tr.lam_abs[k, s.symbol]),
+                       xytext=(4, 8), textcoords="offset points", fontsize=7,
+                       color=COLORS[s.symbol % len(COLORS)])
+        ax[1].plot(s.iteration, tr.lam_abs[k, s.symbol], "o", mfc="none", ms=8,
+                   color=COLORS[s.symbol % len(COLORS)])
     if np.isfinite(tr.spectral_radius).any():
-        ax[1].plot(it, tr.spectral_radius, color="0.6", lw=1, label="spectral radius of W_hh")
+        ok = np.isfinite(tr.spectral_radius)
+        ax[1].plot(it[ok], tr.spectral_radius[ok], color="0.6", lw=1,
+                   label="spectral radius of W_hh")
     ax[1].axhline(1, color="k", ls="--", lw=0.8)
     ax[1].set_ylabel("|λ_max| of tracked fixed point")
     ax[1].legend(fontsize=8, loc="upper left")
-    ax[2].set_ylabel("count")
-    ax[2].legend(fontsize=7, ncol=2, loc="upper left")
+    edges = np.r_[it, it[-1] + (it[-1] - it[-2] if len(it) > 1 else 10)]
+    for u, sym in enumerate(tr.symbols):
+        for c in range(len(it)):
+            ax[2].axvspan(edges[c], edges[c + 1], ymin=u / len(tr.symbols),
+                          ymax=(u + 0.9) / len(tr.symbols),
+                          color=ATTRACTOR_COLORS[tr.attractor(c, u)], lw=0)
+    ax[2].set_yticks([(u + 0.45) / len(tr.symbols) for u in range(len(tr.symbols))],
+                     [f"input {s}" for s in tr.symbols])
+    ax[2].set_ylim(0, 1)
+    handles = [ax[2].fill_between([], [], color=col, label=name) for name, col in
+               (("stable fixed point", ATTRACTOR_COLORS["fixed"]), ("torus", ATTRACTOR_COLORS["torus"]),
+                ("stable orbit", ATTRACTOR_COLORS["orbit"]))]
+    ax[2].legend(handles=handles, fontsize=7, ncol=3, loc="upper center",
+                 bbox_to_anchor=(0.5, -0.45))
     ax[2].set_xlabel("training iteration")
     for a in ax:
         if tra is not None:
@@ -52,9 +72,7 @@ def tracking_figure(tr: Tracking, path: str | Path, title: str = "") -> Path:
     if tra is not None:
         ax[0].text(tra, 0.42, " transition", color="tab:gray", fontsize=8)
     ax[0].set_title(title, fontsize=10)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    return Path(path)
+    return save_figure(fig, path)
 
 
 def rings_figure(res: SubspaceResult, path: str | Path, title: str = "") -> Path:

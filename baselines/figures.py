@@ -119,3 +119,26 @@ def bars(ax: Axes, labels: Sequence[str], values: Sequence[float],
                          [hi - v for v, (_, hi) in zip(values, errors)]])
     ax.barh(y, values, xerr=xerr, color="tab:blue", alpha=0.7)
     ax.set_yticks(y, labels)
+
+
+def rl_curves(runs: Sequence[Sequence[dict[str, Any]]], path: str | Path, title: str) -> Path:
+    """TD and TI accuracy against environment steps: each seed thin, the mean bold."""
+    fig, axes = subplots(1, 2, figsize=(10, 3.6), sharey=True)
+    for ax, key, name in ((axes[0], "td_acc", "time-dependent (TD)"),
+                          (axes[1], "ti_acc", "time-independent (TI)")):
+        for r in runs:
+            ax.plot([x["steps"] for x in r], [x[key] for x in r], lw=0.7, alpha=0.5,
+                    color="tab:blue")
+        n = min(len(r) for r in runs)
+        ax.plot([x["steps"] for x in runs[0][:n]],
+                np.mean([[x[key] for x in r[:n]] for r in runs], 0), lw=2, color="tab:blue",
+                label="mean over seeds")
+        ax.set_title(name, fontsize=10)
+        ax.set_xlabel("environment steps")
+        ax.axhline(0.5, color="k", ls=":", lw=0.8)
+    axes[0].set_ylabel("evaluation accuracy")
+    axes[0].set_ylim(0, 1.02)
+    axes[0].legend(fontsize=8)
+    fig.suptitle(title, fontsize=10)
+    save_figure(fig, path)
+    return Path(path)

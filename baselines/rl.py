@@ -8,7 +8,8 @@
   sb3-contrib's RecurrentPPO, whose rollout buffer fails on ``MultiBinary``, can train on it.
 - Agents (:func:`make_agent`): ``ppo`` (``MlpPolicy``), ``ppo-framestack`` (PPO on the last
   ``frame_stack`` observations) and ``recurrent-ppo`` (sb3-contrib) with an LSTM core or, through
-  :class:`RecurrentCorePolicy`, a GRU or tanh-RNN core.
+  :class:`RecurrentCorePolicy`, a GRU or tanh-RNN core, or any model with the recurrent interface
+  (a built-in name such as ``mingru``, or ``module:Class``) as the policy's memory.
 - :func:`evaluate_agent`: deterministic policy on fixed evaluation seeds, TD and TI accuracy.
 - :func:`train_agent`: one seed, evaluated every ``eval_every`` steps, logs (CSV + TensorBoard),
   a resumable model checkpoint after each evaluation.
@@ -33,8 +34,10 @@ from stable_baselines3.common.vec_env import VecEnv, VecFrameStack, VecMonitor
 from torch import nn
 
 import ta_envs  # noqa: F401  (registers the ids)
-from ta_envs.validation import check_int_fields
 from ta_envs.envs import TaskVectorEnv
+from ta_envs.validation import InvalidValue, check_int_fields
+
+from .models import readout_of, require_recurrent
 
 ALGOS = ("ppo", "ppo-framestack", "recurrent-ppo")
 CORES = ("lstm", "gru", "rnn")
@@ -49,7 +52,7 @@ class SB3VecEnv(VecEnv):
         spec = gym.spec(env_id)
         vec_entry = spec.vector_entry_point
         if vec_entry is None:
-            raise ValueError(f"{env_id!r} has no native vector env")
+            raise InvalidValue(f"{env_id!r} has no native vector env")
         cls = gym.envs.registration.load_env_creator(vec_entry) if isinstance(vec_entry, str) \
             else vec_entry
         kwargs = {**(spec.kwargs or {}), **env_kwargs}
@@ -73,7 +76,7 @@ class SB3VecEnv(VecEnv):
         if a.dtype.kind == "f":  # SB3 hands MultiBinary actions over as floats 0.0/1.0
             ai = a.astype(np.int64)
             if not np.array_equal(ai, a):
-                raise ValueError(f"actions must be whole numbers for {self.action_space}, got {a}")
+                raise InvalidValue(f"actions must be whole numbers for {self.action_space}, got {a}")
             a = ai
         self._actions = a
 
@@ -134,19 +137,58 @@ class _LSTMShaped(nn.Module):
         return out, (h, c)
 
 
+class _CoreAdapter(nn.Module):
+    """Any model with the recurrent interface behind ``nn.LSTM``'s interface: its state is packed
+    into the ``(h, c)`` pair SB3 stores (``2 · hidden`` numbers at most, zero-padded), and its
+    ``readout(h, x)`` (built with ``output_size = hidden``) gives the features the policy and
+    value heads read. SB3 zeroes the pair at episode starts, which is ``initial_state`` for every
+    built-in."""
+
+    def __init__(self, model: nn.Module, input_size: int, hidden_size: int) -> None:
+        super().__init__()
+        require_recurrent(model, "a RecurrentPPO core")
+        if model.state_size > 2 * hidden_size:
+            raise InvalidValue(f"a core's state ({model.state_size} numbers) must fit SB3's "
+                               f"(h, c) pair of 2 x {hidden_size}; lower its width")
+        self.model = model
+        self.input_size, self.hidden_size, self.num_layers = input_size, hidden_size, 1
+
+    def forward(self, x: torch.Tensor, state: tuple[torch.Tensor, torch.Tensor]
+                ) -> tuple[torch.Tensor, tuple[torch.Tensor, torch.Tensor]]:
+        h, c = state
+        H, S = self.hidden_size, self.model.state_size
+        s = torch.cat([h[0], c[0]], dim=-1)[:, :S]
+        out = []
+        for xt in x:  # x: [T, B, F] (sequence first, as nn.LSTM)
+            s = self.model.step(s, xt)
+            out.append(readout_of(self.model, s, xt))
+        full = torch.nn.functional.pad(s, (0, 2 * H - S))
+        return torch.stack(out), (full[None, :, :H].contiguous(), full[None, :, H:].contiguous())
+
+
+def make_core(core: str, input_size: int, hidden_size: int, num_layers: int = 1) -> nn.Module:
+    """An LSTM-shaped recurrent core: ``gru``/``rnn`` (fused torch layers), or any architecture
+    with the recurrent interface (a built-in name or ``module:Class``) through an adapter."""
+    if core in ("gru", "rnn"):
+        return _LSTMShaped(input_size, hidden_size, num_layers, core)
+    from .models import build_model
+
+    return _CoreAdapter(build_model(core, input_size, hidden_size, hidden_size), input_size,
+                        hidden_size)
+
+
 class RecurrentCorePolicy(RecurrentActorCriticPolicy):
     """sb3-contrib's ``MlpLstmPolicy`` with its LSTM(s) replaced by ``core``: ``"gru"`` or
-    ``"rnn"`` (tanh), same hidden size (``lstm_hidden_size``)."""
+    ``"rnn"`` (tanh), or any architecture with the recurrent interface (``"mingru"``,
+    ``"module:Class"``), same hidden size (``lstm_hidden_size``)."""
 
     def __init__(self, *args: Any, core: str = "gru", **kwargs: Any) -> None:
-        if core not in ("gru", "rnn"):
-            raise ValueError(f"core must be 'gru' or 'rnn', got {core!r}")
         super().__init__(*args, **kwargs)
         self.core = core
         n = self.lstm_actor.num_layers
-        self.lstm_actor = _LSTMShaped(self.features_dim, self.lstm_output_dim, n, core)
+        self.lstm_actor = make_core(core, self.features_dim, self.lstm_output_dim, n)
         if self.lstm_critic is not None:
-            self.lstm_critic = _LSTMShaped(self.features_dim, self.lstm_output_dim, n, core)
+            self.lstm_critic = make_core(core, self.features_dim, self.lstm_output_dim, n)
         self.optimizer = self.optimizer_class(self.parameters(), lr=self._lr0,
                                               **self.optimizer_kwargs)
 
@@ -184,20 +226,22 @@ class RLConfig:
     def __post_init__(self) -> None:
         object.__setattr__(self, "env_kwargs", dict(self.env_kwargs))
         if self.algo not in ALGOS:
-            raise ValueError(f"algo must be one of {ALGOS}, got {self.algo!r}")
+            raise InvalidValue(f"algo must be one of {ALGOS}, got {self.algo!r}")
         if self.core not in CORES:
-            raise ValueError(f"core must be one of {CORES}, got {self.core!r}")
+            from .models import check_arch_options
+
+            check_arch_options(self.core, None, None, {})  # a built-in name or module:Class
         if self.core != "lstm" and self.algo != "recurrent-ppo":
-            raise ValueError(f"core={self.core!r} needs algo='recurrent-ppo'")
+            raise InvalidValue(f"core={self.core!r} needs algo='recurrent-ppo'")
         check_int_fields(self, ("steps", "n_envs", "n_steps", "batch_size", "hidden",
                                 "frame_stack", "eval_every", "eval_episodes"), 1)
         if not (isinstance(self.lr, (int, float)) and self.lr > 0 and math.isfinite(self.lr)):
-            raise ValueError(f"lr must be a finite number > 0, got {self.lr!r}")
+            raise InvalidValue(f"lr must be a finite number > 0, got {self.lr!r}")
         if not isinstance(self.observe_clock, bool):
             raise TypeError(f"observe_clock must be a bool, got {self.observe_clock!r}")
         if self.env_id not in gym.registry:
-            raise ValueError(f"env_id {self.env_id!r} is not registered (ta_envs ids: "
-                             f"{list(ta_envs.FACTORIES)})")
+            raise InvalidValue(f"env_id {self.env_id!r} is not registered (ta_envs ids: "
+                               f"{list(ta_envs.FACTORIES)})")
         self.make_env(1).close()  # bad env kwargs fail here, before any work
 
     def make_env(self, n: int) -> VecEnv:
@@ -332,3 +376,40 @@ def summarize(runs: Sequence[Sequence[dict[str, Any]]]) -> dict[str, Any]:
     return {"seeds": len(runs), "td_acc": stats([f["td_acc"] for f in final]),
             "ti_acc": stats([f["ti_acc"] for f in final]),
             "fps": stats(fps) if fps else None}
+
+
+def _seed_job(job: tuple[dict[str, Any], str, bool]) -> list[dict[str, Any]]:
+    cfg, run_dir, progress = job
+    return train_agent(RLConfig(**cfg), run_dir, progress=progress)
+
+
+def train_seeds_rl(config: RLConfig, seeds: Sequence[int], out: str | Path, workers: int = 1,
+                   progress: bool = True) -> dict[str, Any]:
+    """One agent per seed in ``out/seed_XXX`` (worker processes that die with this one), then
+    ``summary.json`` and ``learning_curves.png``; returns the summary."""
+    from dataclasses import replace
+
+    from ta_envs.validation import InvalidValue, check_int
+
+    from .figures import rl_curves
+    from .runs import atomic_write_json
+    from .workers import run_parallel
+
+    check_int("workers", workers, 1)
+    if len(seeds) == 0:
+        raise InvalidValue("seeds must name at least one seed")
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    jobs = [(replace(config, seed=check_int("seed", s, 0)).to_dict(), str(out / f"seed_{s:03d}"),
+             progress and workers == 1) for s in seeds]
+    runs = run_parallel(_seed_job, jobs, workers, desc="seeds", show_progress=progress)
+    agg = summarize(runs)
+    label = config.algo + (f" ({config.core})" if config.algo == "recurrent-ppo" else "") + \
+        (" + clock" if config.observe_clock else "")
+    summary = {"config": {k: v for k, v in config.to_dict().items() if k != "seed"},
+               "label": label, "aggregate": agg,
+               "runs": [{"seed": s, "final": r[-1], "curve": r} for s, r in zip(seeds, runs)]}
+    atomic_write_json(out / "summary.json", summary)
+    rl_curves(runs, out / "learning_curves.png",
+              f"{label} on {config.env_id} {config.env_kwargs or ''}")
+    return summary

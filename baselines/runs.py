@@ -189,9 +189,9 @@ class MetricsLog:
         """Keep the rows with ``it <= iteration`` (a resumed run's history); atomic."""
         rows = read_jsonl(self.path) if self.path.exists() else []
         kept = [r for r in rows if r.get("it", -1) <= iteration]
-        if len(kept) != len(rows) or not self.path.exists():
-            atomic_write_text(self.path, "".join(json.dumps(r) + "\n" for r in kept),
-                              "the log is unchanged")
+        text = "".join(json.dumps(r) + "\n" for r in kept)
+        if not self.path.exists() or self.path.read_text(encoding="utf-8") != text:
+            atomic_write_text(self.path, text, "the log is unchanged")  # also drops a torn tail
         return kept
 
     def append(self, row: Mapping[str, Any]) -> None:

@@ -167,5 +167,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
 
 
-if __name__ == "__main__":
-    raise SystemExit(main())
+if __name__ == "__main__":  # ``python -m ta_envs.cli``: run the importable module's main
+    from ta_envs.cli import main as _main
+
+    raise SystemExit(_main())

@@ -55,3 +55,45 @@ class Inconsistent(ToyRNN):
             hs.append(h)
         states = torch.stack(hs, 1)
         return self.out(states), states
+
+
+class BadSignature(nn.Module):
+    """A constructor that does not take the protocol's keywords."""
+
+    def __init__(self, n_in, n_hidden, n_out):
+        super().__init__()
+
+
+class Raises(ToyRNN):
+    def forward(self, inputs):
+        raise RuntimeError("boom inside the user's forward")
+
+
+class WrongShape(ToyRNN):
+    def forward(self, inputs):
+        logits, states = super().forward(inputs)
+        return logits[:, :, :0], states
+
+
+class IntLogits(nn.Module):
+    def __init__(self, input_size, hidden_size, output_size):
+        super().__init__()
+        self.output_size = output_size
+        self.lin = nn.Linear(input_size, output_size)
+
+    def forward(self, inputs):
+        return torch.zeros(*inputs.shape[:2], self.output_size, dtype=torch.long)
+
+
+class NaNAfter(ToyRNN):
+    """Finite at first; its forward returns NaN once it has been called many times (a run that
+    diverges mid-training)."""
+
+    calls = 0
+
+    def forward(self, inputs):
+        type(self).calls += 1
+        logits, states = super().forward(inputs)
+        if type(self).calls > 40:
+            logits = logits * float("nan")
+        return logits, states

@@ -37,7 +37,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--stop-at-td", type=float, default=None,
                    help="stop a run once held-out TD accuracy reaches this")
     p.add_argument("--device", default="cpu", help="cpu, cuda, cuda:<i> or auto")
-    p.add_argument("--tensorboard", action="store_true", help="also write TensorBoard logs")
+    p.add_argument("--no-tensorboard", action="store_true",
+                   help="do not write TensorBoard logs (written by default when installed)")
     p.add_argument("--seeds", type=int, default=1, help="number of seeds (first-seed ...)")
     p.add_argument("--first-seed", type=int, default=0)
     p.add_argument("--workers", type=int, default=1, help="parallel worker processes")
@@ -58,7 +59,13 @@ def config_from_args(a: argparse.Namespace):  # noqa: ANN201 - TrainConfig, impo
                        grad_clip=a.grad_clip or None, loss_on=a.loss_on,
                        eval_every=a.eval_every, eval_size=a.eval_size,
                        checkpoint_every=a.checkpoint_every, stop_at_td=a.stop_at_td,
-                       device=a.device, tensorboard=a.tensorboard)
+                       device=a.device, tensorboard=not a.no_tensorboard and _has_tensorboard())
+
+
+def _has_tensorboard() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("tensorboard") is not None
 
 
 def run(a: argparse.Namespace) -> int:

@@ -14,7 +14,8 @@
 
 ``forward`` then returns ``(logits, states)`` with ``states[:, t]`` equal to ``step`` iterated from
 ``initial_state`` (checked to 1e-5). ``readout`` takes the step's input because some models have an
-input skip (the LRU's ``D·u``, Mamba's gate); models without one ignore it. Complex states are
+input skip (the LRU's ``D·u``, Mamba's gate); a model without one may define ``readout(h)`` alone
+(:func:`readout_of` calls either form). Complex states are
 exposed as real ``[Re, Im]`` halves. :func:`require_recurrent` checks the interface where an
 analysis needs it and names the missing method and the analysis.
 
@@ -209,6 +210,17 @@ def check_sequence_model(model: Any, input_size: int, output_size: int, name: st
         raise ModelError(f"{where}: forward returned non-finite logits on a plain input")
 
 
+def readout_of(model: Any, h: Tensor, x: Tensor | None) -> Tensor:
+    """``model.readout(h, x)``, or ``model.readout(h)`` for a readout without the input
+    argument."""
+    try:
+        params = inspect.signature(model.readout).parameters
+    except (TypeError, ValueError):
+        return model.readout(h, x)
+    takes_x = len(params) >= 2 or any(p.kind == p.VAR_POSITIONAL for p in params.values())
+    return model.readout(h, x) if takes_x else model.readout(h)
+
+
 def has_recurrent_interface(model: Any) -> bool:
     """Whether ``model`` has ``step``, ``readout``, ``initial_state`` and an int ``state_size``."""
     return all(callable(getattr(model, m, None)) for m in RECURRENT_METHODS) and \
@@ -257,7 +269,7 @@ def check_step_matches_forward(model: Any, input_size: int, name: str = "model",
                 if not torch.allclose(h, states[:, t], atol=atol, rtol=1e-4):
                     raise ModelError(f"{name}: step() iterated from initial_state() does not "
                                      f"reproduce forward()'s states at t={t}")
-                r = model.readout(h, x[:, t])
+                r = readout_of(model, h, x[:, t])
                 if not torch.allclose(r, logits[:, t], atol=atol, rtol=1e-4):
                     raise ModelError(f"{name}: readout(states[:, t], x[:, t]) does not reproduce "
                                      f"forward()'s logits at t={t}")
