@@ -140,7 +140,7 @@ class Session:
         loss, correct = loss_and_correct(logits, y, self.kind, w)
         if not torch.isfinite(loss):
             raise DivergedError(f"{self.config.arch} on {self.config.task}: the loss became "
-                                f"{float(loss)} at iteration {it} (lower the learning rate?)")
+                                f"{float(loss.detach())} at iteration {it} (lower the learning rate?)")
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         clip = self.config.grad_clip if self.config.grad_clip else float("inf")

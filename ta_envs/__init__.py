@@ -27,9 +27,9 @@ __version__ = "0.2.0"
 register_envs()
 
 __all__ = [
-    "FACTORIES", "Atom", "Batch", "InvalidType", "InvalidValue", "UsageError", "Clock", "CompiledAutomaton", "Edge", "Guard", "ReferenceStepper",
-    "Rollout", "Task", "TaskDataset", "TimedAutomaton", "as_automaton", "automaton_task",
-    "compile_automaton", "flipflop", "make_dataset", "make_task", "reference_outputs",
-    "reference_time_dependent", "register_envs", "relative_timing_flipflop", "rollout",
-    "run_configs", "temporal_flipflop",
+    "FACTORIES", "Atom", "Batch", "Clock", "CompiledAutomaton", "Edge", "Guard", "InvalidType",
+    "InvalidValue", "ReferenceStepper", "Rollout", "Task", "TaskDataset", "TimedAutomaton",
+    "UsageError", "as_automaton", "automaton_task", "compile_automaton", "flipflop",
+    "make_dataset", "make_task", "reference_outputs", "reference_time_dependent",
+    "register_envs", "relative_timing_flipflop", "rollout", "run_configs", "temporal_flipflop",
 ]

@@ -62,6 +62,8 @@ class _ActionCode:
     def one(self, action: Any) -> int:
         """Class of one action (``-1``: valid but no class); ``ValueError`` if invalid."""
         a = np.asarray(action)
+        if a.dtype.kind == "f" and a.shape == self.nvec.shape and np.all(a == np.round(a)):
+            a = a.astype(np.int64)  # SB3 hands MultiBinary actions over as floats 0.0/1.0
         if a.shape != self.nvec.shape or a.dtype.kind not in "iub":
             raise InvalidValue(f"action must be an int array of shape {self.nvec.shape} with "
                                f"entries in [0, nvec) = {self.nvec_list}, got {action!r}")

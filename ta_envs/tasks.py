@@ -127,38 +127,72 @@ class Task:
 
 
 @dataclass(frozen=True)
+class Day:
+    """A time of day: Θ as a function of the periodic clock value ``x``. With ``phases = 2``,
+    ``Θ(x) = [(x + phase) mod P >= P - on]``; with K phases, ``Θ(x) = ((x + phase) mod P) K // P``.
+    Stored as its parameters, so a period of millions costs nothing until compiled."""
+
+    period: int
+    on: int
+    phase: int
+    phases: int = 2
+
+    def __call__(self, x: int) -> int:
+        y = (x + self.phase) % self.period
+        if self.phases == 2:
+            return int(y >= self.period - self.on)
+        return y * self.phases // self.period
+
+    def runs(self) -> list[tuple[int, int, int]]:
+        """Maximal runs ``(first x, last x, Θ)`` of equal Θ over ``x = 0..P-1``, from the
+        breakpoints alone (``O(K)``, not ``O(P)``)."""
+        P, K = self.period, self.phases
+        if K == 2:
+            cuts = {0, (P - self.on - self.phase) % P, (-self.phase) % P}
+        else:
+            cuts = {0} | {(-(-j * P // K) - self.phase) % P for j in range(K)}
+        starts = sorted(c for c in cuts if 0 <= c < P)
+        out: list[tuple[int, int, int]] = []
+        for i, lo in enumerate(starts):
+            hi = (starts[i + 1] if i + 1 < len(starts) else P) - 1
+            v = self(lo)
+            if out and out[-1][2] == v:
+                out[-1] = (out[-1][0], hi, v)
+            else:
+                out.append((lo, hi, v))
+        return out
+
+
+@dataclass(frozen=True)
 class Theta:
-    """The factories' Θ as a picklable function of the clock valuation: ``day[v[day_clock]]`` (a
-    time-of-day table) times ``[v[since_clock] >= tau]`` (a relative threshold); a part whose clock
-    is None is 1."""
+    """The factories' Θ as a picklable function of the clock valuation: ``day(v[day_clock])`` (a
+    time of day) times ``[v[since_clock] >= tau]`` (a relative threshold); a part whose clock is
+    None is 1."""
 
     day_clock: str | None = None
-    day: tuple[int, ...] = ()
+    day: Day | None = None
     since_clock: str | None = None
     tau: int = 0
 
     def __call__(self, v: Mapping[str, int]) -> int:
-        out = self.day[v[self.day_clock]] if self.day_clock is not None else 1
+        out = self.day(v[self.day_clock]) if self.day_clock is not None and self.day else 1
         if self.since_clock is not None:
             out *= int(v[self.since_clock] >= self.tau)
         return int(out)
 
 
 # -- guard helpers -----------------------------------------------------------------------------
-def _runs(clock: str, values: Sequence[int]) -> list[tuple[int, Guard]]:
-    """Split ``0..len(values)-1`` into maximal runs of equal ``values``; one guard per run."""
-    n = len(values)
+def _runs(clock: str, day: Day) -> list[tuple[int, Guard]]:
+    """One guard per maximal run of equal Θ over the clock's values ``0..P-1``."""
+    P = day.period
     runs = []
-    lo = 0
-    for hi in range(n):
-        if hi == n - 1 or values[hi + 1] != values[hi]:
-            if lo == hi:
-                atoms: tuple[Atom, ...] = (Atom(clock, "==", lo),) if n > 1 else ()
-            else:
-                atoms = tuple(a for a, keep in ((Atom(clock, ">=", lo), lo > 0),
-                                                (Atom(clock, "<=", hi), hi < n - 1)) if keep)
-            runs.append((values[lo], Guard(atoms)))
-            lo = hi + 1
+    for lo, hi, v in day.runs():
+        if lo == hi:
+            atoms: tuple[Atom, ...] = (Atom(clock, "==", lo),) if P > 1 else ()
+        else:
+            atoms = tuple(a for a, keep in ((Atom(clock, ">=", lo), lo > 0),
+                                            (Atom(clock, "<=", hi), hi < P - 1)) if keep)
+        runs.append((v, Guard(atoms)))
     return runs
 
 
@@ -166,16 +200,16 @@ def _conj(*guards: Guard) -> Guard:
     return Guard(tuple(a for g in guards for a in g.atoms))
 
 
-def _day_phase(period: int, on_steps: int | None, phase: int, num_phases: int) -> list[int]:
-    """Θ for each value of the time-of-day clock ``x = t mod P``."""
+def _day(period: int, on_steps: int | None, phase: int, num_phases: int) -> Day:
+    """The time of day of the factories' arguments (checked)."""
     P = period
     if num_phases == 2:
         on = P // 2 if on_steps is None else check_int("on_steps", on_steps, 0, P)
-        return [int((x + phase) % P >= P - on) for x in range(P)]
+        return Day(P, on, phase, 2)
     if on_steps is not None:
         raise InvalidValue("on_steps applies only to num_phases=2; with K phases the day is split "
                            "into K equal parts")
-    return [((x + phase) % P) * num_phases // P for x in range(P)]
+    return Day(P, 0, phase, num_phases)
 
 
 # -- factories ---------------------------------------------------------------------------------
@@ -203,12 +237,12 @@ def temporal_flipflop(
     p_a = check_prob("p_a", p_a)
     state_dependent = check_bool("state_dependent", state_dependent)
     L = 4 * P if episode_length is None else episode_length
-    theta_of_x = _day_phase(P, on_steps, phase, K)
+    day_of = _day(P, on_steps, phase, K)
     locs = tuple(str(s) for s in range(K))
     edges = []
     for s in range(K):
         edges.append(Edge(locs[s], "b", "0"))
-        for th, g in _runs("x", theta_of_x):
+        for th, g in _runs("x", day_of):
             tgt = (s + th) % K if state_dependent else th
             edges.append(Edge(locs[s], "a", locs[tgt], g))
     a = TimedAutomaton(locations=locs, initial="0", alphabet=("a", "b"),
@@ -219,7 +253,7 @@ def temporal_flipflop(
            else f"Θ(t)=((t+{phase}) mod {P})*{K}//{P}")
     act = f"a -> (s+Θ(t)) mod {K}" if state_dependent else "a -> Θ(t)"
     return Task(a, (p_a, 1 - p_a), L, "TemporalFlipFlop-v0",
-                rule=f"b -> 0; {act}; {day}", theta=Theta(day_clock="x", day=tuple(theta_of_x)),
+                rule=f"b -> 0; {act}; {day}", theta=Theta(day_clock="x", day=day_of),
                 params=dict(period=P, on_steps=on_steps, phase=phase, num_phases=K,
                             state_dependent=state_dependent, episode_length=L, p_a=p_a))
 
@@ -251,8 +285,8 @@ def relative_timing_flipflop(
     if period is not None:
         P = check_int("period", period, 1)
         clocks.append(Clock("x", P))
-        theta_of_x = _day_phase(P, on_steps, phase, 2)
-        day = _runs("x", theta_of_x)
+        day_of = _day(P, on_steps, phase, 2)
+        day = _runs("x", day_of)
     elif on_steps is not None or phase != 0:
         raise InvalidValue("on_steps and phase need period=P (the periodic + relative composition)")
     late = Guard((Atom("y", ">=", tau),)) if tau > 0 else Guard()
@@ -273,7 +307,7 @@ def relative_timing_flipflop(
         theta = Theta(since_clock="y", tau=tau)
         th_text = f"Θ(t)=[y>={tau}]"
     else:
-        theta = Theta(day_clock="x", day=tuple(theta_of_x), since_clock="y", tau=tau)
+        theta = Theta(day_clock="x", day=day_of, since_clock="y", tau=tau)
         th_text = f"Θ(t)=[y>={tau}] and [(t+{phase}) mod {P} >= {P - (on_steps or P // 2)}]"
     act = "a -> s xor Θ(t)" if state_dependent else "a -> Θ(t)"
     return Task(a, (p / 2, p / 2, 1 - p), check_int("episode_length", episode_length, 1),

@@ -99,7 +99,7 @@ def leaderboard(reports: Sequence[dict[str, Any]]) -> str:
                                     for c in CONDITIONS))
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
     mech_rows = [(n, [_task(r, n).get("mechanism") for r in reports]) for n in common]
-    if any(any(m) for _, ms in mech_rows for m in ms):
+    if any(m for _, ms in mech_rows for m in ms):
         lines += ["", "What each final network keeps time with under constant input (per seed):",
                   "", "| task | " + " | ".join(r["label"] for r in reports) + " |",
                   "|---|" + "---|" * len(reports)]

@@ -9,7 +9,6 @@ torch = pytest.importorskip("torch")
 
 from baselines.models import (  # noqa: E402
     BUILTIN,
-    ModelError,
     build_model,
     check_arch_options,
     count_parameters,

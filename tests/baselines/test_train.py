@@ -13,7 +13,7 @@ torch = pytest.importorskip("torch")
 from baselines.config import TrainConfig  # noqa: E402
 from baselines.phases import detect_phases, phases_from_metrics  # noqa: E402
 from baselines.runs import checkpoints, load_checkpoint, make_model, read_metrics  # noqa: E402
-from baselines.train import Session, train, train_seeds  # noqa: E402
+from baselines.train import train, train_seeds  # noqa: E402
 
 TINY = dict(task_kwargs={"period": 4}, hidden=16, batch=16, seq_len=16, eval_every=5,
             eval_size=32, checkpoint_every=10)

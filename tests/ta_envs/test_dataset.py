@@ -92,25 +92,35 @@ def test_unknown_task_id():
 torch = pytest.importorskip("torch")
 
 
-def test_torch_adapter_workers_draw_distinct_streams():
+@pytest.mark.parametrize("workers, persistent", [(0, False), (2, False), (2, True), (3, True)])
+def test_dataloader_epochs_draw_new_batches_the_same_for_any_worker_count(workers, persistent):
+    """The real torch DataLoader: every epoch new batches, reproducible from the seed, and the
+    same stream with 0, 2 or 3 workers, persistent or not."""
     from torch.utils.data import DataLoader
 
+    def epochs(w, p):
+        ds = make_dataset("TemporalFlipFlop-v0", 4, 24, seed=0)
+        kw = {"num_workers": w, "batch_size": None}
+        if w:
+            kw.update(persistent_workers=p, multiprocessing_context="fork")
+        loader = DataLoader(ds.torch(batches_per_epoch=5), **kw)
+        return [[b["symbols"].numpy().tobytes() for b in loader] for _ in range(3)]
+
+    ref = epochs(0, False)
+    assert len(set(sum(ref, []))) == 15  # 3 epochs x 5 batches, no batch repeated
+    assert epochs(workers, persistent) == ref
     ds = make_dataset("TemporalFlipFlop-v0", 4, 24, seed=0)
-    loader = DataLoader(ds.torch(), batch_size=None, num_workers=2)
-    seen = []
-    for i, batch in enumerate(loader):
-        assert batch["inputs"].dtype == torch.float32 and batch["targets"].dtype == torch.int64
-        seen.append(batch["symbols"].numpy().tobytes())
-        if i == 7:
-            break
-    assert len(set(seen)) == len(seen)
-    # the two workers' streams are the dataset's splits 0 and 1
-    s0, s1 = next(ds.split(0)), next(ds.split(1))
-    assert s0.symbols.tobytes() in seen and s1.symbols.tobytes() in seen
+    assert ref[1][2] == ds.batch_at(1, 2).symbols.tobytes()  # epoch 1, batch 2, drawn directly
+    other = make_dataset("TemporalFlipFlop-v0", 4, 24, seed=1)
+    assert other.batch_at(0, 0).symbols.tobytes() != ref[0][0]
 
 
-def test_torch_adapter_single_process_follows_the_dataset():
-    a = make_dataset("RelativeTimingFlipFlop-v0", 3, 10, seed=4)
-    b = make_dataset("RelativeTimingFlipFlop-v0", 3, 10, seed=4)
-    t = next(iter(a.torch()))
-    np.testing.assert_array_equal(t["targets"].numpy(), next(b).targets)
+def test_torch_adapter_yields_tensors_of_each_batch_key():
+    ds = make_dataset("RelativeTimingFlipFlop-v0", 3, 10, seed=4)
+    t = next(iter(ds.torch()))
+    assert set(t) == set(ds.batch_at(0, 0).keys())
+    assert t["inputs"].dtype == torch.float32 and t["targets"].dtype == torch.int64
+    np.testing.assert_array_equal(t["targets"].numpy(), ds.batch_at(0, 0).targets)
+    with pytest.raises(TypeError, match="no len"):
+        len(ds.torch())
+    assert len(ds.torch(batches_per_epoch=7)) == 7

@@ -6,7 +6,6 @@ import gymnasium as gym
 import numpy as np
 import pytest
 from gymnasium.utils.env_checker import check_env
-from stable_baselines3.common.env_checker import check_env as sb3_check_env
 
 import ta_envs
 from ta_envs import temporal_flipflop
@@ -29,7 +28,8 @@ def make(env_id, **kw):
 def test_checkers_pass(env_id, observe_clock):
     env = make(env_id, observe_clock=observe_clock)
     check_env(env.unwrapped, skip_render_check=True)
-    sb3_check_env(make(env_id, observe_clock=observe_clock).unwrapped, warn=True)
+    sb3 = pytest.importorskip("stable_baselines3.common.env_checker")  # the rl extra
+    sb3.check_env(make(env_id, observe_clock=observe_clock).unwrapped, warn=True)
 
 
 @pytest.mark.parametrize("env_id", IDS)
@@ -92,9 +92,9 @@ def test_info_is_fresh_per_call_and_complete():
 
 @pytest.mark.filterwarnings("ignore:.*render_mode")
 @pytest.mark.parametrize("kw, err, fragment", [
-    (dict(bogus=1), TypeError, "allowed kwargs"),
+    (dict(bogus=1), TypeError, "unexpected keyword argument 'bogus'"),
     (dict(period=-3), ValueError, "period"),
-    (dict(render_mode="human"), ValueError, "render_mode"),
+    (dict(render_mode="rgb"), ValueError, "render_mode must be one of"),
     (dict(observe_clock="yes"), TypeError, "observe_clock"),
 ])
 def test_bad_env_kwargs(kw, err, fragment):
