@@ -25,7 +25,7 @@ from baselines.models import has_recurrent_interface
 from baselines.runs import atomic_write_json, atomic_write_text, checkpoints, load_checkpoint, load_model
 from baselines.train import train
 from ta_envs import make_dataset
-from ta_envs.validation import InvalidValue, check_int
+from ta_envs.validation import InvalidValue, check_int, check_out_dir
 
 from .bifurcation import counts, losses_of_stability
 from .counting import counting_probe, counting_test
@@ -53,7 +53,7 @@ class AnalyzeConfig:
     progress: bool = True
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "out", Path(self.out))
+        object.__setattr__(self, "out", check_out_dir("out", self.out))
         object.__setattr__(self, "runs", tuple(Path(r) for r in self.runs))
         if not self.runs and not self.oscillator:
             raise InvalidValue("give run directories and/or oscillator=True")

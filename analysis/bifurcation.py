@@ -1,7 +1,8 @@
 """What kind of bifurcation each loss of stability in a :class:`~analysis.tracking.Tracking` is.
 
 A *loss of stability* is a checkpoint where the tracked fixed point of a symbol, stable at the
-previous checkpoint, is unstable or gone. Its type, from the tracked eigenvalues and the attractors
+previous checkpoint, is unstable or gone (no fixed point within ``JUMP`` of its last position:
+continuation then resumes on another branch). Its type, from the tracked eigenvalues and the attractors
 around it (standard normal forms of maps):
 
 - **Neimark-Sacker**: the point survives, and the eigenvalues that left the unit circle are a
@@ -76,12 +77,12 @@ def losses_of_stability(tr: Tracking, window: int = 3) -> list[StabilityLoss]:
     C, U = tr.n_fixed.shape
     for u in range(U):
         for c in range(1, C):
-            if not tr.tracked_stable[c - 1, u] or tr.tracked_stable[c, u]:
-                continue
-            lam_b = complex(tr.eigenvalues[c - 1, u, 0])
             after = tr.eigenvalues[c, u, 0]
             gone = not np.isfinite(after) or not np.isfinite(tr.tracked_jump[c, u]) or \
-                tr.tracked_jump[c, u] > JUMP
+                tr.tracked_jump[c, u] > JUMP  # the branch vanished: continuation jumped away
+            if not tr.tracked_stable[c - 1, u] or (tr.tracked_stable[c, u] and not gone):
+                continue
+            lam_b = complex(tr.eigenvalues[c - 1, u, 0])
             lam_a = None if gone else complex(after)
             d_fixed = int(tr.n_fixed[c, u] - tr.n_fixed[c - 1, u])
             kind = _kind(lam_b, lam_a, gone, d_fixed)

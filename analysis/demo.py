@@ -14,7 +14,7 @@ from baselines.figures import learning_curves
 from baselines.phases import phases_from_metrics
 from baselines.runs import atomic_write_text, checkpoints, load_model, read_metrics
 from baselines.train import train
-from ta_envs.validation import check_int
+from ta_envs.validation import check_int, check_out_dir
 
 from .bifurcation import losses_of_stability
 from .plots import rings_figure, tracking_figure
@@ -33,7 +33,7 @@ class DemoConfig:
     progress: bool = True
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "out", Path(self.out))
+        object.__setattr__(self, "out", check_out_dir("out", self.out))
         check_int("seed", self.seed, 0)
         check_int("iterations", self.iterations, 1)
         check_int("track_every", self.track_every, 1)

@@ -288,11 +288,13 @@ def find_fixed_points(
         near = q < q_polish
         reps, _, sizes = _cluster(h[near], 1e-3)
         far = (~near) & torch.isfinite(q)
-        if far_candidates and bool(far.any()):
+        unpolished = h[:0]
+        if bool(far.any()):
             order = torch.argsort(q[far])
             far_reps, _, far_sizes = _cluster(h[far][order], 1e-2)
             reps = torch.cat([reps, far_reps[:far_candidates]])
             sizes = torch.cat([sizes, far_sizes[:far_candidates]])
+            unpolished = far_reps[far_candidates:]
         polished = _levenberg_marquardt(step, u, reps, lm_steps) if len(reps) else reps
         r = _residual(step, u, polished)
         small = r < tol
@@ -310,7 +312,7 @@ def find_fixed_points(
         if bool(bad_small.any()):
             iso.append(_cluster(polished[bad_small], 1e-4)[0])
             iso_idx.append(torch.full((len(iso[-1]),), u_i))
-        rest = torch.cat([h[~near], polished[~small]])
+        rest = torch.cat([unpolished, polished[~small]])
         rest = rest[torch.isfinite(rest).all(1)]
         if len(rest):
             sreps = _cluster(rest, max(unique_tol, 1e-4))[0]

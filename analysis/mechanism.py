@@ -18,6 +18,7 @@ from ta_envs import Task, make_dataset
 
 from .fixed_points import find_fixed_points, sample_states
 from .orbits import find_periodic_orbits
+from .tracking import settle
 
 
 def classify(model: torch.nn.Module, task: Task, *, states: int = 64, orbit_states: int = 16,
@@ -31,7 +32,9 @@ def classify(model: torch.nn.Module, task: Task, *, states: int = 64, orbit_stat
     h0 = sample_states(model, batch.inputs, states, noise=0.01, generator=gen)
     inputs = np.asarray(task.obs_table, dtype=np.float64)
     big = model.state_size > 256  # Jacobians cost S backward passes each: fewer candidates
-    fp = find_fixed_points(model, inputs, h0, adam_steps=200, far_candidates=4 if big else 32)
+    ends = settle(model, inputs, h0[:orbit_states], 800)  # where trajectories settle
+    fp = find_fixed_points(model, inputs, torch.cat([h0, ends]), adam_steps=200,
+                           far_candidates=4 if big else 32)
     # a point just inside the unit circle (|λ| < 1, "marginal") still attracts, slowly
     attracting = (fp.stability == "stable") | ((fp.stability == "marginal")
                                                & (fp.max_abs_eigenvalue < 1))

@@ -30,7 +30,7 @@ from baselines.phases import phases_from_metrics
 from baselines.runs import atomic_write_json, checkpoints, load_model, read_metrics
 from baselines.train import train_seeds
 from ta_envs.progress import iterate
-from ta_envs.validation import InvalidValue, check_int
+from ta_envs.validation import InvalidValue, check_int, check_out_dir
 
 from .bifurcation import KINDS, StabilityLoss, counts, losses_of_stability
 from .tracking import TrackConfig, Tracking, track_run
@@ -57,7 +57,7 @@ class StudyConfig:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "runs", Path(self.runs))
-        object.__setattr__(self, "out", Path(self.out))
+        object.__setattr__(self, "out", check_out_dir("out", self.out))
         check_int("seeds", self.seeds, 1)
         check_int("workers", self.workers, 1)
         check_int("iterations", self.iterations, 1)

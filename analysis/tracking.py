@@ -33,6 +33,7 @@ from ta_envs.progress import iterate
 from ta_envs.validation import InvalidValue, check_float, check_int, check_int_fields
 
 from .fixed_points import FixedPoints, find_fixed_points, sample_states
+from .maps import as_step
 from .orbits import find_periodic_orbits
 
 EVENT_KINDS = ("crossing", "appear", "vanish", "stable_orbit_born", "stable_orbit_lost",
@@ -197,14 +198,32 @@ class Tracking:
         return cls(**kw)
 
 
+def settle(model: torch.nn.Module, inputs: np.ndarray, states: torch.Tensor, steps: int
+           ) -> torch.Tensor:
+    """``[U * N, S]``: each of the ``N`` states iterated ``steps`` times under each constant input
+    (float64)."""
+    step = as_step(model, "tracking")
+    out = []
+    with torch.no_grad():
+        for u in torch.as_tensor(inputs, dtype=torch.float64):
+            h = states.clone()
+            ux = u.expand(len(h), -1)
+            for _ in range(steps):
+                h = step(h, ux)
+            out.append(h[torch.isfinite(h).all(1)])
+    return torch.cat(out)
+
+
 def _checkpoint_row(model: torch.nn.Module, inputs: np.ndarray, states: torch.Tensor,
                     warm: np.ndarray, cfg: TrackConfig, gen: torch.Generator
                     ) -> tuple[FixedPoints, list[dict[str, Any]]]:
+    pick = torch.randint(0, len(states), (cfg.orbit_states,), generator=gen)
+    # where trajectories settle under each input: the best starts for its stable points
+    ends = settle(model, inputs, states[pick], cfg.transient)
     h0 = torch.cat([torch.as_tensor(warm, dtype=torch.float64).reshape(-1, states.shape[-1]),
-                    states])
+                    states, ends])
     fp = find_fixed_points(model, inputs, h0, adam_steps=cfg.adam_steps)
     per_symbol = []
-    pick = torch.randint(0, len(states), (cfg.orbit_states,), generator=gen)
     for u in range(len(inputs)):
         orb = find_periodic_orbits(model, inputs[u : u + 1], states[pick],
                                    max_period=cfg.max_period, transient=cfg.transient)

@@ -343,6 +343,10 @@ def load_model(checkpoint: str | Path, arch: str | None = None
             raise InvalidValue(f"checkpoint {str(checkpoint)!r} holds {cfg.arch!r}, not {arch!r}")
     elif arch is not None and arch != cfg.arch:
         raise InvalidValue(f"checkpoint {str(checkpoint)!r} holds {cfg.arch!r}, not {arch!r}")
+    bad = [k for k, v in ck.model.items() if v.is_floating_point() and not torch.isfinite(v).all()]
+    if bad:
+        raise InvalidValue(f"checkpoint {str(checkpoint)!r} has non-finite weights ({bad[0]}...): "
+                           "the run diverged; analyse an earlier checkpoint")
     task = cfg.make_task()
     model = make_model(cfg, task)
     load_weights(model, ck.model, checkpoint)

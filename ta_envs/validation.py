@@ -124,6 +124,18 @@ def check_int_fields(owner: Any, names: Iterable[str], minimum: int | None = Non
         check_int(n, getattr(owner, n), minimum, maximum)
 
 
+def check_out_dir(name: str, path: Any) -> Any:
+    """``path`` as a ``pathlib.Path`` that is a folder or does not exist yet (a file is refused)."""
+    from pathlib import Path
+
+    if not isinstance(path, (str, Path)) or not str(path):
+        raise InvalidType(f"{name} must be a folder path, got {type(path).__name__} {path!r}")
+    p = Path(path)
+    if p.exists() and not p.is_dir():
+        raise InvalidValue(f"{name} must be a folder (or a new path), but {str(p)!r} is a file")
+    return p
+
+
 def check_kwargs(owner: str, given: Iterable[str], allowed: Sequence[str]) -> None:
     """``InvalidType`` for the first keyword argument not in ``allowed``, worded as Python's own
     (``got an unexpected keyword argument 'x'``) so that clients which retry without an optional

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 
 from ta_envs.cli import Command
+from ta_envs.validation import check_out_dir
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -39,11 +40,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def run(a: argparse.Namespace) -> int:
     """Run one experiment and print its report lines."""
-    from pathlib import Path
 
     from analysis.rings import experiments as ex
 
-    out = Path(a.out)
+    out = check_out_dir("--out", a.out)
     out.mkdir(parents=True, exist_ok=True)
     if a.experiment == "period":
         lines = ex.run_period(out)

@@ -17,7 +17,7 @@ import numpy as np
 from baselines.jsonable import to_jsonable
 from baselines.runs import atomic_write_json
 from ta_envs.progress import iterate
-from ta_envs.validation import InvalidValue, check_seed
+from ta_envs.validation import InvalidValue, check_out_dir, check_seed
 
 EXPERIMENTS = ("order", "extrapolation", "tradeoff", "ntk", "integration")
 
@@ -34,7 +34,7 @@ class TheoryConfig:
     progress: bool = True
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "out", Path(self.out))
+        object.__setattr__(self, "out", check_out_dir("out", self.out))
         object.__setattr__(self, "experiments", tuple(self.experiments) or EXPERIMENTS)
         bad = [n for n in self.experiments if n not in EXPERIMENTS]
         if bad:

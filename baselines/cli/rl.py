@@ -39,7 +39,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(a: argparse.Namespace) -> int:
     """Train the seeds and print the summary line."""
     from baselines.rl import RLConfig, train_seeds_rl
-    from ta_envs.validation import check_int
+    from ta_envs.validation import check_int, check_out_dir
 
     check_int("--seeds", a.seeds, 1)
     check_int("--first-seed", a.first_seed, 0)
@@ -49,7 +49,8 @@ def run(a: argparse.Namespace) -> int:
                    hidden=a.hidden, core=a.core, frame_stack=a.frame_stack,
                    eval_every=a.eval_every, eval_episodes=a.eval_episodes)
     seeds = list(range(a.first_seed, a.first_seed + a.seeds))
-    s = train_seeds_rl(cfg, seeds, a.out, workers=a.workers, progress=not a.quiet)
+    out = check_out_dir("--out", a.out)
+    s = train_seeds_rl(cfg, seeds, out, workers=a.workers, progress=not a.quiet)
     td, ti = s["aggregate"]["td_acc"], s["aggregate"]["ti_acc"]
     print(f"{len(seeds)} seeds: TD {td['mean']:.3f} ± {td['std']:.3f}, TI {ti['mean']:.3f} ± "
           f"{ti['std']:.3f}; wrote {a.out}/summary.json")

@@ -5,10 +5,9 @@ from __future__ import annotations
 
 import argparse
 import time
-from pathlib import Path
 
 from ta_envs.cli import Command, parse_kw
-from ta_envs.validation import InvalidValue, check_int
+from ta_envs.validation import InvalidValue, check_int, check_out_dir
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -88,7 +87,7 @@ def run(a: argparse.Namespace) -> int:
                       model_kw=parse_kw(a.model_kw, "--model-kw"), init=a.init, gain=a.gain,
                       seeds=seeds, quick=a.quick, tasks=tuple(a.tasks), device=a.device,
                       tensorboard=not a.no_tensorboard, mechanism=not a.no_mechanism)
-    out = Path(a.out)
+    out = check_out_dir("--out", a.out)
     t0 = time.perf_counter()
     report = run_suite(cfg, out, backend=a.backend, workers=a.workers, address=a.address,
                        force=a.force, mechanism_fn=None if a.no_mechanism else

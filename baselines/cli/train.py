@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import argparse
 import time
-from pathlib import Path
 
 from ta_envs.cli import Command, parse_kw
-from ta_envs.validation import InvalidValue, check_int
+from ta_envs.validation import InvalidValue, check_int, check_out_dir
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -79,7 +78,7 @@ def run(a: argparse.Namespace) -> int:
     check_int("--workers", a.workers, 1)
     config = config_from_args(a)
     make_model(config)  # the architecture is imported and checked before any run starts
-    out = Path(a.out)
+    out = check_out_dir("--out", a.out)
     out.mkdir(parents=True, exist_ok=True)
     seeds = list(range(a.first_seed, a.first_seed + a.seeds))
     t0 = time.perf_counter()

@@ -187,6 +187,10 @@ def run_suite(config: SuiteConfig, out_dir: str | Path, *, backend: str = "local
     runs. ``on_result(result)`` is called as each run finishes.
     """
     check_int("workers", workers, 1)
+    if backend not in ("local", "ray"):
+        raise InvalidValue(f"backend must be 'local' or 'ray', got {backend!r}")
+    if address is not None and backend != "ray":
+        raise InvalidValue("address applies to backend 'ray' only (--backend ray --address ...)")
     out = Path(out_dir)
     cache = out / "cache"
     cache.mkdir(parents=True, exist_ok=True)

@@ -116,7 +116,9 @@ def test_models_are_analysed_in_float64_through_step():
 
 def test_network_trained_on_3_bit_flipflop_has_8_stable_points_plus_saddles(tmp_path):
     """The classic result (Sussillo & Barak 2013): one stable point per bit pattern, saddles between."""
-    from baselines.train import TrainConfig, checkpoints, load_model, read_metrics, train
+    from baselines.config import TrainConfig
+    from baselines.runs import checkpoints, load_model, read_metrics
+    from baselines.train import train
     from ta_envs import make_dataset
 
     cfg = TrainConfig(task="FlipFlop-v0", hidden=32, optimizer="adam", lr=1e-2, iterations=600,
@@ -139,3 +141,39 @@ def test_network_trained_on_3_bit_flipflop_has_8_stable_points_plus_saddles(tmp_
     with torch.no_grad():  # each stable point stores a different bit pattern
         bits = model.readout(torch.as_tensor(stable.points, dtype=torch.float32)).numpy() > 0
     assert len({tuple(b) for b in bits}) == 8
+
+
+def test_a_map_with_no_fixed_point_reports_none():
+    """h -> h + 1e-11: every state has a residual below 1e-10, but I - J = 0 (not an isolated
+    root): the candidates are non-isolated, never fixed points."""
+    fp = find_fixed_points(lambda h, x: h + 1e-11, ZERO, np.random.default_rng(0).normal(
+        size=(128, 64)))
+    assert len(fp) == 0 and len(fp.non_isolated) > 0
+    assert "0 fixed points" in fp.summary()
+
+
+def test_a_line_of_fixed_points_is_not_reported_as_points():
+    """h -> (h1, 0.5 h2): every (c, 0) is a fixed point (a line, not isolated)."""
+    D = torch.tensor([1.0, 0.5], dtype=torch.float64)
+    fp = find_fixed_points(lambda h, x: h * D, ZERO, np.random.default_rng(1).normal(size=(64, 2)))
+    assert len(fp) == 0 and len(fp.non_isolated) > 0
+
+
+def test_the_three_points_of_a_random_chaotic_network_are_found():
+    """A random tanh network (64 units, gain 1.5, no bias) is odd: its fixed points come in pairs
+    ±h*, with the origin. From 1024 of its own states both members of the pair are found."""
+    N = 64
+    rng = np.random.default_rng(0)
+    W = torch.as_tensor(rng.normal(scale=1.5 / np.sqrt(N), size=(N, N)))
+    step = lambda h, x: torch.tanh(h @ W.T)  # noqa: E731
+    h = torch.as_tensor(rng.uniform(-1, 1, size=(1024, N)))
+    with torch.no_grad():
+        for _ in range(200):  # states on the chaotic attractor
+            h = step(h, None)
+    fp = find_fixed_points(step, ZERO, h.numpy() + 0.01 * rng.normal(size=h.shape))
+    pts = fp.points
+    assert np.any(np.abs(pts).max(1) < 1e-12)  # the origin
+    for p in pts:  # every nonzero point has its mirror image
+        if np.abs(p).max() > 1e-6:
+            assert np.abs(pts + p).max(1).min() < 1e-8
+    assert len(pts) >= 3

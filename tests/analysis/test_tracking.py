@@ -1,4 +1,5 @@
-"""Tracking across checkpoints: a constructed run with a known bifurcation, resume, and the CLI."""
+"""Tracking and the bifurcation classifier on constructed runs with a known bifurcation of each
+type (Neimark-Sacker, period doubling, pitchfork, saddle-node), resume, save/load, the command."""
 
 from __future__ import annotations
 
@@ -11,68 +12,113 @@ import pytest
 torch = pytest.importorskip("torch")
 pytest.importorskip("scipy")
 
-from analysis.tracking import track_run  # noqa: E402
-from baselines.train import TrainConfig, build, save_checkpoint, train  # noqa: E402
+from analysis.bifurcation import counts, losses_of_stability  # noqa: E402
+from analysis.tracking import TrackConfig, Tracking, track_run  # noqa: E402
+from baselines.config import TrainConfig  # noqa: E402
+from baselines.runs import atomic_write_json, checkpoint_path, save_checkpoint  # noqa: E402
+from baselines.train import Session, train  # noqa: E402
 from ta_envs.cli import main  # noqa: E402
 
 THETA = 2 * math.pi / 7
-GAINS = [0.7, 0.8, 0.9, 0.95, 1.1, 1.2, 1.3]  # |λ| of the origin; crosses 1 at iteration 40
+FAST = TrackConfig(fixed_point_states=32, orbit_states=8, transient=400, adam_steps=100)
 
 
-def _constructed_run(path):
-    """Checkpoints every 10 iterations of a 2-unit tanh RNN with W_hh = g·R(θ), no input, no bias:
-    the origin is a fixed point with eigenvalues g·e^{±iθ}; the TD accuracy jumps at 40."""
+def constructed_run(path, weights, td=None):
+    """Checkpoints every 10 iterations of a 2-unit tanh RNN with no input weights and the given
+    ``(W_hh, bias)`` per checkpoint; TD accuracy ``td`` (default: jumps at iteration 40)."""
     cfg = TrainConfig(task_kwargs={"period": 6}, hidden=2, seq_len=12, eval_every=10)
-    _, model, opt, _ = build(cfg)
-    R = np.array([[np.cos(THETA), -np.sin(THETA)], [np.sin(THETA), np.cos(THETA)]])
+    s = Session.build(cfg)
     rows = []
-    for i, g in enumerate(GAINS):
+    for i, (W, b) in enumerate(weights):
         with torch.no_grad():
-            model.rnn.weight_hh_l0.copy_(torch.as_tensor(g * R))
-            model.rnn.weight_ih_l0.zero_()
-            model.rnn.bias_ih_l0.zero_()
-            model.rnn.bias_hh_l0.zero_()
-        save_checkpoint(path / "checkpoints" / f"it_{10 * i:07d}.pt", 10 * i, cfg, model, opt,
-                        np.random.default_rng(0), 0.0)
-        td = 0.5 if 10 * i < 40 else 1.0
-        rows.append({"it": 10 * i, "val_td_acc": td, "val_ti_acc": 1.0, "spectral_radius": g})
+            s.model.rnn.weight_hh_l0.copy_(torch.as_tensor(W))
+            s.model.rnn.weight_ih_l0.zero_()
+            s.model.rnn.bias_ih_l0.copy_(torch.as_tensor(b))
+            s.model.rnn.bias_hh_l0.zero_()
+        save_checkpoint(checkpoint_path(path, 10 * i), 10 * i, cfg, s.model, s.optimizer,
+                        s.data.rng.bit_generator.state, 0.0)
+        acc = td[i] if td is not None else (0.5 if 10 * i < 40 else 1.0)
+        rows.append({"it": 10 * i, "val_td_acc": acc, "val_ti_acc": 1.0,
+                     "spectral_radius": float(np.abs(np.linalg.eigvals(W)).max())})
     (path / "metrics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    atomic_write_json(path / "config.json", cfg.to_dict())
     return path
 
 
-def test_tracking_finds_the_constructed_bifurcation_and_resumes(tmp_path):
-    run = _constructed_run(tmp_path / "run")
-    tr = track_run(run, progress=False)
+def _rot(g):
+    return g * np.array([[np.cos(THETA), -np.sin(THETA)], [np.sin(THETA), np.cos(THETA)]])
+
+
+GAINS = [0.7, 0.8, 0.9, 0.95, 1.1, 1.2, 1.3]  # the loss of stability is at iteration 40
+CASES = {
+    "neimark-sacker": [(_rot(g), [0.0, 0.0]) for g in GAINS],
+    "period-doubling": [(np.diag([-g, 0.5]), [0.0, 0.0]) for g in GAINS],
+    "pitchfork": [(np.diag([g, 0.5]), [0.0, 0.0]) for g in GAINS],
+    # x = tanh(2x + b): the lower stable point meets the saddle at b = 0.5328 and both vanish
+    "saddle-node": [(np.diag([2.0, 0.5]), [b, 0.0])
+                    for b in (-1.0, -0.6, -0.2, 0.2, 0.45, 0.62, 0.8)],
+}
+LOSS_AT = {"neimark-sacker": 40, "period-doubling": 40, "pitchfork": 40, "saddle-node": 50}
+
+
+@pytest.mark.parametrize("kind", CASES)
+def test_each_bifurcation_type_is_found_where_and_what_it_is(kind, tmp_path):
+    run = constructed_run(tmp_path / kind, CASES[kind])
+    tr = track_run(run, config=FAST, progress=False)
+    losses = losses_of_stability(tr)
+    first = [s for s in losses if s.symbol == 0]
+    assert first and first[0].iteration == LOSS_AT[kind] and first[0].kind == kind
+    assert counts(losses)[kind] == len(losses)  # both inputs (no input weights) and nothing else
+    s = first[0]
+    if kind == "neimark-sacker":  # a circle is born turning θ/2π per step
+        assert s.attractor_after in ("torus", "orbit")
+        assert s.predicted_rotation == pytest.approx(1 / 7, abs=1e-6)
+        assert s.rotation_at_birth == pytest.approx(1 / 7, abs=0.02)
+        assert s.winding_estimate == pytest.approx(6 / 7, abs=1e-6)  # P = 6
+    if kind == "period-doubling":
+        assert tr.orbit_periods[-1][0] == [2] and abs(np.angle(s.eigenvalue_after)) == \
+            pytest.approx(np.pi)
+    if kind == "pitchfork":
+        assert (s.fixed_before, s.fixed_after) == (1, 3) and tr.n_stable[-1, 0] == 2
+    if kind == "saddle-node":
+        assert s.eigenvalue_after is None and s.fixed_before == 3 and s.fixed_after == 1
+        assert abs(s.eigenvalue_before) > 0.5  # approaching +1 as the points collide
+
+
+def test_tracking_series_events_resume_and_save_load(tmp_path):
+    run = constructed_run(tmp_path / "run", CASES["neimark-sacker"])
+    tr = track_run(run, config=FAST, progress=False)
     assert tr.iterations.tolist() == [0, 10, 20, 30, 40, 50, 60]
     for u in range(2):  # both symbols: the input weights are zero
         np.testing.assert_allclose(tr.lam_abs[:, u], GAINS, atol=1e-8)
         np.testing.assert_allclose(tr.lam_arg[:, u], THETA, atol=1e-8)
         assert tr.stability_lost_at(u) == 40 and tr.stable_points_lost_at(u) == 40
         assert tr.n_stable[:, u].tolist() == [1, 1, 1, 1, 0, 0, 0]
-        # past the bifurcation the trajectories turn: a stable cycle or a torus
-        after = tr.iterations >= 40
-        assert ((tr.n_stable_orbits[after, u] > 0) | np.isfinite(tr.rotation[after, u])).all()
-        assert not np.isfinite(tr.rotation[~after, u]).any()
-    cross = [e for e in tr.events if e["kind"] == "crossing"]
-    assert {(e["symbol"], e["iteration"], e["direction"]) for e in cross} == {(0, 40, 1), (1, 40, 1)}
+        assert [tr.attractor(c, u) for c in range(3)] == ["fixed"] * 3
+        assert all(tr.attractor(c, u) in ("torus", "orbit") for c in range(4, 7))
+    cross = [e for e in tr.events if e.kind == "crossing"]
+    assert {(e.symbol, e.iteration, e.direction) for e in cross} == {(0, 40, 1), (1, 40, 1)}
     assert tr.bifurcation_at() == 40
-    assert tr.phases["transition_at"] == 40 and all(e["from_transition"] == 0 for e in cross)
+    assert tr.phases["transition_at"] == 40 and all(e.from_transition == 0 for e in cross)
     np.testing.assert_allclose(tr.spectral_radius, GAINS)
     # a second call reuses the saved rows instead of recomputing them
     cache = sorted((run / "tracking").glob("fixed_points_*.npz"))
     stamps = [p.stat().st_mtime_ns for p in cache]
-    again = track_run(run, progress=False)
+    again = track_run(run, config=FAST, progress=False)
     assert [p.stat().st_mtime_ns for p in cache] == stamps
     np.testing.assert_array_equal(again.lam_abs, tr.lam_abs)
     assert again.events == tr.events
+    back = Tracking.load(tr.save(tmp_path / "tracking.json"))
+    np.testing.assert_array_equal(back.eigenvalues, tr.eigenvalues)
+    assert back.events == tr.events and back.bifurcation_at() == 40
+    np.testing.assert_array_equal(back.rotation, tr.rotation)
 
 
 def test_tracking_rejects_bad_input(tmp_path):
     with pytest.raises(ValueError, match="no checkpoints"):
         track_run(tmp_path, progress=False)
-    run = _constructed_run(tmp_path / "run")
-    with pytest.raises(ValueError, match="every"):
-        track_run(run, every=0, progress=False)
+    with pytest.raises(ValueError, match="every must be an int >= 1"):
+        TrackConfig(every=0)
 
 
 def test_analyze_command_end_to_end(tmp_path, capsys):
@@ -84,11 +130,14 @@ def test_analyze_command_end_to_end(tmp_path, capsys):
                "--retrain-period", "4", "--retrain-iterations", "20", "--oscillator", "--quiet"])
     assert rc == 0
     summary = json.loads((out / "run" / "summary.json").read_text())
-    tracking = json.loads((out / "run" / "tracking.json").read_text())
-    assert tracking["iterations"] == [0, 10, 20, 30]
+    tracking = Tracking.load(out / "run" / "tracking.json")
+    assert tracking.iterations.tolist() == [0, 10, 20, 30]
     assert set(summary["symbols"]) == {"a", "b"}
-    for name in ("tracking.png", "rings.png", "fixed_points.npz", "final_network.txt"):
+    for name in ("tracking.png", "rings.png", "fixed_points.npz", "final_network.txt",
+                 "bifurcations.json"):
         assert (out / "run" / name).stat().st_size > 0
+    assert {"random_td_median", "pca_td"} <= set(summary["controls"])
+    assert summary["phase_carry"]["period"] == 6
     retrain = json.loads((out / "run" / "retrain_P4" / "tracking.json").read_text())
     assert retrain["iterations"] == [0, 10, 20]
     cfg_back = json.loads((out / "run" / "retrain_P4" / "run" / "config.json").read_text())
@@ -98,3 +147,15 @@ def test_analyze_command_end_to_end(tmp_path, capsys):
     assert (out / "oscillator.png").stat().st_size > 0
     assert main(["analyze", str(tmp_path / "nothing"), "--out", str(out)]) == 2
     assert "not a run directory" in capsys.readouterr().err
+
+
+def test_demo_report_tells_the_story(tmp_path):
+    assert main(["demo", "--out", str(tmp_path), "--iterations", "40", "--quiet"]) == 0
+    report = (tmp_path / "report.md").read_text()
+    for fig in ("learning_curves.png", "tracking.png", "rings.png"):
+        assert f"]({fig})" in report and (tmp_path / fig).stat().st_size > 0
+    from baselines.phases import phases_from_metrics
+
+    ph = phases_from_metrics(tmp_path / "run")
+    assert f"| TI accuracy >= 99% at iteration | {ph.ti_solved_at} |" in report
+    assert "## 2. The bifurcation" in report and "| iteration | input | type |" in report

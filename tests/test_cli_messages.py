@@ -1,0 +1,125 @@
+"""Every bad input the command line and the library boundary can be given answers with one line
+naming the argument and what is allowed (exit 2 at the command line), never a traceback."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from ta_envs.cli import main
+
+torch = pytest.importorskip("torch")
+
+
+def _run(args, capsys):
+    rc = main(args)
+    err = capsys.readouterr().err
+    return rc, err
+
+
+@pytest.fixture
+def files(tmp_path):
+    (tmp_path / "afile").write_text("x")
+    (tmp_path / "binary.json").write_bytes(b"\x89PNG\r\n\x1a\n\x00\xff")
+    return tmp_path
+
+
+CASES = [
+    (["show", "TemporalFlipFlop-v0", "--kw", "period=1"], "period must be an int >= 2, got 1"),
+    (["show", "TemporalFlipFlop-v0", "--kw", "period=2.5"], "period must be an int"),
+    (["show", "TemporalFlipFlop-v0", "--seed", "-1"], "--seed must be an int >= 0"),
+    (["show", "TemporalFlipFlop-v0", "--kw", "nokey"], "--kw expects key=value"),
+    (["show", "{FILES}/binary.json"], "is not UTF-8 text"),
+    (["show", "{FILES}/missing.json"], "automaton JSON file not found"),
+    (["train", "--seeds", "0", "--out", "{FILES}/t"], "--seeds must be an int >= 1"),
+    (["train", "--workers", "0", "--out", "{FILES}/t"], "--workers must be an int >= 1"),
+    (["train", "--workers", "-1", "--out", "{FILES}/t"], "--workers must be an int >= 1"),
+    (["train", "--task", "FlipFlop-v0", "--kw", "period=3", "--out", "{FILES}/t"],
+     "unexpected keyword argument 'period'"),
+    (["train", "--hidden", "0", "--out", "{FILES}/t"], "hidden must be an int >= 1"),
+    (["train", "--lr", "nan", "--out", "{FILES}/t"], "lr must be a finite number > 0.0"),
+    (["train", "--out", "{FILES}/afile"], "--out must be a folder"),
+    (["train", "--arch", "mamba", "--init", "orthogonal", "--out", "{FILES}/t"],
+     "init/gain do not apply to 'mamba'"),
+    (["train", "--model-kw", "bogus=1", "--out", "{FILES}/t"], "not accepted by 'rnn'"),
+    (["suite", "--workers", "-3", "--quick", "--out", "{FILES}/s"], "--workers must be an int"),
+    (["suite", "--address", "ray://h:1", "--quick", "--out", "{FILES}/s"],
+     "address applies to backend 'ray' only"),
+    (["suite", "--hidden", "8", "--params", "900", "--quick", "--out", "{FILES}/s"],
+     "--hidden or --params"),
+    (["suite", "--quick"], "--out is required"),
+    (["suite", "compare"], "needs results.json files"),
+    (["suite", "compare", "{FILES}/afile"], "is not a suite report"),
+    (["suite", "frobnicate", "--out", "{FILES}/s"], "unknown suite action"),
+    (["suite", "--tasks", "P=7", "--quick", "--out", "{FILES}/s"], "unknown suite tasks"),
+    (["rl", "--seeds", "0", "--out", "{FILES}/r"], "--seeds must be an int >= 1"),
+    (["rl", "--core", "nope", "--algo", "recurrent-ppo", "--out", "{FILES}/r"],
+     "arch must be one of"),
+    (["rings", "lattice", "--sample", "0", "--out", "{FILES}/g"], "sample must be a finite number > 0"),
+    (["rings", "lattice", "--coupling", "nan", "--out", "{FILES}/g"],
+     "coupling must be a finite number"),
+    (["rings", "reservoir", "--tasks", "nope", "--out", "{FILES}/g"], "tasks must be among"),
+    (["analyze", "{FILES}/nothing", "--out", "{FILES}/a"], "not a run directory"),
+    (["analyze", "--out", "{FILES}/a"], "give run directories"),
+    (["demo", "--seed", "-1", "--out", "{FILES}/d"], "seed must be an int >= 0"),
+    (["demo", "--iterations", "-1", "--out", "{FILES}/d"], "iterations must be an int >= 1"),
+    (["demo", "--out", "{FILES}/afile"], "out must be a folder"),
+    (["theory", "nope", "--out", "{FILES}/th"], "experiments must be among"),
+    (["study", "timing", "--seeds", "0", "--runs", "{FILES}/r", "--out", "{FILES}/o"],
+     "seeds must be an int >= 1"),
+]
+
+
+@pytest.mark.parametrize("args, fragment", CASES, ids=[" ".join(c[0][:3]) for c in CASES])
+def test_bad_command_lines_give_one_line_and_exit_2(args, fragment, files, capsys):
+    args = [a.replace("{FILES}", str(files)) for a in args]
+    rc, err = _run(args, capsys)
+    assert rc == 2, err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and fragment in lines[0], err
+
+
+def test_a_diverged_run_is_refused_by_analyze_with_one_line(tmp_path, capsys):
+    from baselines.config import TrainConfig
+    from baselines.runs import checkpoints
+    from baselines.train import train
+
+    train(TrainConfig(task_kwargs={"period": 4}, hidden=4, iterations=2, seq_len=8,
+                      eval_size=8, tensorboard=False), tmp_path / "run", progress=False)
+    ck = checkpoints(tmp_path / "run")[-1]
+    state = torch.load(ck, weights_only=True)
+    state["model"] = {k: v * float("nan") for k, v in state["model"].items()}
+    torch.save(state, ck)
+    rc, err = _run(["analyze", str(tmp_path / "run"), "--out", str(tmp_path / "a"), "--quiet"],
+                   capsys)
+    assert rc == 2 and "non-finite weights" in err and len(err.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("spec, fragment", [
+    ({"edges": None}, "'edges' must be a list, got NoneType"),
+    ({"clocks": None}, "'clocks' must be a list, got NoneType"),
+    ({"edges": [{"source": "0", "symbol": "a", "target": "0", "resets": "xy"}]},
+     "'resets' must be a list of clock names, got str"),
+])
+def test_malformed_specs_name_the_field(spec, fragment):
+    from ta_envs import TimedAutomaton
+
+    base = {"locations": ["0"], "initial": "0", "alphabet": ["a"], "output": {"0": 0},
+            "clocks": [{"name": "x", "period": 2}],
+            "edges": [{"source": "0", "symbol": "a", "target": "0"}]}
+    with pytest.raises((TypeError, ValueError), match=fragment):
+        TimedAutomaton.from_dict({**base, **spec})
+    assert json.dumps(base)
+
+
+def test_library_errors_are_usage_errors():
+    from ta_envs import UsageError, make_dataset
+
+    ds = make_dataset("TemporalFlipFlop-v0", 2, 3, seed=0)
+    for call in (lambda: ds.fixed(2.7), lambda: ds.split(-1), lambda: ds.fixed("5"),
+                 lambda: make_dataset("TemporalFlipFlop-v0", 0, 3)):
+        with pytest.raises(UsageError):
+            call()
+    assert np.isfinite(ds.fixed(1).inputs).all()
