@@ -50,6 +50,70 @@ def max_configs() -> int:
 
 
 @dataclass(frozen=True, eq=False)
+class Schedule:
+    """The fast path of automata whose clocks ignore the input (no edge resets a clock) and whose
+    next location depends only on the symbol read and the clock values (not on the current
+    location; e.g. ``TemporalFlipFlop-v0``). The clock state at step ``t`` is then known in
+    advance, and the configuration before step ``t + 1`` is one table lookup from ``(symbol_t,
+    clock state_t)``: a whole batch needs no scan over time."""
+
+    clock_state: np.ndarray  #: [C] clock-state id of each configuration
+    next_state: np.ndarray  #: [K] clock state after one step
+    start_state: int
+    next_location: np.ndarray  #: [S, K] location after reading s in clock state k
+    config_of: np.ndarray  #: [L, K] configuration of (location, clock state), -1 if unreachable
+    start_location: int
+    _states: list[np.ndarray] = field(default_factory=list, repr=False)
+
+    @property
+    def num_states(self) -> int:
+        """Number of clock states ``K``."""
+        return int(self.next_state.shape[0])
+
+    def states(self, T: int) -> np.ndarray:
+        """``[T]`` clock state before each step ``0..T-1`` (cached, read-only)."""
+        have = self._states[0] if self._states else np.zeros(0, np.intp)
+        if len(have) < T:
+            out = np.empty(max(T, 2 * len(have)), dtype=np.intp)
+            k = self.start_state
+            nxt = self.next_state.tolist()
+            for t in range(len(out)):
+                out[t] = k
+                k = nxt[k]
+            out.setflags(write=False)
+            self._states[:] = [out]
+            have = out
+        return have[:T]
+
+
+def _schedule(a: TimedAutomaton, next_config: np.ndarray, location: np.ndarray,
+              clocks: np.ndarray) -> Schedule | None:
+    if any(e.resets for e in a.edges):
+        return None
+    _, cs, = np.unique(clocks, axis=0, return_inverse=True)[:2]
+    cs = cs.reshape(-1).astype(np.intp)
+    K, C = int(cs.max()) + 1, len(cs)
+    S = next_config.shape[1]
+    nxt_cs = cs[next_config]  # [C, S]
+    if not (nxt_cs == nxt_cs[:, :1]).all():
+        return None  # a clock that depends on the symbol (cannot happen without resets)
+    next_state = np.full(K, -1, np.intp)
+    next_state[cs] = nxt_cs[:, 0]
+    nloc = location[next_config]  # [C, S]
+    next_location = np.full((S, K), -1, np.intp)
+    for s in range(S):
+        next_location[s, cs] = nloc[:, s]
+        if not (next_location[s, cs] == nloc[:, s]).all():
+            return None  # the next location depends on the current one
+    L = int(location.max()) + 1
+    config_of = np.full((L, K), -1, np.intp)
+    config_of[location, cs] = np.arange(C)
+    for arr in (cs, next_state, next_location, config_of):
+        arr.setflags(write=False)
+    return Schedule(cs, next_state, int(cs[0]), next_location, config_of, int(location[0]))
+
+
+@dataclass(frozen=True, eq=False)
 class CompiledAutomaton:
     """Transition tables over the ``C`` reachable configurations; configuration 0 is the initial one.
 
@@ -62,6 +126,7 @@ class CompiledAutomaton:
     location: np.ndarray  #: [C] intp, location index of each configuration
     clocks: np.ndarray  #: [C, X] int64, clock values of each configuration
     clock_max: tuple[int, ...]  #: largest value each clock takes (P-1, or the saturation cap)
+    schedule: Schedule | None = None  #: the no-scan fast path, where it applies
     _timing: dict[str, float] = field(default_factory=dict, repr=False)
 
     @property
@@ -245,6 +310,7 @@ def compile_automaton(a: TimedAutomaton, limit: int | None = None,
     tables = CompiledAutomaton(next_config=next_config, output=output, time_dependent=td,
                                location=location, clocks=clocks.astype(np.int64),
                                clock_max=tuple(caps),
+                               schedule=_schedule(a, next_config, location, clocks),
                                _timing={"compile_s": time.perf_counter() - t0})
     for arr in (tables.next_config, tables.output, tables.time_dependent, tables.location,
                 tables.clocks):

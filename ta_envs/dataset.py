@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .simulate import rollout
+from .simulate import rollout, rollout_into
 from .tasks import Task, make_task
 from .validation import InvalidValue, check_bool, check_int, check_seed
 
@@ -72,6 +72,8 @@ class TaskDataset:
         self.seed_seq = seed if isinstance(seed, np.random.SeedSequence) else \
             np.random.SeedSequence(None if seed is None else int(seed))
         self.rng = np.random.Generator(np.random.PCG64(self.seed_seq))
+        self._step_bytes = self.bytes_per_step
+        self._buffers: dict[str, np.ndarray] = {}
 
     @property
     def bytes_per_step(self) -> int:
@@ -100,7 +102,7 @@ class TaskDataset:
 
     def sample(self, rng: np.random.Generator, batch_size: int, seq_len: int) -> Batch:
         """A batch of ``batch_size`` sequences of ``seq_len`` steps drawn from ``rng``."""
-        need = batch_size * seq_len * self.bytes_per_step
+        need = batch_size * seq_len * self._step_bytes
         if need > MAX_BATCH_BYTES:
             raise InvalidValue(f"a batch of {batch_size} x {seq_len} steps needs {need / 2**30:.1f} "
                                f"GiB, above the {MAX_BATCH_BYTES / 2**30:.0f} GiB limit; draw "
@@ -108,9 +110,44 @@ class TaskDataset:
         symbols = self.task.sample_symbols(rng, (batch_size, seq_len))
         if not self.batch_first:  # same draws, simulated time-major
             symbols = np.ascontiguousarray(symbols.T)
-        r = rollout(self.task, symbols, time_major=not self.batch_first)
+        r = rollout(self.task, symbols, time_major=not self.batch_first, check=False)
         return Batch(inputs=r.inputs, targets=r.targets, mask_td=r.mask_td, mask_ti=~r.mask_td,
                      theta=r.theta, clocks=r.clocks, symbols=r.symbols)
+
+    def empty_batch(self) -> Batch:
+        """A :class:`Batch` of uninitialised arrays of this dataset's shape, for
+        :meth:`sample_into`."""
+        B, T = self.batch_size, self.seq_len
+        shape = (B, T) if self.batch_first else (T, B)
+        tc = self.task.target_channels
+        tshape = shape if tc is None else shape + (int(tc.shape[1]),)
+        X = len(self.task.automaton.clocks)
+        return Batch(inputs=np.empty(shape + (self.input_size,), np.float32),
+                     targets=np.empty(tshape, np.int64), mask_td=np.empty(shape, bool),
+                     mask_ti=np.empty(shape, bool), theta=np.empty(shape, np.int64),
+                     clocks=np.empty(shape + (X,), np.int64), symbols=np.empty(shape, np.int64))
+
+    def sample_into(self, batch: Batch) -> Batch:
+        """Draw the next batch of the stream (the values ``next(ds)`` would give) into
+        ``batch``'s arrays, reusing their memory (opt-in: the arrays of the previous batch are
+        overwritten). ``batch`` comes from :meth:`empty_batch` or an earlier ``next(ds)``."""
+        if not self.batch_first:
+            raise InvalidValue("sample_into needs batch_first=True")
+        B, T = self.batch_size, self.seq_len
+        if batch.symbols.shape != (B, T) or batch.inputs.shape[2] != self.input_size:
+            raise InvalidValue(f"sample_into needs a batch of shape ({B}, {T}), got "
+                               f"{batch.symbols.shape}")
+        u = self._scratch("u", np.float64)
+        self.rng.random(out=u)
+        batch.symbols[...] = self.task.symbols_from_uniform(u)
+        rollout_into(self.task, batch.symbols, batch.as_dict(), self._scratch("idx", np.int64))
+        return batch
+
+    def _scratch(self, name: str, dtype: Any) -> np.ndarray:
+        buf = self._buffers.get(name)
+        if buf is None or buf.shape != (self.batch_size, self.seq_len):
+            buf = self._buffers[name] = np.empty((self.batch_size, self.seq_len), dtype)
+        return buf
 
     def fixed(self, n: int, seq_len: int | None = None) -> Batch:
         """A validation set of ``n`` sequences (``seq_len`` defaults to the training length, longer

@@ -82,21 +82,26 @@ class _ActionCode:
         return self.classes.take(a @ self.radix)
 
 
-def _episodes(task: Task, symbols: np.ndarray, observe_clock: bool) -> dict[str, np.ndarray]:
-    """Precompute episodes for time-major ``symbols [L, n]``: observations ``[L+1, n, D]`` (the last
-    row is the all-zero terminal observation), targets, TD flags, Θ, clocks and symbols
-    ``[L, n, ...]``."""
-    r = rollout(task, symbols, time_major=True)
+def _episodes(task: Task, symbols: np.ndarray, observe_clock: bool, compact: np.ndarray
+              ) -> dict[str, np.ndarray]:
+    """Precompute episodes for time-major ``symbols [L, n]`` (``compact``: the same symbols in
+    the bank's small dtype): observations ``[L+1, n, D]`` (the last row is the all-zero terminal
+    observation), targets, TD flags, Θ, clocks and symbols ``[L, n, ...]``. Under a schedule Θ and
+    the clocks depend on t only: they are read-only broadcast views, not copies."""
+    r = rollout(task, symbols, time_major=True, check=False)
     L, n = symbols.shape
     D = task.obs_table.shape[1]
     X = len(task.automaton.clocks) if observe_clock else 0
-    obs = np.zeros((L + 1, n, D + X), dtype=np.float32)
-    obs[:L, :, :D] = r.inputs
+    obs = np.empty((L + 1, n, D + X), dtype=np.float32)
+    obs[L] = 0.0
     if X:
+        obs[:L, :, :D] = r.inputs
         cmax = np.maximum(np.asarray(task.automaton.compiled.clock_max, np.float32), 1.0)
         obs[:L, :, D:] = r.clocks / cmax
+    else:
+        obs[:L] = r.inputs
     return {"obs": obs, "targets": r.targets, "classes": r.classes, "td": r.mask_td,
-            "theta": r.theta, "clocks": r.clocks, "symbols": r.symbols}
+            "theta": r.theta, "clocks": r.clocks, "symbols": compact}
 
 
 def _env_task(task: Any, default_id: str | None, render_mode: str | None, observe_clock: bool,
@@ -142,8 +147,8 @@ class TaskEnv(gym.Env[np.ndarray, Any]):
               ) -> tuple[np.ndarray, dict[str, Any]]:
         super().reset(seed=seed)
         _check_options(options, ())
-        ep = _episodes(self.task, self.task.sample_symbols(self.np_random, (self._L, 1)),
-                       self.observe_clock)
+        sym = self.task.sample_symbols(self.np_random, (self._L, 1))
+        ep = _episodes(self.task, sym, self.observe_clock, sym)
         self._obs = ep["obs"][:, 0]
         self._targets = ep["targets"][:, 0] if self._multi else ep["targets"][:, 0].tolist()
         self._classes = ep["classes"][:, 0].tolist()
@@ -216,7 +221,8 @@ class TaskVectorEnv(VectorEnv[np.ndarray, np.ndarray, np.ndarray]):
     (``clocks``: ``[num_envs, X]``) for the step just scored, each with its ``_key`` mask (False for
     envs that were auto-reset this step and so scored nothing).
 
-    Each env's next ``E`` episodes are drawn and simulated together (time-major buffers
+    Each env's generator draws many episodes of symbols per call (a compact symbol bank), and the
+    next ``E`` episodes of every env are simulated together (time-major buffers
     ``[L, E, num_envs, ...]``); while all envs are at the same episode and step (always, unless a
     masked reset desynchronised them) a step reads one row of each buffer.
     """
@@ -226,6 +232,10 @@ class TaskVectorEnv(VectorEnv[np.ndarray, np.ndarray, np.ndarray]):
     task_id: ClassVar[str | None] = None
     #: Episodes are precomputed ahead for at most this many env-steps at once.
     lookahead_steps: ClassVar[int] = 1 << 17
+    #: Bytes of the symbol bank (episodes drawn ahead per env, one small integer per step).
+    bank_bytes: ClassVar[int] = 1 << 25
+    #: Uniform doubles drawn at once when refilling the bank (8 bytes each, briefly).
+    draw_doubles: ClassVar[int] = 1 << 21
 
     def __init__(self, num_envs: int = 1, task: Any = None, *, render_mode: str | None = None,
                  observe_clock: bool = False, **task_kwargs: Any) -> None:
@@ -239,6 +249,11 @@ class TaskVectorEnv(VectorEnv[np.ndarray, np.ndarray, np.ndarray]):
         self.action_space = batch_space(self.single_action_space, n)
         self._L = L = int(self.task.episode_length)
         self._E = max(1, min(16, self.lookahead_steps // (n * L)))
+        # the symbol bank holds Eb = E * r episodes per env, consumed E at a time, in order
+        self._Eb = self._E * max(1, min(64, self.bank_bytes // (n * L * self._E)))
+        S = len(self.task.automaton.alphabet)
+        self._bank = np.zeros((n, self._Eb, L), dtype=np.min_scalar_type(S - 1))
+        self._bank_next = np.full(n, self._Eb, dtype=np.intp)  # Eb: exhausted
         self._multi = self.task.target_channels is not None
         self._K = self.task.automaton.num_outputs
         if self._multi:
@@ -263,9 +278,23 @@ class TaskVectorEnv(VectorEnv[np.ndarray, np.ndarray, np.ndarray]):
         written in place, so views handed out in ``info`` stay valid."""
         assert self._gens is not None
         E, L, m = self._E, self._L, len(envs)
-        u = np.stack([self._gens[i].random(E * L) for i in envs])  # [m, E*L]: env i's stream
-        u = np.ascontiguousarray(u.reshape(m, E, L).transpose(2, 1, 0)).reshape(L, E * m)
-        ep = _episodes(self.task, self.task.symbols_from_uniform(u), self.observe_clock)
+        redraw = envs[self._bank_next[envs] >= self._Eb]
+        rows = max(1, self.draw_doubles // (self._Eb * L))
+        for c in range(0, len(redraw), rows):  # one generator call per env for Eb episodes
+            chunk = redraw[c : c + rows]
+            u = np.empty((len(chunk), self._Eb * L))
+            for j, i in enumerate(chunk.tolist()):
+                self._gens[i].random(out=u[j])  # env i's stream, in order
+            self._bank[chunk] = self.task.symbols_from_uniform(u).reshape(len(chunk), self._Eb, L)
+        self._bank_next[redraw] = 0
+        first = self._bank_next[envs]
+        if m == self.num_envs and (first == first[0]).all():  # every env at the same bank slot
+            sym = self._bank[:, first[0] : first[0] + E]  # [m, E, L]
+        else:
+            sym = self._bank[envs[:, None], first[:, None] + np.arange(E)]
+        self._bank_next[envs] = first + E
+        compact = np.ascontiguousarray(sym.transpose(2, 1, 0)).reshape(L, E * m)
+        ep = _episodes(self.task, compact.astype(np.int64), self.observe_clock, compact)
         for k, v in ep.items():
             v = v.reshape((v.shape[0], E, m) + v.shape[2:])  # [L(+1), E, m, ...]
             if m == self.num_envs:
@@ -280,7 +309,9 @@ class TaskVectorEnv(VectorEnv[np.ndarray, np.ndarray, np.ndarray]):
     def _start_episodes(self, envs: np.ndarray, refill: np.ndarray) -> None:
         """Move ``envs`` to their next episode (``refill``: draw a new block first)."""
         nxt = self._e[envs] + 1
-        need = np.union1d(envs[nxt >= self._E], refill)
+        need = envs[nxt >= self._E]
+        if len(refill):
+            need = np.union1d(need, refill)
         self._e[envs] = np.minimum(nxt, self._E - 1)
         if need.size:
             self._fill(need)
@@ -305,6 +336,7 @@ class TaskVectorEnv(VectorEnv[np.ndarray, np.ndarray, np.ndarray]):
         if self._gens is None:  # the first reset starts every env, whatever the mask
             envs, mask = self._rows, np.ones(self.num_envs, dtype=bool)
             self._gens = [seeding.np_random(s)[0] for s in seeds]
+            self._bank_next[:] = self._Eb
             self._fill(self._rows)
             self._e[:] = -1
             refill = np.zeros(0, dtype=np.intp)
@@ -312,6 +344,7 @@ class TaskVectorEnv(VectorEnv[np.ndarray, np.ndarray, np.ndarray]):
             for i in envs:
                 if seeds[i] is not None:
                     self._gens[i] = seeding.np_random(seeds[i])[0]
+                    self._bank_next[i] = self._Eb  # a new stream: the banked symbols go
             refill = np.asarray([i for i in envs if seeds[i] is not None], dtype=np.intp)
             self._e[refill] = -1
         self._start_episodes(envs, refill)

@@ -7,12 +7,36 @@ then every per-step quantity (output, TD flag, Θ, clocks, input vector) is one 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
-from .compile import CompiledAutomaton
+from .compile import CompiledAutomaton, Schedule
 from .tasks import Task
 from .validation import InvalidType, InvalidValue
+
+
+def _scheduled(sched: Schedule, symbols: np.ndarray, time_major: bool) -> np.ndarray:
+    """Configurations without a scan (see :class:`~ta_envs.compile.Schedule`)."""
+    T = symbols.shape[0] if time_major else symbols.shape[1]
+    K = sched.num_states
+    cs = sched.states(T)
+    loc = np.empty(symbols.shape, dtype=np.intp)
+    if time_major:
+        loc[0] = sched.start_location
+        idx = symbols[:-1] * K
+        idx += cs[:-1, None]
+        np.take(sched.next_location, idx, out=loc[1:])
+        loc *= K
+        loc += cs[:, None]
+    else:
+        loc[:, 0] = sched.start_location
+        idx = symbols[:, :-1] * K
+        idx += cs[:-1]
+        np.take(sched.next_location, idx, out=loc[:, 1:])
+        loc *= K
+        loc += cs
+    return sched.config_of.take(loc)
 
 
 def run_configs(
@@ -28,6 +52,8 @@ def run_configs(
     symbols = np.asarray(symbols)
     if symbols.ndim != 2:
         raise InvalidValue(f"symbols must have shape [B, T] or [T, B], got {symbols.shape}")
+    if start is None and comp.schedule is not None and symbols.size:
+        return _scheduled(comp.schedule, symbols, time_major)
     T, B = symbols.shape if time_major else symbols.shape[::-1]
     S = comp.num_symbols
     k, before, after, before_t = comp.block
@@ -75,7 +101,7 @@ class Rollout:
     rollout was time-major)."""
 
     symbols: np.ndarray  #: [B, T] int64 symbol indices
-    configs: np.ndarray  #: [B, T] intp configuration before each step
+    configs: np.ndarray | None  #: [B, T] intp configuration before each step (``with_configs``)
     inputs: np.ndarray  #: [B, T, D] float32 input vectors
     targets: np.ndarray  #: [B, T] int64 output class ([B, T, N] channels for multi-channel tasks)
     classes: np.ndarray  #: [B, T] int64 output class (equal to ``targets`` for one-channel tasks)
@@ -84,17 +110,133 @@ class Rollout:
     clocks: np.ndarray  #: [B, T, X] int64, clock values read by each step's guards
 
 
-def rollout(task: Task, symbols: np.ndarray, time_major: bool = False) -> Rollout:
-    """Simulate ``task`` on ``symbols [B, T]`` (``[T, B]`` if ``time_major``) from the initial
-    configuration; every array of the result has the layout of ``symbols``."""
+def _rows(task: Task) -> dict[int, tuple[np.ndarray, np.ndarray]]:
+    return {}
+
+
+_ROWS = None  # set below (a _Table of per-length rows)
+
+
+def _per_step(task: Task, sched: Schedule, T: int, B: int, time_major: bool
+              ) -> tuple[np.ndarray, np.ndarray]:
+    """Θ and the clocks, which depend on ``t`` only under a schedule: one row, repeated."""
+    th_t, clk_t = _per_step_rows(task, sched, T)
+    if time_major:
+        return (np.broadcast_to(th_t[:, None], (T, B)).copy(),
+                np.broadcast_to(clk_t[:, None], (T, B, clk_t.shape[1])).copy())
+    return (np.broadcast_to(th_t, (B, T)).copy(),
+            np.broadcast_to(clk_t, (B, T, clk_t.shape[1])).copy())
+
+
+def _scheduled_rollout(task: Task, sched: Schedule, symbols: np.ndarray, time_major: bool,
+                       with_configs: bool) -> Rollout:
+    """The no-scan kernel: each step's next location is one lookup of (symbol, clock state)."""
     comp = task.automaton.compiled
-    symbols = np.asarray(symbols)
-    if symbols.dtype.kind not in "iu":
-        raise InvalidType(f"symbols must be integer indices, got dtype {symbols.dtype}")
+    T = symbols.shape[0] if time_major else symbols.shape[1]
+    B = symbols.shape[1] if time_major else symbols.shape[0]
+    K, S = sched.num_states, comp.num_symbols
+    cs = sched.states(T)
+    csb = cs[:, None] if time_major else cs
+    idx = symbols * K
+    idx += csb
+    classes = _CLASS.get(task).take(idx)  # the output after each step
+    td_sym = _TD_SYMBOL.get(task)
+    configs = None
+    if td_sym is not None and not with_configs:  # TD depends on the symbol only
+        mask_td = td_sym.take(symbols)
+    else:
+        loc = np.empty_like(idx)
+        nxt = sched.next_location.take(idx)  # location after each step
+        if time_major:
+            loc[0] = sched.start_location
+            loc[1:] = nxt[:-1]
+        else:
+            loc[:, 0] = sched.start_location
+            loc[:, 1:] = nxt[:, :-1]
+        np.multiply(loc, S, out=idx)
+        idx += symbols
+        mask_td = _TD.get(task).take(idx)
+        if with_configs:
+            loc *= K
+            loc += csb
+            configs = sched.config_of.take(loc)
+    targets = classes if task.target_channels is None else \
+        task.target_channels.take(classes, axis=0)
+    theta, clocks = _per_step(task, sched, T, B, time_major)
+    return Rollout(symbols=symbols, configs=configs, inputs=task.obs_table.take(symbols, axis=0),
+                   targets=targets, classes=classes, mask_td=mask_td, theta=theta, clocks=clocks)
+
+
+class _Table:
+    """A per-task table built once (weakly keyed on the task)."""
+
+    def __init__(self, build: Any) -> None:
+        import weakref
+
+        self.build, self.cache = build, weakref.WeakKeyDictionary()
+
+    def get(self, task: Task) -> np.ndarray:
+        t = self.cache.get(task)
+        if t is None:
+            t = self.cache[task] = self.build(task)
+        return t
+
+
+def _out_of_location(task: Task) -> np.ndarray:
+    return np.asarray(task.automaton.outputs, dtype=np.int64)
+
+
+def _td_of_location(task: Task) -> np.ndarray:
+    """``[L * S]`` time-dependent flag of each (location, symbol)."""
+    comp = task.automaton.compiled
+    L, S = len(task.automaton.locations), comp.num_symbols
+    td = np.zeros((L, S), dtype=bool)
+    td[comp.location] = comp.time_dependent
+    return td.ravel()
+
+
+def _class_table(task: Task) -> np.ndarray:
+    """``[S * K]`` output after reading symbol s in clock state k (a schedule's automaton)."""
+    sched = task.automaton.compiled.schedule
+    assert sched is not None
+    return _out_of_location(task).take(sched.next_location).ravel()
+
+
+def _td_of_symbol(task: Task) -> np.ndarray | None:
+    """``[S]`` time-dependent flag per symbol when it does not depend on the location, else
+    None."""
+    comp = task.automaton.compiled
+    td = comp.time_dependent
+    return td[0].copy() if (td == td[:1]).all() else None
+
+
+_OUT = _Table(_out_of_location)
+_TD = _Table(_td_of_location)
+_CLASS = _Table(_class_table)
+_TD_SYMBOL = _Table(_td_of_symbol)
+_ROWS = _Table(_rows)
+
+
+def rollout(task: Task, symbols: np.ndarray, time_major: bool = False,
+            with_configs: bool = False, check: bool = True) -> Rollout:
+    """Simulate ``task`` on ``symbols [B, T]`` (``[T, B]`` if ``time_major``) from the initial
+    configuration; every array of the result has the layout of ``symbols``. ``configs`` is filled
+    only with ``with_configs=True`` (the batch arrays do not need it). ``check=False`` skips the
+    validation of symbols the caller drew itself."""
+    comp = task.automaton.compiled
     S = comp.num_symbols
-    if symbols.size and (symbols.min() < 0 or symbols.max() >= S):
-        raise InvalidValue(f"symbols must be in [0, {S - 1}] for alphabet "
-                           f"{list(task.automaton.alphabet)}")
+    if check:
+        symbols = np.asarray(symbols)
+        if symbols.dtype.kind not in "iu":
+            raise InvalidType(f"symbols must be integer indices, got dtype {symbols.dtype}")
+        if symbols.ndim != 2:
+            raise InvalidValue(f"symbols must have shape [B, T] or [T, B], got {symbols.shape}")
+        if symbols.size and (symbols.min() < 0 or symbols.max() >= S):
+            raise InvalidValue(f"symbols must be in [0, {S - 1}] for alphabet "
+                               f"{list(task.automaton.alphabet)}")
+    symbols = symbols.astype(np.int64, copy=False)
+    if comp.schedule is not None and symbols.size:
+        return _scheduled_rollout(task, comp.schedule, symbols, time_major, with_configs)
     cfg = run_configs(comp, symbols, time_major=time_major)
     flat = cfg * S
     flat += symbols
@@ -102,7 +244,7 @@ def rollout(task: Task, symbols: np.ndarray, time_major: bool = False) -> Rollou
     out = classes if task.target_channels is None else task.target_channels.take(classes, axis=0)
     # np.take is several times faster than fancy indexing for these row gathers
     return Rollout(
-        symbols=symbols.astype(np.int64, copy=False),
+        symbols=symbols,
         configs=cfg,
         inputs=task.obs_table.take(symbols, axis=0),
         targets=out,
@@ -111,3 +253,42 @@ def rollout(task: Task, symbols: np.ndarray, time_major: bool = False) -> Rollou
         theta=task.theta_table.take(cfg),
         clocks=comp.clocks.take(cfg, axis=0),
     )
+
+
+def rollout_into(task: Task, symbols: np.ndarray, out: dict[str, np.ndarray],
+                 scratch: np.ndarray | None = None) -> None:
+    """Write the per-step arrays of ``symbols [B, T]`` (batch-major, valid indices) into the
+    preallocated ``out`` arrays (keys ``inputs``, ``targets``, ``mask_td``, ``mask_ti``,
+    ``theta``, ``clocks``). Under a schedule with a symbol-only TD flag this allocates nothing
+    large (``scratch``: an int64 ``[B, T]`` buffer); otherwise it computes a rollout and copies."""
+    comp = task.automaton.compiled
+    sched = comp.schedule
+    td_sym = _TD_SYMBOL.get(task) if sched is not None else None
+    if sched is None or td_sym is None or task.target_channels is not None:
+        r = rollout(task, symbols, check=False)
+        for k in ("inputs", "targets", "mask_td", "theta", "clocks"):
+            np.copyto(out[k], getattr(r, k))
+        np.logical_not(out["mask_td"], out=out["mask_ti"])
+        return
+    B, T = symbols.shape
+    idx = np.empty((B, T), np.int64) if scratch is None else scratch
+    np.multiply(symbols, sched.num_states, out=idx)
+    idx += sched.states(T)
+    np.take(_CLASS.get(task), idx, out=out["targets"])
+    np.take(td_sym, symbols, out=out["mask_td"])
+    np.logical_not(out["mask_td"], out=out["mask_ti"])
+    np.take(task.obs_table, symbols, axis=0, out=out["inputs"])
+    theta, clocks = _per_step_rows(task, sched, T)
+    np.copyto(out["theta"], theta)
+    np.copyto(out["clocks"], clocks)
+
+
+def _per_step_rows(task: Task, sched: Schedule, T: int) -> tuple[np.ndarray, np.ndarray]:
+    """``([T] Θ, [T, X] clocks)`` of a schedule's automaton (cached per length)."""
+    rows = _ROWS.get(task)
+    if T not in rows:
+        comp = task.automaton.compiled
+        rep = sched.config_of.max(axis=0)  # a configuration of each clock state
+        per_t = rep.take(sched.states(T))
+        rows[T] = (task.theta_table.take(per_t), comp.clocks.take(per_t, axis=0))
+    return rows[T]

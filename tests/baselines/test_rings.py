@@ -123,7 +123,7 @@ def test_coupled_lattice_stepper_is_the_model_as_written():
 def test_ring_reservoir_keeps_time_for_the_readout():
     """On TemporalFlipFlop (P = 6) the target on an ``a`` step is Θ(t mod 6): the current input
     alone gets TD accuracy 0.5, so a TD accuracy near 1 means the free-running rings keep time."""
-    from baselines.reservoir import ReservoirConfig, RingReservoir
+    from baselines.rings.reservoir import ReservoirConfig, RingReservoir
 
     from ta_envs import make_dataset
 
@@ -144,7 +144,7 @@ def test_ring_reservoir_keeps_time_for_the_readout():
 
 
 def test_ring_reservoir_handles_multichannel_targets_and_refuses_bad_use():
-    from baselines.reservoir import ReservoirConfig, RingReservoir
+    from baselines.rings.reservoir import ReservoirConfig, RingReservoir
 
     from ta_envs import make_dataset
 
@@ -185,7 +185,7 @@ def test_torch_stepper_matches_the_numpy_stepper():
 
 
 def test_ring_reservoir_on_a_lattice():
-    from baselines.reservoir import ReservoirConfig, RingReservoir
+    from baselines.rings.reservoir import ReservoirConfig, RingReservoir
 
     from ta_envs import make_dataset
 

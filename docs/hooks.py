@@ -1,0 +1,21 @@
+"""MkDocs hook: publish ``benchmarks/results`` (figures and JSON) under ``results/files/`` and the
+top-level CHANGELOG, so pages link the committed results without copying them into ``docs/``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from mkdocs.structure.files import File
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def on_files(files, config):  # noqa: D103 - the MkDocs hook signature
+    results = ROOT / "benchmarks" / "results"
+    for path in sorted(results.rglob("*")):
+        if path.is_file() and path.suffix in (".png", ".json"):
+            rel = path.relative_to(results).as_posix()
+            files.append(File.generated(config, f"results/files/{rel}",
+                                        abs_src_path=str(path)))
+    files.append(File.generated(config, "changelog.md", abs_src_path=str(ROOT / "CHANGELOG.md")))
+    return files
