@@ -4,7 +4,7 @@ One verb, :func:`find_fixed_points`, and a result object, :class:`FixedPoints`:
 
 1. speed minimisation: Adam on ``q(h) = ½‖F(h, u) − h‖²`` from many initial states at once; each
    state stops as soon as its ``q`` is below ``q_stop`` (Newton takes over) or stalls (its ``q``
-   fell less than 10% over the last 50 steps: a slow point, a far basin, or Adam's noise floor);
+   did not halve over the last 50 steps: a slow point, a far basin, or Adam's noise floor);
 2. candidates with ``q < q_polish`` are clustered (the many states that reach one point polish
    once), then polished by a batched float64 Levenberg–Marquardt on ``F(h) − h = 0`` with exact
    Jacobians; of the states Adam left farther away, at most ``far_candidates`` (the lowest ``q``,
@@ -139,22 +139,23 @@ def _residual(step: StepFn, u: Tensor, h: Tensor) -> Tensor:
 def _minimise_speed(step: StepFn, u: Tensor, h: Tensor, steps: int, lr: float, q_stop: float,
                     window: int = 50) -> tuple[Tensor, Tensor]:
     """Adam on each state's ``q`` (independent terms), stopping a state when ``q < q_stop`` or when
-    its ``q`` fell less than 10% over the last ``window`` steps. Returns ``(states, q)``."""
-    h = h.clone()
+    its ``q`` did not halve over the last ``window`` steps. Runs in float32 when the step has a
+    ``fast`` variant (a model's); returns float64 ``(states, q)`` with ``q`` in float64."""
+    fast = getattr(step, "fast", None)
+    f, dtype = (fast, torch.float32) if fast is not None else (step, h.dtype)
+    x64 = h
+    h = h.to(dtype).clone()
     n = len(h)
-    q = torch.full((n,), float("inf"), dtype=h.dtype)
-    if steps <= 0:
-        with torch.no_grad():
-            q = 0.5 * ((step(h, u.expand(n, -1)) - h) ** 2).sum(1)
-        return h, q
+    uu = u.to(dtype)
+    q = torch.full((n,), float("inf"), dtype=dtype)
     m = torch.zeros_like(h)
     v = torch.zeros_like(h)
     b1, b2, eps = 0.9, 0.999, 1e-8
     active = torch.arange(n)
-    ref = torch.full((n,), float("inf"), dtype=h.dtype)
+    ref = torch.full((n,), float("inf"), dtype=dtype)
     for k in range(1, steps + 1):
         x = h[active].clone().requires_grad_(True)
-        r = step(x, u.expand(len(x), -1)) - x
+        r = f(x, uu.expand(len(x), -1)) - x
         qa = 0.5 * (r**2).sum(1)
         (g,) = torch.autograd.grad(qa.sum(), x)
         with torch.no_grad():
@@ -165,11 +166,12 @@ def _minimise_speed(step: StepFn, u: Tensor, h: Tensor, steps: int, lr: float, q
             h[active] = x.detach() - lr * (ma / (1 - b1**k)) / ((va / (1 - b2**k)).sqrt() + eps)
             keep = q[active] >= q_stop
             if k % window == 0:
-                keep &= q[active] < 0.9 * ref[active]
+                keep &= q[active] < 0.5 * ref[active]
                 ref[active] = q[active]
             active = active[keep]
         if len(active) == 0:
             break
+    h = h.to(x64.dtype) if steps > 0 else x64.clone()
     with torch.no_grad():
         q = 0.5 * ((step(h, u.expand(n, -1)) - h) ** 2).sum(1)
     return h, q
@@ -256,7 +258,7 @@ def find_fixed_points(
     adam_steps: int = 500,
     adam_lr: float = 1e-2,
     q_stop: float = 1e-10,
-    q_polish: float = 1e-2,
+    q_polish: float = 1e-6,
     far_candidates: int = 64,
     lm_steps: int = 50,
     unique_tol: float = 1e-6,

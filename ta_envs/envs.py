@@ -113,6 +113,20 @@ def _env_task(task: Any, default_id: str | None, render_mode: str | None, observ
     return make_task(task if task is not None else default_id, **task_kwargs)
 
 
+INFO_KEYS = ("t", "target", "time_dependent", "theta", "clocks")
+
+
+def _check_info_keys(keys: Sequence[str] | None) -> tuple[str, ...] | None:
+    """``info_keys``: None (every key) or a subset of :data:`INFO_KEYS` (a lighter ``info``, e.g.
+    for ``SyncVectorEnv``, which merges every key of every env at every step)."""
+    if keys is None:
+        return None
+    if isinstance(keys, str) or not all(k in INFO_KEYS for k in keys):
+        raise InvalidValue(f"info_keys must be None or a list of keys among {list(INFO_KEYS)}, "
+                           f"got {keys!r}")
+    return tuple(keys)
+
+
 def _check_options(options: Mapping[str, Any] | None, allowed: Sequence[str]) -> None:
     if options and set(options) - set(allowed):
         raise InvalidValue(f"unknown reset options {sorted(set(options) - set(allowed))}; "
@@ -130,8 +144,10 @@ class TaskEnv(gym.Env[np.ndarray, Any]):
     task_id: ClassVar[str | None] = None
 
     def __init__(self, task: Any = None, *, render_mode: str | None = None,
-                 observe_clock: bool = False, **task_kwargs: Any) -> None:
+                 observe_clock: bool = False, info_keys: Sequence[str] | None = None,
+                 **task_kwargs: Any) -> None:
         self.task = _env_task(task, self.task_id, render_mode, observe_clock, task_kwargs)
+        self._info_keys = _check_info_keys(info_keys)
         self.render_mode = render_mode
         self.observe_clock = observe_clock
         self.observation_space, self.action_space = _spaces(self.task, observe_clock)
@@ -160,6 +176,8 @@ class TaskEnv(gym.Env[np.ndarray, Any]):
         self._action_classes: list[int | None] = [None] * self._L
         self._t = 0
         info = {"t": 0, "theta": self._theta[0], "clocks": dict(zip(self._names, self._clocks[0]))}
+        if self._info_keys is not None:
+            info = {k: v for k, v in info.items() if k in self._info_keys}
         return self._obs[0].copy(), info
 
     def step(self, action: Any) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
@@ -187,9 +205,19 @@ class TaskEnv(gym.Env[np.ndarray, Any]):
         self._actions[t] = a
         self._action_classes[t] = a_class
         self._t = t + 1
-        info = {"t": t, "target": target, "time_dependent": self._td[t], "theta": self._theta[t],
-                "clocks": dict(zip(self._names, self._clocks[t]))}
+        keys = self._info_keys
+        if keys is None:
+            info = {"t": t, "target": target, "time_dependent": self._td[t],
+                    "theta": self._theta[t], "clocks": dict(zip(self._names, self._clocks[t]))}
+        else:
+            info = {k: self._info_value(k, t, target) for k in keys}
         return self._obs[t + 1].copy(), reward, self._t == self._L, False, info
+
+    def _info_value(self, key: str, t: int, target: Any) -> Any:
+        if key == "clocks":
+            return dict(zip(self._names, self._clocks[t]))
+        return {"t": t, "target": target, "time_dependent": self._td[t],
+                "theta": self._theta[t]}[key]
 
     def render(self) -> str | np.ndarray | None:
         if self.render_mode is None:
@@ -238,9 +266,11 @@ class TaskVectorEnv(VectorEnv[np.ndarray, np.ndarray, np.ndarray]):
     draw_doubles: ClassVar[int] = 1 << 21
 
     def __init__(self, num_envs: int = 1, task: Any = None, *, render_mode: str | None = None,
-                 observe_clock: bool = False, **task_kwargs: Any) -> None:
+                 observe_clock: bool = False, info_keys: Sequence[str] | None = None,
+                 **task_kwargs: Any) -> None:
         check_int("num_envs", num_envs, 1)
         self.task = _env_task(task, self.task_id, render_mode, observe_clock, task_kwargs)
+        self._info_keys = _check_info_keys(info_keys)
         self.num_envs = n = int(num_envs)
         self.render_mode = render_mode
         self.observe_clock = observe_clock
@@ -354,7 +384,7 @@ class TaskVectorEnv(VectorEnv[np.ndarray, np.ndarray, np.ndarray]):
         info = {"t": self._t.astype(np.int64), "theta": np.where(mask, self._buf["theta"][idx], -1),
                 "clocks": np.where(mask[:, None], self._buf["clocks"][idx], 0),
                 "_t": mask.copy(), "_theta": mask.copy(), "_clocks": mask.copy()}
-        return self._buf["obs"][self._t, self._e, self._rows], info
+        return self._buf["obs"][self._t, self._e, self._rows], self._filter(info)
 
     def _seeds(self, seed: Any) -> list[int | None]:
         """Per-env seeds from ``reset(seed=...)``: None, an int >= 0 (env i gets seed + i) or a
@@ -370,6 +400,12 @@ class TaskVectorEnv(VectorEnv[np.ndarray, np.ndarray, np.ndarray]):
         s0 = check_int("seed", seed, 0)
         super().reset(seed=s0)
         return [s0 + i for i in range(n)]
+
+    def _filter(self, info: dict[str, Any]) -> dict[str, Any]:
+        keys = self._info_keys
+        if keys is None:
+            return info
+        return {k: v for k, v in info.items() if k in keys or k[1:] in keys}
 
     # -- stepping -------------------------------------------------------------------------------
     def _reward(self, actions: Any, target: np.ndarray) -> np.ndarray:
@@ -415,7 +451,7 @@ class TaskVectorEnv(VectorEnv[np.ndarray, np.ndarray, np.ndarray]):
         else:
             terminated = np.zeros(n, dtype=bool)
             self._sync = (e, s)
-        return obs, reward, terminated, np.zeros(n, dtype=bool), info
+        return obs, reward, terminated, np.zeros(n, dtype=bool), self._filter(info)
 
     def _step_general(self, actions: Any, scored: np.ndarray) -> tuple[
             np.ndarray, np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]:
@@ -437,7 +473,7 @@ class TaskVectorEnv(VectorEnv[np.ndarray, np.ndarray, np.ndarray]):
         e0, t0 = int(self._e[0]), int(self._t[0])
         uniform = (self._t == t0).all() and (self._e == e0).all()
         self._sync = (e0, t0) if uniform and not self._any_done else None
-        return obs, reward, terminated, np.zeros(n, dtype=bool), info
+        return obs, reward, terminated, np.zeros(n, dtype=bool), self._filter(info)
 
     def render(self) -> str | tuple[np.ndarray, ...] | None:
         if self.render_mode is None:
@@ -490,8 +526,11 @@ _CARD_COMMON = """
     of the first step.
 
     ## Arguments
-    ``render_mode`` (None or ``"ansi"``: the recent timeline with TD/TI marks), ``observe_clock``,
-    and the task kwargs of the factory named above (an unknown kwarg raises ``TypeError``).
+    ``render_mode`` (None, ``"ansi"``: the recent timeline with TD/TI marks, or ``"rgb_array"``: the
+    same as a ``uint8`` frame), ``observe_clock``, ``info_keys`` (None: every key; a subset of
+    ``("t", "target", "time_dependent", "theta", "clocks")`` for a lighter ``info``, e.g. under
+    ``SyncVectorEnv``, which merges every key at every step), and the task kwargs of the factory
+    named above (an unknown kwarg raises ``TypeError``).
 
     ## Version History
     * v0: initial version.
@@ -515,6 +554,19 @@ class TemporalFlipFlopEnv(TaskEnv):
 
     ## Action space
     ``Discrete(K)`` (K = ``num_phases``, default 2): the predicted state after this step's symbol.
+
+    ## Example
+    >>> import gymnasium as gym, ta_envs
+    >>> env = gym.make("TemporalFlipFlop-v0", period=6)
+    >>> obs, info = env.reset(seed=0)
+    >>> obs.tolist(), info["t"], info["clocks"]
+    ([0.0, 1.0], 0, {'x': 0})
+    >>> obs, reward, terminated, truncated, info = env.step(0)
+    >>> reward, info["target"], info["time_dependent"]
+    (1.0, 0, False)
+    >>> venv = gym.make_vec("TemporalFlipFlop-v0", 8, vectorization_mode="vector_entry_point")
+    >>> venv.reset(seed=0)[0].shape
+    (8, 2)
 """)
 
 
@@ -531,6 +583,13 @@ class RelativeTimingFlipFlopEnv(TaskEnv):
 
     ## Action space
     ``Discrete(2)``.
+
+    ## Example
+    >>> import gymnasium as gym, ta_envs
+    >>> env = gym.make("RelativeTimingFlipFlop-v0", tau=3, p_event=1.0)
+    >>> _ = env.reset(seed=1)
+    >>> [env.step(0)[4]["target"] for _ in range(4)]  # only a and b: never 3 quiet steps
+    [0, 0, 0, 0]
 """)
 
 
@@ -546,6 +605,14 @@ class FlipFlopEnv(TaskEnv):
 
     ## Action space
     ``MultiBinary(N)``: the N target bits; the reward is 1.0 only when all N match.
+
+    ## Example
+    >>> import gymnasium as gym, numpy as np, ta_envs
+    >>> env = gym.make("FlipFlop-v0", n_bits=2, p_pulse=1.0)
+    >>> obs, _ = env.reset(seed=0)
+    >>> _, reward, *_ , info = env.step(np.array([0, 0]))
+    >>> info["target"].tolist() == [int(v > 0) for v in obs], reward == float((info["target"] == 0).all())
+    (True, True)
 """)
 
 
@@ -560,6 +627,17 @@ class TimedAutomatonEnv(TaskEnv):
 
     ## Action space
     ``Discrete(K)``, K = the automaton's ``num_outputs``.
+
+    ## Example
+    >>> import gymnasium as gym, ta_envs
+    >>> spec = {"locations": ["off", "on"], "initial": "off", "alphabet": ["tick"],
+    ...         "output": {"off": 0, "on": 1},
+    ...         "edges": [{"source": "off", "symbol": "tick", "target": "on"},
+    ...                   {"source": "on", "symbol": "tick", "target": "off"}]}
+    >>> env = gym.make("TimedAutomaton-v0", automaton=spec, episode_length=4)
+    >>> _ = env.reset(seed=0)
+    >>> [env.step(0)[4]["target"] for _ in range(4)]
+    [1, 0, 1, 0]
 """)
 
 

@@ -78,6 +78,11 @@ class ElmanRNN(_Base):
         r = self.rnn
         return torch.tanh(x @ r.weight_ih_l0.T + r.bias_ih_l0 + h @ r.weight_hh_l0.T + r.bias_hh_l0)
 
+    def step_jacobian(self, h: Tensor, x: Tensor) -> Tensor:
+        """``[B, H, H]`` Jacobian of :meth:`step` in ``h``: ``diag(1 − h'²) W_hh``."""
+        hn = self.step(h, x)
+        return (1 - hn**2)[..., :, None] * self.rnn.weight_hh_l0
+
     @property
     def recurrent_weight(self) -> Tensor:
         """The hidden-to-hidden weights (all gate blocks stacked)."""
@@ -108,6 +113,23 @@ class GRU(_Base):
         update = torch.sigmoid(gi[..., H : 2 * H] + gh[..., H : 2 * H])
         new = torch.tanh(gi[..., 2 * H :] + reset * gh[..., 2 * H :])
         return (1 - update) * new + update * h
+
+    def step_jacobian(self, h: Tensor, x: Tensor) -> Tensor:
+        """``[B, H, H]`` Jacobian of :meth:`step` in ``h``, in closed form."""
+        r, H = self.rnn, self.hidden_size
+        W = r.weight_hh_l0
+        gi = x @ r.weight_ih_l0.T + r.bias_ih_l0
+        gh = h @ W.T + r.bias_hh_l0
+        reset = torch.sigmoid(gi[..., :H] + gh[..., :H])
+        update = torch.sigmoid(gi[..., H : 2 * H] + gh[..., H : 2 * H])
+        new = torch.tanh(gi[..., 2 * H :] + reset * gh[..., 2 * H :])
+        d_reset = (reset * (1 - reset))[..., :, None] * W[:H]
+        d_update = (update * (1 - update))[..., :, None] * W[H : 2 * H]
+        d_new = (1 - new**2)[..., :, None] * (reset[..., :, None] * W[2 * H :]
+                                                + gh[..., 2 * H :, None] * d_reset)
+        eye = torch.eye(H, dtype=h.dtype, device=h.device)
+        return ((1 - update)[..., :, None] * d_new + (h - new)[..., :, None] * d_update
+                + update[..., :, None] * eye)
 
     @property
     def recurrent_weight(self) -> Tensor:
@@ -196,6 +218,10 @@ class LinearRNN(_Base):
     def step(self, h: Tensor, x: Tensor) -> Tensor:
         """One update ``h [B, H], x [B, I] -> W h + F x``."""
         return h @ self.W.T + x @ self.F.T
+
+    def step_jacobian(self, h: Tensor, x: Tensor) -> Tensor:
+        """``[B, H, H]``: ``W`` for every state."""
+        return self.W.expand(h.shape[0], -1, -1)
 
     @property
     def recurrent_weight(self) -> Tensor:

@@ -89,13 +89,11 @@ def test_unknown_task_id():
         make_dataset("NoSuchTask-v0", 2, 3)
 
 
-torch = pytest.importorskip("torch")
-
-
 @pytest.mark.parametrize("workers, persistent", [(0, False), (2, False), (2, True), (3, True)])
 def test_dataloader_epochs_draw_new_batches_the_same_for_any_worker_count(workers, persistent):
     """The real torch DataLoader: every epoch new batches, reproducible from the seed, and the
     same stream with 0, 2 or 3 workers, persistent or not."""
+    pytest.importorskip("torch")
     from torch.utils.data import DataLoader
 
     def epochs(w, p):
@@ -116,6 +114,7 @@ def test_dataloader_epochs_draw_new_batches_the_same_for_any_worker_count(worker
 
 
 def test_torch_adapter_yields_tensors_of_each_batch_key():
+    torch = pytest.importorskip("torch")
     ds = make_dataset("RelativeTimingFlipFlop-v0", 3, 10, seed=4)
     t = next(iter(ds.torch()))
     assert set(t) == set(ds.batch_at(0, 0).keys())
@@ -124,3 +123,18 @@ def test_torch_adapter_yields_tensors_of_each_batch_key():
     with pytest.raises(TypeError, match="no len"):
         len(ds.torch())
     assert len(ds.torch(batches_per_epoch=7)) == 7
+
+
+def test_sample_into_reuses_memory_and_gives_the_stream_values():
+    for task in ("TemporalFlipFlop-v0", "RelativeTimingFlipFlop-v0", "FlipFlop-v0"):
+        a, b = make_dataset(task, 8, 30, seed=2), make_dataset(task, 8, 30, seed=2)
+        buf = b.empty_batch()
+        ptrs = {k: v.__array_interface__["data"][0] for k, v in buf.as_dict().items()}
+        for _ in range(3):
+            want = next(a)
+            got = b.sample_into(buf)
+            for k in want.keys():
+                np.testing.assert_array_equal(getattr(got, k), getattr(want, k))
+        assert {k: v.__array_interface__["data"][0] for k, v in buf.as_dict().items()} == ptrs
+    with pytest.raises(ValueError, match="batch of shape"):
+        make_dataset("TemporalFlipFlop-v0", 4, 30, seed=0).sample_into(buf)

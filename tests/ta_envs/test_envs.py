@@ -197,3 +197,18 @@ def test_flipflop_vector_env_matches_single_envs_with_random_bit_actions():
         v.step(np.full((n, 2), 2))
     with pytest.raises(ValueError, match="action"):
         v.step(-np.ones((n, 2), dtype=np.int64))
+
+
+def test_info_keys_give_a_lighter_info():
+    env = gym.make("TemporalFlipFlop-v0", info_keys=("target",))
+    _, info = env.reset(seed=0)
+    assert info == {}
+    _, _, _, _, info = env.step(0)
+    assert set(info) == {"target"}
+    v = gym.make_vec("TemporalFlipFlop-v0", 3, vectorization_mode="vector_entry_point",
+                     info_keys=("target", "t"))
+    v.reset(seed=0)
+    _, _, _, _, info = v.step(np.zeros(3, np.int64))
+    assert set(info) == {"target", "_target", "t", "_t"}
+    with pytest.raises(ValueError, match="info_keys must be None or a list of keys among"):
+        gym.make("TemporalFlipFlop-v0", info_keys=("bogus",))
