@@ -29,6 +29,7 @@ class ModelMap:
         self._fast: torch.nn.Module | None = None
 
     def __call__(self, h: Tensor, x: Tensor) -> Tensor:
+        """Map a batch of states ``h`` (n, H) under inputs ``x`` (n, I) to F(h, x) (n, H)."""
         return self.model.step(h, x)
 
     def fast(self, h: Tensor, x: Tensor) -> Tensor:

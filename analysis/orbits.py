@@ -42,6 +42,7 @@ class PeriodicOrbit:
 
 @dataclass(frozen=True, eq=False)
 class Orbits:
+    """Periodic orbits found under one input: the orbits and how many starts converged to none."""
     orbits: list[PeriodicOrbit]
     rotation_numbers: np.ndarray  #: [R] for trajectories without a period (quasi-periodic)
     rotation_input_index: np.ndarray  #: [R]
@@ -50,9 +51,11 @@ class Orbits:
         return len(self.orbits)
 
     def periods(self) -> list[int]:
+        """The period of each orbit, in steps."""
         return [o.period for o in self.orbits]
 
     def summary(self) -> str:
+        """One line: how many orbits of which periods."""
         rot = np.median(self.rotation_numbers) if len(self.rotation_numbers) else float("nan")
         lines = [f"{len(self)} periodic orbits; {len(self.rotation_numbers)} aperiodic "
                  f"trajectories (median rotation number {rot:.4f})"]

@@ -31,6 +31,7 @@ class Oscillator:
 
     @property
     def t(self) -> np.ndarray:
+        """Time in units of the learning rate (shape (steps,))."""
         return np.arange(1, self.length + 1, dtype=np.float64)
 
     @property
@@ -70,10 +71,12 @@ class Flow:
         return float(self.time[hit[0]]) if len(hit) else None
 
     def time_mu_reaches(self, level: float) -> float | None:
+        """First time mu reaches ``level`` (None if never)."""
         hit = np.flatnonzero(self.mu >= level)
         return float(self.time[hit[0]]) if len(hit) else None
 
     def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
         return {"mu0": float(self.mu[0]), "omega0": float(self.omega[0]),
                 "mu_final": float(self.mu[-1]), "omega_final": float(self.omega[-1]),
                 "loss0": float(self.loss[0]), "loss_final": float(self.loss[-1]),

@@ -52,7 +52,7 @@ def tracking_figure(tr: Tracking, path: str | Path, title: str = "",
     ax[1].set_ylabel("|λ_max| of tracked fixed point")
     ax[1].legend(fontsize=8, loc="upper left")
     edges = np.r_[it, it[-1] + (it[-1] - it[-2] if len(it) > 1 else 10)]
-    for u, sym in enumerate(tr.symbols):
+    for u in range(len(tr.symbols)):
         for c in range(len(it)):
             ax[2].axvspan(edges[c], edges[c + 1], ymin=u / len(tr.symbols),
                           ymax=(u + 0.9) / len(tr.symbols),

@@ -31,6 +31,7 @@ from .readout import lsq_accuracy
 
 @dataclass(frozen=True)
 class SubspaceResult:
+    """Accuracy of the readout restricted to a subspace, with its controls."""
     basis: np.ndarray  #: [3, S] orthonormal rows: input direction, Re v, Im v
     eigenvalue: complex  #: the complex eigenvalue whose eigenvector spans the plane
     accuracy: dict[str, dict[str, float]]  #: {"projection"|"full_state"|"model": {"td","ti"}}
@@ -44,6 +45,7 @@ class SubspaceResult:
     state: np.ndarray  #: [N] their target output
 
     def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
         return {"eigenvalue": {"abs": abs(self.eigenvalue),
                                "arg": float(abs(np.angle(self.eigenvalue)))},
                 "accuracy": self.accuracy, "period": self.period,

@@ -32,6 +32,7 @@ from ta_envs.validation import InvalidValue
 
 @dataclass(frozen=True)
 class Phases:
+    """Learning phases read off an evaluation log: when TI and TD accuracy were reached."""
     ti_solved_at: int | None
     plateau_start: int | None
     plateau_end: int | None
@@ -47,6 +48,7 @@ class Phases:
     final_ti: float | None
 
     def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
         return asdict(self)
 
 

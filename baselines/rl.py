@@ -65,6 +65,7 @@ class SB3VecEnv(VecEnv):
         self._actions: np.ndarray | None = None
 
     def reset(self) -> np.ndarray:
+        """Reset every env; returns observations (n_envs, obs_dim)."""
         seeds = None if self._seeds[0] is None else [int(s) for s in self._seeds]
         obs, _ = self.venv.reset(seed=seeds)
         self._reset_seeds()
@@ -72,6 +73,7 @@ class SB3VecEnv(VecEnv):
         return np.array(obs, dtype=np.float32)
 
     def step_async(self, actions: np.ndarray) -> None:
+        """Store actions (n_envs,) for the next ``step_wait``."""
         a = np.asarray(actions)
         if a.dtype.kind == "f":  # SB3 hands MultiBinary actions over as floats 0.0/1.0
             ai = a.astype(np.int64)
@@ -81,6 +83,7 @@ class SB3VecEnv(VecEnv):
         self._actions = a
 
     def step_wait(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[dict[str, Any]]]:
+        """Step every env with the stored actions (SB3 VecEnv contract, autoreset)."""
         obs, reward, term, trunc, info = self.venv.step(self._actions)
         done = term | trunc
         td, target = info["time_dependent"].tolist(), np.asarray(info["target"]).tolist()
@@ -95,6 +98,7 @@ class SB3VecEnv(VecEnv):
         return obs, np.asarray(reward, dtype=np.float32), done, infos
 
     def close(self) -> None:
+        """Release the underlying vector env."""
         self.venv.close()
 
     def _indices(self, indices: Any) -> list[int]:
@@ -103,18 +107,22 @@ class SB3VecEnv(VecEnv):
         return [indices] if isinstance(indices, int) else list(indices)
 
     def get_attr(self, attr_name: str, indices: Any = None) -> list[Any]:
+        """Attribute of the underlying env, once per selected index."""
         return [getattr(self.venv, attr_name)] * len(self._indices(indices))
 
     def set_attr(self, attr_name: str, value: Any, indices: Any = None) -> None:
+        """Set an attribute on the underlying env."""
         raise AttributeError(f"SB3VecEnv envs share one native vector env; cannot set "
                              f"{attr_name!r} per env")
 
     def env_method(self, method_name: str, *args: Any, indices: Any = None, **kwargs: Any
                    ) -> list[Any]:
+        """Call a method of the underlying env, once per selected index."""
         out = getattr(self.venv, method_name)(*args, **kwargs)
         return [out] * len(self._indices(indices))
 
     def env_is_wrapped(self, wrapper_class: type, indices: Any = None) -> list[bool]:
+        """Whether the underlying env is wrapped by ``wrapper_class`` (never)."""
         return [False] * len(self._indices(indices))
 
 
@@ -253,6 +261,7 @@ class RLConfig:
         return env
 
     def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
         return asdict(self)
 
 

@@ -64,6 +64,37 @@ def _worker(parent: int, fn: Callable[[Any], Any], jobs: Any, results: Any) -> N
                 return
 
 
+def _stop(procs: list[Any]) -> None:
+    """SIGINT every live worker (training runs checkpoint), wait up to 60 s, then kill."""
+    for p in procs:
+        if p.is_alive():
+            with contextlib.suppress(OSError):
+                os.kill(p.pid, signal.SIGINT)
+    deadline = time.time() + 60
+    for p in procs:
+        p.join(max(0.0, deadline - time.time()))
+        if p.is_alive():
+            p.kill()
+
+
+def _collect(q_res: Any, procs: list[Any], n: int, desc: str,
+             deliver: Callable[[int, Any], None]) -> None:
+    """Receive ``n`` results; re-raise a worker's failure; notice when every worker died."""
+    done = 0
+    while done < n:
+        try:
+            i, ok, value = q_res.get(timeout=1.0)
+        except queue.Empty:
+            if not any(p.is_alive() for p in procs):
+                raise RuntimeError(f"{desc}: every worker died with {n - done} jobs left "
+                                   f"(killed?)") from None
+            continue
+        if not ok:
+            raise value
+        deliver(i, value)
+        done += 1
+
+
 def run_parallel(fn: Callable[[Any], Any], jobs: Sequence[Any], workers: int,
                  desc: str = "jobs", show_progress: bool = True,
                  on_result: Callable[[int, Any], None] | None = None) -> list[Any]:
@@ -73,13 +104,17 @@ def run_parallel(fn: Callable[[Any], Any], jobs: Sequence[Any], workers: int,
     check_int("workers", workers, 1)
     out: list[Any] = [None] * len(jobs)
     bar = progress(len(jobs), desc, show_progress)
+
+    def deliver(i: int, value: Any) -> None:
+        out[i] = value
+        bar.update(1)
+        if on_result is not None:
+            on_result(i, value)
+
     try:
         if workers == 1 or len(jobs) <= 1:
             for i, job in enumerate(jobs):
-                out[i] = fn(job)
-                bar.update(1)
-                if on_result is not None:
-                    on_result(i, out[i])
+                deliver(i, fn(job))
             return out
         ctx = mp.get_context("spawn")
         q_jobs, q_res = ctx.Queue(), ctx.Queue()
@@ -92,32 +127,9 @@ def run_parallel(fn: Callable[[Any], Any], jobs: Sequence[Any], workers: int,
         for p in procs:
             p.start()
         try:
-            done = 0
-            while done < len(jobs):
-                try:
-                    i, ok, value = q_res.get(timeout=1.0)
-                except queue.Empty:
-                    if not any(p.is_alive() for p in procs):
-                        raise RuntimeError(f"{desc}: every worker died with "
-                                           f"{len(jobs) - done} jobs left (killed?)") from None
-                    continue
-                if not ok:
-                    raise value
-                out[i] = value
-                done += 1
-                bar.update(1)
-                if on_result is not None:
-                    on_result(i, value)
+            _collect(q_res, procs, len(jobs), desc, deliver)
         except BaseException:
-            for p in procs:  # let training runs checkpoint, then make sure they are gone
-                if p.is_alive():
-                    with contextlib.suppress(OSError):
-                        os.kill(p.pid, signal.SIGINT)
-            deadline = time.time() + 60
-            for p in procs:
-                p.join(max(0.0, deadline - time.time()))
-                if p.is_alive():
-                    p.kill()
+            _stop(procs)
             raise
         for p in procs:
             p.join()

@@ -1,9 +1,12 @@
-"""Supervised dataset throughput: ta-envs ``make_dataset`` vs NeuroGym 2.3.1 ``Dataset``, same run.
+"""Supervised batches of ``TemporalFlipFlop-v0``: ``make_dataset`` against a hand-written
+vectorised NumPy generator of the same seven arrays (the practical NumPy limit, written below), the
+opt-in ``sample_into`` path, and NeuroGym 2.3.1's ``Dataset`` (its own virtualenv), in one run.
 
     python benchmarks/bench_data.py [--peer-python .venv-peers/bin/python] [--quick]
 
-NeuroGym pins gymnasium 0.29, so it runs in its own virtualenv (``benchmarks/setup_peers.sh``
-makes one); without it the peer row is marked as not measured. Prints a Markdown table and writes
+Timing is interleaved (ours, the reference, ours, ...) and the ratio is the median of the
+per-round ratios, so load on the machine hits both sides alike. Prints Markdown tables (ratios and
+the scaling of cost with batch size, with the fitted exponent) and writes
 ``benchmarks/results/bench_data.json``.
 """
 
@@ -11,63 +14,126 @@ from __future__ import annotations
 
 import argparse
 import json
+import statistics
 import subprocess
 import sys
+import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _timing import pin_threads, rate, table, write_json  # noqa: E402
+import numpy as np  # noqa: E402
+from _timing import pin_threads, table, write_json  # noqa: E402
 
 import ta_envs  # noqa: E402
 
-SHAPES = [(64, 100), (256, 500), (1024, 1000)]
-TASKS = ["TemporalFlipFlop-v0", "RelativeTimingFlipFlop-v0", "FlipFlop-v0"]
-PEER_SHAPES = [(64, 100), (256, 500)]
+SHAPES = [(16, 100), (64, 100), (256, 100), (1024, 100), (8192, 100), (1024, 1000)]
+PEER_SHAPES = [(16, 100), (64, 100), (256, 500), (1024, 1000)]
+
+
+def hand_written(period: int, batch: int, seq_len: int, seed: int) -> Callable[[], tuple]:
+    """The seven arrays of TemporalFlipFlop-v0 (``on_steps = P/2``, ``p_a = 0.5``) written
+    directly: one uniform per step, ``a`` where it is below 0.5; the target is Θ(t) on ``a`` and
+    0 on ``b``; the TD mask is ``a``; Θ and the clock depend on t only."""
+    rng = np.random.default_rng(seed)
+    x = np.arange(seq_len) % period
+    on = x >= period - period // 2
+    th = on.astype(np.int64)
+
+    def batch_fn() -> tuple:
+        a = rng.random((batch, seq_len)) < 0.5
+        inputs = np.empty((batch, seq_len, 2), np.float32)
+        inputs[..., 0] = a
+        inputs[..., 1] = ~a
+        targets = (a & on).astype(np.int64)
+        theta = np.broadcast_to(th, (batch, seq_len)).copy()
+        clocks = np.broadcast_to(x[:, None], (batch, seq_len, 1)).copy()
+        return inputs, targets, a, ~a, theta, clocks, (~a).astype(np.int64)
+
+    return batch_fn
+
+
+def interleaved(fns: dict[str, Callable[[], Any]], rounds: int, min_time: float
+                ) -> dict[str, list[float]]:
+    """Seconds per call of each function, measured in turn, ``rounds`` times."""
+    out: dict[str, list[float]] = {k: [] for k in fns}
+    for f in fns.values():
+        f()
+    for _ in range(rounds):
+        for k, f in fns.items():
+            n, t0 = 0, time.perf_counter()
+            while True:
+                f()
+                n += 1
+                dt = time.perf_counter() - t0
+                if dt >= min_time:
+                    break
+            out[k].append(dt / n)
+    return out
 
 
 def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__)
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--peer-python", default=".venv-peers/bin/python",
                    help="interpreter with neurogym==2.3.1 installed")
     p.add_argument("--quick", action="store_true", help="shorter timing windows")
     p.add_argument("--out", default=str(Path(__file__).parent / "results" / "bench_data.json"))
     args = p.parse_args()
     pin_threads()
-    min_time = 0.2 if args.quick else 1.0
+    min_time, rounds = (0.1, 3) if args.quick else (0.3, 7)
     rows = []
-    for task in TASKS:
-        for B, T in SHAPES:
-            ds = ta_envs.make_dataset(task, batch_size=B, seq_len=T, seed=0)
-            r = rate(lambda ds=ds: next(ds), 1.0, min_time=min_time, repeats=3 if args.quick else 5)
-            rows.append({"library": "ta-envs", "task": task, "batch x steps": f"{B}x{T}",
-                         "batches/s": r["median"], "steps/s": r["median"] * B * T,
-                         "best batches/s": r["best"]})
+    for B, T in SHAPES:
+        ds = ta_envs.make_dataset("TemporalFlipFlop-v0", batch_size=B, seq_len=T, seed=0)
+        into = ta_envs.make_dataset("TemporalFlipFlop-v0", batch_size=B, seq_len=T, seed=0)
+        buf = into.empty_batch()
+        t = interleaved({"ours": lambda ds=ds: next(ds), "hand": hand_written(24, B, T, 0),
+                         "into": lambda into=into, buf=buf: into.sample_into(buf)},
+                        rounds, min_time)
+        ratio = statistics.median(h / o for h, o in zip(t["hand"], t["ours"]))
+        gain = statistics.median(o / i for o, i in zip(t["ours"], t["into"]))
+        rows.append({"batch x steps": f"{B}x{T}", "B": B, "T": T,
+                     "ta-envs batches/s": 1 / statistics.median(t["ours"]),
+                     "hand-written batches/s": 1 / statistics.median(t["hand"]),
+                     "ratio (ta-envs / hand-written)": ratio,
+                     "sample_into batches/s": 1 / statistics.median(t["into"]),
+                     "sample_into gain": gain,
+                     "ta-envs Msteps/s": B * T / statistics.median(t["ours"]) / 1e6})
     peer_python = Path(args.peer_python)
     peer_version = None
     if peer_python.exists():
         res = subprocess.run([str(peer_python), str(Path(__file__).parent / "neurogym_peer.py"),
-                              json.dumps(PEER_SHAPES), str(min_time)],
+                              json.dumps(PEER_SHAPES), str(max(min_time, 0.5))],
                              capture_output=True, text=True, check=True)
         peer = json.loads(res.stdout.strip().splitlines()[-1])
         peer_version = peer["version"]
         for r in peer["rows"]:
             B, T = r["batch"], r["seq_len"]
-            rows.append({"library": f"neurogym {peer_version}",
-                         "task": "PerceptualDecisionMaking-v0", "batch x steps": f"{B}x{T}",
-                         "batches/s": r["median"], "steps/s": r["median"] * B * T,
-                         "best batches/s": r["best"]})
+            ds = ta_envs.make_dataset("TemporalFlipFlop-v0", batch_size=B, seq_len=T, seed=0)
+            ours = 1 / statistics.median(interleaved({"o": lambda ds=ds: next(ds)}, rounds,
+                                                     min_time)["o"])
+            rows.append({"batch x steps": f"{B}x{T}", "B": B, "T": T,
+                         "ta-envs batches/s": ours,
+                         f"neurogym {peer_version} batches/s": r["median"],
+                         "ratio (ta-envs / neurogym)": ours / r["median"]})
     else:
-        print(f"(peer not measured: {peer_python} not found; run benchmarks/setup_peers.sh)")
-    ours = next(r for r in rows if r["task"] == TASKS[0] and r["batch x steps"] == "64x100")
-    theirs = [r for r in rows if r["library"].startswith("neurogym") and
-              r["batch x steps"] == "64x100"]
-    summary = {}
-    if theirs:
-        summary["speedup_64x100"] = ours["batches/s"] / theirs[0]["batches/s"]
-    print(table(rows, ["library", "task", "batch x steps", "batches/s", "steps/s"]))
-    if summary:
-        print(f"\nTemporalFlipFlop-v0 64x100 vs NeuroGym 64x100: {summary['speedup_64x100']:.0f}x")
-    write_json(args.out, rows, target_batches_per_s_64x100=2000, peer=peer_version, **summary)
+        print(f"(NeuroGym not measured: {peer_python} not found; run benchmarks/setup_peers.sh)")
+    main_rows = [r for r in rows if "ratio (ta-envs / hand-written)" in r]
+    print(table(main_rows, ["batch x steps", "ta-envs batches/s", "hand-written batches/s",
+                            "ratio (ta-envs / hand-written)", "sample_into gain",
+                            "ta-envs Msteps/s"]))
+    peer_rows = [r for r in rows if "ratio (ta-envs / neurogym)" in r]
+    if peer_rows:
+        print()
+        print(table(peer_rows, ["batch x steps", "ta-envs batches/s",
+                                f"neurogym {peer_version} batches/s", "ratio (ta-envs / neurogym)"]))
+    t100 = [(r["B"], 1 / r["ta-envs batches/s"]) for r in main_rows if r["T"] == 100]
+    b, c = zip(*t100)
+    expo = float(np.polyfit(np.log(b), np.log(c), 1)[0])
+    print(f"\ncost per batch ~ B^{expo:.2f} at T = 100 (B = {min(b)}..{max(b)})")
+    write_json(args.out, rows, peer=peer_version, scaling_exponent_batch=expo,
+               goal="ratio >= 0.8 against the hand-written generator at every size; >= 200x "
+                    "NeuroGym at every size")
 
 
 if __name__ == "__main__":

@@ -120,6 +120,10 @@ class TimedAutomaton:
         if len(self.outputs) != len(self.locations):
             raise InvalidValue(f"outputs has {len(self.outputs)} entries but there are "
                                f"{len(self.locations)} locations")
+        self._check_outputs()
+        self._check_edges()
+
+    def _check_outputs(self) -> None:
         for loc, o in zip(self.locations, self.outputs):
             if isinstance(o, bool) or not isinstance(o, int) or o < 0:
                 raise InvalidValue(f"output of location {loc!r} must be an int >= 0, got {o!r}")
@@ -130,6 +134,8 @@ class TimedAutomaton:
             raise InvalidType(f"num_outputs must be an int, got {type(self.num_outputs).__name__}")
         elif self.num_outputs < k:
             raise InvalidValue(f"num_outputs={self.num_outputs} but a location outputs {k - 1}")
+
+    def _check_edges(self) -> None:
         locs, syms = set(self.locations), set(self.alphabet)
         periods = {c.name: c.period for c in self.clocks}
         for i, e in enumerate(self.edges):

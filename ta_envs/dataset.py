@@ -49,9 +49,11 @@ class Batch:
 
     @staticmethod
     def keys() -> tuple[str, ...]:
+        """Names of the arrays a batch holds."""
         return tuple(f.name for f in fields(Batch))
 
     def as_dict(self) -> dict[str, np.ndarray]:
+        """The batch as a dict of arrays."""
         return {k: getattr(self, k) for k in self.keys()}
 
 
@@ -86,6 +88,7 @@ class TaskDataset:
 
     @property
     def input_size(self) -> int:
+        """Width of one input vector."""
         return int(self.task.obs_table.shape[1])
 
     @property

@@ -161,6 +161,7 @@ class TaskEnv(gym.Env[np.ndarray, Any]):
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None
               ) -> tuple[np.ndarray, dict[str, Any]]:
+        """Start an episode; ``options={'symbols': [...]}`` fixes the input sequence."""
         super().reset(seed=seed)
         _check_options(options, ())
         sym = self.task.sample_symbols(self.np_random, (self._L, 1))
@@ -181,6 +182,7 @@ class TaskEnv(gym.Env[np.ndarray, Any]):
         return self._obs[0].copy(), info
 
     def step(self, action: Any) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
+        """Read the next symbol; reward 1.0 if ``action`` equals the target."""
         t = self._t
         if t < 0:
             raise RuntimeError("call reset() before step()")
@@ -220,6 +222,7 @@ class TaskEnv(gym.Env[np.ndarray, Any]):
                 "theta": self._theta[t]}[key]
 
     def render(self) -> str | np.ndarray | None:
+        """The current step as text (``ansi``) or an image (``rgb_array``)."""
         if self.render_mode is None:
             gym.logger.warn("render() called with render_mode=None; use render_mode='ansi' or "
                             "'rgb_array'")
@@ -354,6 +357,7 @@ class TaskVectorEnv(VectorEnv[np.ndarray, np.ndarray, np.ndarray]):
 
     def reset(self, *, seed: int | Sequence[int] | None = None,
               options: dict[str, Any] | None = None) -> tuple[np.ndarray, dict[str, Any]]:
+        """Reset every env (or those in ``options['reset_mask']``)."""
         _check_options(options, ("reset_mask",))
         mask = np.ones(self.num_envs, dtype=bool)
         if options and "reset_mask" in options:
@@ -424,6 +428,7 @@ class TaskVectorEnv(VectorEnv[np.ndarray, np.ndarray, np.ndarray]):
 
     def step(self, actions: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray,
                                           dict[str, Any]]:
+        """Step all envs at once; finished envs reset on the next call (next-step autoreset)."""
         if self._gens is None:
             raise RuntimeError("call reset() before step()")
         if self._any_done:  # NEXT_STEP autoreset of the envs that terminated last step
@@ -476,6 +481,7 @@ class TaskVectorEnv(VectorEnv[np.ndarray, np.ndarray, np.ndarray]):
         return obs, reward, terminated, np.zeros(n, dtype=bool), self._filter(info)
 
     def render(self) -> str | tuple[np.ndarray, ...] | None:
+        """Each env's current step as text or images."""
         if self.render_mode is None:
             gym.logger.warn("render() called with render_mode=None; use render_mode='ansi' or "
                             "'rgb_array'")
@@ -541,7 +547,7 @@ def _card(head: str) -> str:
     return head + _CARD_COMMON
 
 
-class TemporalFlipFlopEnv(TaskEnv):
+class TemporalFlipFlopEnv(TaskEnv):  # noqa: D101 (card set below)
     task_id = "TemporalFlipFlop-v0"
     __doc__ = _card("""Periodic temporal flipflop (``TemporalFlipFlop-v0``).
 
@@ -570,7 +576,7 @@ class TemporalFlipFlopEnv(TaskEnv):
 """)
 
 
-class RelativeTimingFlipFlopEnv(TaskEnv):
+class RelativeTimingFlipFlopEnv(TaskEnv):  # noqa: D101 (card set below)
     task_id = "RelativeTimingFlipFlop-v0"
     __doc__ = _card("""Relative-timing flipflop (``RelativeTimingFlipFlop-v0``).
 
@@ -593,7 +599,7 @@ class RelativeTimingFlipFlopEnv(TaskEnv):
 """)
 
 
-class FlipFlopEnv(TaskEnv):
+class FlipFlopEnv(TaskEnv):  # noqa: D101 (card set below)
     task_id = "FlipFlop-v0"
     __doc__ = _card("""Classic N-bit flip-flop of Sussillo & Barak (``FlipFlop-v0``).
 
@@ -611,12 +617,13 @@ class FlipFlopEnv(TaskEnv):
     >>> env = gym.make("FlipFlop-v0", n_bits=2, p_pulse=1.0)
     >>> obs, _ = env.reset(seed=0)
     >>> _, reward, *_ , info = env.step(np.array([0, 0]))
-    >>> info["target"].tolist() == [int(v > 0) for v in obs], reward == float((info["target"] == 0).all())
+    >>> target = info["target"]
+    >>> target.tolist() == [int(v > 0) for v in obs], reward == float((target == 0).all())
     (True, True)
 """)
 
 
-class TimedAutomatonEnv(TaskEnv):
+class TimedAutomatonEnv(TaskEnv):  # noqa: D101 (card set below)
     task_id = "TimedAutomaton-v0"
     __doc__ = _card("""Any timed automaton (``TimedAutomaton-v0``).
 

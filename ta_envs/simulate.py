@@ -121,11 +121,16 @@ def _per_step(task: Task, sched: Schedule, T: int, B: int, time_major: bool
               ) -> tuple[np.ndarray, np.ndarray]:
     """Θ and the clocks, which depend on ``t`` only under a schedule: one row, repeated."""
     th_t, clk_t = _per_step_rows(task, sched, T)
+    X = clk_t.shape[1]
     if time_major:
-        return (np.broadcast_to(th_t[:, None], (T, B)).copy(),
-                np.broadcast_to(clk_t[:, None], (T, B, clk_t.shape[1])).copy())
-    return (np.broadcast_to(th_t, (B, T)).copy(),
-            np.broadcast_to(clk_t, (B, T, clk_t.shape[1])).copy())
+        theta, clocks = np.empty((T, B), np.int64), np.empty((T, B, X), np.int64)
+        theta[...] = th_t[:, None]
+        clocks[...] = clk_t[:, None]
+    else:
+        theta, clocks = np.empty((B, T), np.int64), np.empty((B, T, X), np.int64)
+        theta[...] = th_t
+        clocks[...] = clk_t
+    return theta, clocks
 
 
 def _scheduled_rollout(task: Task, sched: Schedule, symbols: np.ndarray, time_major: bool,

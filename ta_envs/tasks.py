@@ -138,6 +138,7 @@ class Day:
     phases: int = 2
 
     def __call__(self, x: int) -> int:
+        """Time of day for step ``x``: index of the interval holding ``x mod P``."""
         y = (x + self.phase) % self.period
         if self.phases == 2:
             return int(y >= self.period - self.on)
@@ -175,6 +176,7 @@ class Theta:
     tau: int = 0
 
     def __call__(self, v: Mapping[str, int]) -> int:
+        """Θ for clock valuation ``v``."""
         out = self.day(v[self.day_clock]) if self.day_clock is not None and self.day else 1
         if self.since_clock is not None:
             out *= int(v[self.since_clock] >= self.tau)

@@ -40,7 +40,6 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def run(a: argparse.Namespace) -> int:
     """Run one experiment and print its report lines."""
-
     from analysis.rings import experiments as ex
 
     out = check_out_dir("--out", a.out)

@@ -152,10 +152,12 @@ class Domains:
 
     @property
     def mean_size(self) -> float:
+        """Mean cluster size over time steps."""
         return float(self.sizes.mean()) if len(self.sizes) else 0.0
 
     @property
     def largest(self) -> int:
+        """Size of the largest cluster seen."""
         return int(self.sizes.max()) if len(self.sizes) else 0
 
 

@@ -151,6 +151,7 @@ def _headline(summary: dict[str, Any]) -> dict[str, Any]:
 
 
 def report_lines(summary: dict[str, Any]) -> list[str]:
+    """Human-readable lines summarising a theory run."""
     lines = []
     if "order" in summary:
         o = summary["order"]

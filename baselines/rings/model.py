@@ -43,6 +43,7 @@ class NeuronParams:
 
     @property
     def decay(self) -> float:
+        """Per-step membrane decay factor exp(-dt/tau)."""
         return float(np.exp(-self.dt))
 
 
@@ -70,10 +71,12 @@ class RingNetwork:
 
     @property
     def num_neurons(self) -> int:
+        """Total neurons over all rings."""
         return int(self.pred.shape[0])
 
     @property
     def num_rings(self) -> int:
+        """Number of rings."""
         return len(self.rings)
 
     def ring_sum(self, values: np.ndarray) -> np.ndarray:

@@ -82,6 +82,7 @@ class RingReservoir:
 
     @property
     def num_features(self) -> int:
+        """Feature dimension the readout sees."""
         return 2 * self.net.num_neurons + 1
 
     def _wiring(self, d: int) -> list[np.ndarray]:

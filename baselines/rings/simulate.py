@@ -61,6 +61,7 @@ class Stepper:
         self.high, self.low = dtype(params.high / a), dtype(params.low / a)
 
     def __call__(self, state: RingState, drive: np.ndarray | float = 0.0) -> None:
+        """Advance ``state`` in place by one step under ``drive``."""
         n = self.net.num_neurons
         np.logical_not(state.low, out=self.out[:, :n], casting="unsafe")
         np.take(self.out, self.pred0, axis=1, out=self.u)
@@ -85,12 +86,13 @@ class Stepper:
 
 
 def simulate(net: RingNetwork, steps: int, state: RingState | None = None,
-             params: NeuronParams = NeuronParams(), sample_every: int = 0,
+             params: NeuronParams | None = None, sample_every: int = 0,
              drive: np.ndarray | None = None, progress: bool = False) -> Trajectory:
     """Run ``steps`` steps from ``state`` (default :func:`initial_state`, modified in place).
     ``drive [B, n]`` is a constant external input; ``sample_every > 0`` records per-ring low counts;
-    ``progress`` shows a tqdm bar."""
+    ``progress`` shows a tqdm bar; ``params`` defaults to :class:`NeuronParams` ()."""
     check_int("steps", steps, 0)
+    params = NeuronParams() if params is None else params
     state = initial_state(net, params) if state is None else state
     if state.v.shape[1] != net.num_neurons:
         raise InvalidValue(f"state has {state.v.shape[1]} neurons, the network {net.num_neurons}")
@@ -142,13 +144,16 @@ class TorchStepper:
         self.one_minus_a, self.high, self.lo = 1.0 - a, params.high / a, params.low / a
 
     def load(self, state: RingState) -> None:
+        """Copy ``state`` onto the simulator."""
         self.v.copy_(self.torch.as_tensor(state.v))
         self.low.copy_(self.torch.as_tensor(state.low))
 
     def state(self) -> RingState:
+        """A copy of the current state."""
         return RingState(self.v.cpu().numpy().copy(), self.low.cpu().numpy().copy())
 
     def __call__(self, drive: Any = 0.0) -> None:
+        """Advance one step under ``drive``."""
         self.out[:, : self.n] = (~self.low).to(self.out.dtype)
         u = (self.out[:, self.pred] * self.weight).sum(-1)
         if not (isinstance(drive, float) and drive == 0.0):

@@ -124,7 +124,6 @@ def test_ring_reservoir_keeps_time_for_the_readout():
     """On TemporalFlipFlop (P = 6) the target on an ``a`` step is Θ(t mod 6): the current input
     alone gets TD accuracy 0.5, so a TD accuracy near 1 means the free-running rings keep time."""
     from baselines.rings.reservoir import ReservoirConfig, RingReservoir
-
     from ta_envs import make_dataset
 
     ds = make_dataset("TemporalFlipFlop-v0", 64, 24, seed=0, period=6)
@@ -145,7 +144,6 @@ def test_ring_reservoir_keeps_time_for_the_readout():
 
 def test_ring_reservoir_handles_multichannel_targets_and_refuses_bad_use():
     from baselines.rings.reservoir import ReservoirConfig, RingReservoir
-
     from ta_envs import make_dataset
 
     ds = make_dataset("FlipFlop-v0", 16, 20, seed=0)
@@ -186,7 +184,6 @@ def test_torch_stepper_matches_the_numpy_stepper():
 
 def test_ring_reservoir_on_a_lattice():
     from baselines.rings.reservoir import ReservoirConfig, RingReservoir
-
     from ta_envs import make_dataset
 
     ds = make_dataset("TemporalFlipFlop-v0", 16, 12, seed=0, period=6)
