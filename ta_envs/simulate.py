@@ -110,66 +110,73 @@ class Rollout:
     clocks: np.ndarray  #: [B, T, X] int64, clock values read by each step's guards
 
 
-def _rows(task: Task) -> dict[int, tuple[np.ndarray, np.ndarray]]:
-    return {}
+class _ScheduleKernel:
+    """Everything the no-scan kernel reads for one task, gathered once (one cache lookup per
+    batch keeps small batches cheap)."""
 
+    def __init__(self, task: Task) -> None:
+        comp = task.automaton.compiled
+        sched = comp.schedule
+        assert sched is not None
+        self.sched, self.K, self.S = sched, sched.num_states, comp.num_symbols
+        self.classes = _class_table(task)
+        self.td_symbol = _td_of_symbol(task)
+        self.td = _td_of_location(task)
+        self.obs, self.channels, self.theta_table = task.obs_table, task.target_channels, \
+            task.theta_table
+        self.clock_table = comp.clocks
+        self.rows: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
 
-_ROWS = None  # set below (a _Table of per-length rows)
+    def per_length(self, T: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``([T] clock state, [T] Θ, [T, X] clocks)`` before each step (cached per length)."""
+        row = self.rows.get(T)
+        if row is None:
+            cs = self.sched.states(T)
+            rep = self.sched.config_of.max(axis=0)  # a configuration of each clock state
+            per_t = rep.take(cs)
+            row = self.rows[T] = (cs, self.theta_table.take(per_t),
+                                  self.clock_table.take(per_t, axis=0))
+        return row
 
-
-def _per_step(task: Task, sched: Schedule, T: int, B: int, time_major: bool
-              ) -> tuple[np.ndarray, np.ndarray]:
-    """Θ and the clocks, which depend on ``t`` only under a schedule: one row, repeated."""
-    th_t, clk_t = _per_step_rows(task, sched, T)
-    X = clk_t.shape[1]
-    if time_major:
-        theta, clocks = np.empty((T, B), np.int64), np.empty((T, B, X), np.int64)
-        theta[...] = th_t[:, None]
-        clocks[...] = clk_t[:, None]
-    else:
-        theta, clocks = np.empty((B, T), np.int64), np.empty((B, T, X), np.int64)
-        theta[...] = th_t
-        clocks[...] = clk_t
-    return theta, clocks
-
-
-def _scheduled_rollout(task: Task, sched: Schedule, symbols: np.ndarray, time_major: bool,
-                       with_configs: bool) -> Rollout:
-    """The no-scan kernel: each step's next location is one lookup of (symbol, clock state)."""
-    comp = task.automaton.compiled
-    T = symbols.shape[0] if time_major else symbols.shape[1]
-    B = symbols.shape[1] if time_major else symbols.shape[0]
-    K, S = sched.num_states, comp.num_symbols
-    cs = sched.states(T)
-    csb = cs[:, None] if time_major else cs
-    idx = symbols * K
-    idx += csb
-    classes = _CLASS.get(task).take(idx)  # the output after each step
-    td_sym = _TD_SYMBOL.get(task)
-    configs = None
-    if td_sym is not None and not with_configs:  # TD depends on the symbol only
-        mask_td = td_sym.take(symbols)
-    else:
-        loc = np.empty_like(idx)
-        nxt = sched.next_location.take(idx)  # location after each step
+    def __call__(self, symbols: np.ndarray, time_major: bool, with_configs: bool) -> Rollout:
+        """Roll ``symbols`` out: each step's next location is one lookup of (symbol, clock
+        state)."""
+        T, B = symbols.shape if time_major else symbols.shape[::-1]
+        sched, K = self.sched, self.K
+        cs, th_t, clk_t = self.per_length(T)
         if time_major:
-            loc[0] = sched.start_location
-            loc[1:] = nxt[:-1]
+            cs, th_t, clk_t = cs[:, None], th_t[:, None], clk_t[:, None]
+        idx = symbols * K
+        idx += cs
+        classes = self.classes.take(idx)  # the output after each step
+        configs = None
+        if self.td_symbol is not None and not with_configs:  # TD depends on the symbol only
+            mask_td = self.td_symbol.take(symbols)
         else:
-            loc[:, 0] = sched.start_location
-            loc[:, 1:] = nxt[:, :-1]
-        np.multiply(loc, S, out=idx)
-        idx += symbols
-        mask_td = _TD.get(task).take(idx)
-        if with_configs:
-            loc *= K
-            loc += csb
-            configs = sched.config_of.take(loc)
-    targets = classes if task.target_channels is None else \
-        task.target_channels.take(classes, axis=0)
-    theta, clocks = _per_step(task, sched, T, B, time_major)
-    return Rollout(symbols=symbols, configs=configs, inputs=task.obs_table.take(symbols, axis=0),
-                   targets=targets, classes=classes, mask_td=mask_td, theta=theta, clocks=clocks)
+            loc = np.empty_like(idx)
+            nxt = sched.next_location.take(idx)  # location after each step
+            if time_major:
+                loc[0] = sched.start_location
+                loc[1:] = nxt[:-1]
+            else:
+                loc[:, 0] = sched.start_location
+                loc[:, 1:] = nxt[:, :-1]
+            np.multiply(loc, self.S, out=idx)
+            idx += symbols
+            mask_td = self.td.take(idx)
+            if with_configs:
+                loc *= K
+                loc += cs
+                configs = sched.config_of.take(loc)
+        targets = classes if self.channels is None else self.channels.take(classes, axis=0)
+        shape = symbols.shape
+        theta = np.empty(shape, np.int64)
+        theta[...] = th_t
+        clocks = np.empty(shape + (clk_t.shape[-1],), np.int64)
+        clocks[...] = clk_t
+        return Rollout(symbols=symbols, configs=configs, inputs=self.obs.take(symbols, axis=0),
+                       targets=targets, classes=classes, mask_td=mask_td, theta=theta,
+                       clocks=clocks)
 
 
 class _Table:
@@ -218,8 +225,7 @@ def _td_of_symbol(task: Task) -> np.ndarray | None:
 _OUT = _Table(_out_of_location)
 _TD = _Table(_td_of_location)
 _CLASS = _Table(_class_table)
-_TD_SYMBOL = _Table(_td_of_symbol)
-_ROWS = _Table(_rows)
+_KERNEL = _Table(_ScheduleKernel)
 
 
 def rollout(task: Task, symbols: np.ndarray, time_major: bool = False,
@@ -241,7 +247,7 @@ def rollout(task: Task, symbols: np.ndarray, time_major: bool = False,
                                f"{list(task.automaton.alphabet)}")
     symbols = symbols.astype(np.int64, copy=False)
     if comp.schedule is not None and symbols.size:
-        return _scheduled_rollout(task, comp.schedule, symbols, time_major, with_configs)
+        return _KERNEL.get(task)(symbols, time_major, with_configs)
     cfg = run_configs(comp, symbols, time_major=time_major)
     flat = cfg * S
     flat += symbols
@@ -266,34 +272,21 @@ def rollout_into(task: Task, symbols: np.ndarray, out: dict[str, np.ndarray],
     preallocated ``out`` arrays (keys ``inputs``, ``targets``, ``mask_td``, ``mask_ti``,
     ``theta``, ``clocks``). Under a schedule with a symbol-only TD flag this allocates nothing
     large (``scratch``: an int64 ``[B, T]`` buffer); otherwise it computes a rollout and copies."""
-    comp = task.automaton.compiled
-    sched = comp.schedule
-    td_sym = _TD_SYMBOL.get(task) if sched is not None else None
-    if sched is None or td_sym is None or task.target_channels is not None:
+    kern = _KERNEL.get(task) if task.automaton.compiled.schedule is not None else None
+    if kern is None or kern.td_symbol is None or kern.channels is not None:
         r = rollout(task, symbols, check=False)
         for k in ("inputs", "targets", "mask_td", "theta", "clocks"):
             np.copyto(out[k], getattr(r, k))
         np.logical_not(out["mask_td"], out=out["mask_ti"])
         return
     B, T = symbols.shape
+    cs, theta, clocks = kern.per_length(T)
     idx = np.empty((B, T), np.int64) if scratch is None else scratch
-    np.multiply(symbols, sched.num_states, out=idx)
-    idx += sched.states(T)
-    np.take(_CLASS.get(task), idx, out=out["targets"])
-    np.take(td_sym, symbols, out=out["mask_td"])
+    np.multiply(symbols, kern.K, out=idx)
+    idx += cs
+    np.take(kern.classes, idx, out=out["targets"])
+    np.take(kern.td_symbol, symbols, out=out["mask_td"])
     np.logical_not(out["mask_td"], out=out["mask_ti"])
-    np.take(task.obs_table, symbols, axis=0, out=out["inputs"])
-    theta, clocks = _per_step_rows(task, sched, T)
+    np.take(kern.obs, symbols, axis=0, out=out["inputs"])
     np.copyto(out["theta"], theta)
     np.copyto(out["clocks"], clocks)
-
-
-def _per_step_rows(task: Task, sched: Schedule, T: int) -> tuple[np.ndarray, np.ndarray]:
-    """``([T] Θ, [T, X] clocks)`` of a schedule's automaton (cached per length)."""
-    rows = _ROWS.get(task)
-    if T not in rows:
-        comp = task.automaton.compiled
-        rep = sched.config_of.max(axis=0)  # a configuration of each clock state
-        per_t = rep.take(sched.states(T))
-        rows[T] = (task.theta_table.take(per_t), comp.clocks.take(per_t, axis=0))
-    return rows[T]
