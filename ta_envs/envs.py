@@ -88,7 +88,7 @@ def _episodes(task: Task, symbols: np.ndarray, observe_clock: bool, compact: np.
     the bank's small dtype): observations ``[L+1, n, D]`` (the last row is the all-zero terminal
     observation), targets, TD flags, Θ, clocks and symbols ``[L, n, ...]``. Under a schedule Θ and
     the clocks depend on t only: they are read-only broadcast views, not copies."""
-    r = rollout(task, symbols, time_major=True, check=False)
+    r = rollout(task, symbols, time_major=True, check=False, fresh=False)
     L, n = symbols.shape
     D = task.obs_table.shape[1]
     X = len(task.automaton.clocks) if observe_clock else 0
@@ -101,7 +101,7 @@ def _episodes(task: Task, symbols: np.ndarray, observe_clock: bool, compact: np.
     else:
         obs[:L] = r.inputs
     return {"obs": obs, "targets": r.targets, "classes": r.classes, "td": r.mask_td,
-            "theta": r.theta, "clocks": r.clocks, "symbols": compact}
+            "theta": r.theta, "clocks": r.clocks, "symbols": compact.copy()}
 
 
 def _env_task(task: Any, default_id: str | None, render_mode: str | None, observe_clock: bool,
@@ -285,7 +285,8 @@ class TaskVectorEnv(VectorEnv[np.ndarray, np.ndarray, np.ndarray]):
         # the symbol bank holds Eb = E * r episodes per env, consumed E at a time, in order
         self._Eb = self._E * max(1, min(64, self.bank_bytes // (n * L * self._E)))
         S = len(self.task.automaton.alphabet)
-        self._bank = np.zeros((n, self._Eb, L), dtype=np.min_scalar_type(S - 1))
+        # time-major, env last: E episodes of every env are one contiguous [E, L, n] slice
+        self._bank = np.zeros((self._Eb, L, n), dtype=np.min_scalar_type(S - 1))
         self._bank_next = np.full(n, self._Eb, dtype=np.intp)  # Eb: exhausted
         self._multi = self.task.target_channels is not None
         self._K = self.task.automaton.num_outputs
@@ -318,15 +319,17 @@ class TaskVectorEnv(VectorEnv[np.ndarray, np.ndarray, np.ndarray]):
             u = np.empty((len(chunk), self._Eb * L))
             for j, i in enumerate(chunk.tolist()):
                 self._gens[i].random(out=u[j])  # env i's stream, in order
-            self._bank[chunk] = self.task.symbols_from_uniform(u).reshape(len(chunk), self._Eb, L)
+            sym = self.task.symbols_from_uniform(u).astype(self._bank.dtype, copy=False)
+            self._bank[:, :, chunk] = sym.reshape(len(chunk), self._Eb, L).transpose(1, 2, 0)
         self._bank_next[redraw] = 0
         first = self._bank_next[envs]
         if m == self.num_envs and (first == first[0]).all():  # every env at the same bank slot
-            sym = self._bank[:, first[0] : first[0] + E]  # [m, E, L]
+            sym = self._bank[first[0] : first[0] + E]  # [E, L, m], a view
+            compact = sym.transpose(1, 0, 2).reshape(L, E * m)  # a view when E == 1
         else:
-            sym = self._bank[envs[:, None], first[:, None] + np.arange(E)]
+            sym = self._bank[first[None, :] + np.arange(E)[:, None], :, envs[None, :]]  # [E, m, L]
+            compact = sym.transpose(2, 0, 1).reshape(L, E * m)
         self._bank_next[envs] = first + E
-        compact = np.ascontiguousarray(sym.transpose(2, 1, 0)).reshape(L, E * m)
         ep = _episodes(self.task, compact.astype(np.int64), self.observe_clock, compact)
         for k, v in ep.items():
             v = v.reshape((v.shape[0], E, m) + v.shape[2:])  # [L(+1), E, m, ...]

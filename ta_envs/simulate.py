@@ -138,7 +138,8 @@ class _ScheduleKernel:
                                   self.clock_table.take(per_t, axis=0))
         return row
 
-    def __call__(self, symbols: np.ndarray, time_major: bool, with_configs: bool) -> Rollout:
+    def __call__(self, symbols: np.ndarray, time_major: bool, with_configs: bool,
+                 fresh: bool = True) -> Rollout:
         """Roll ``symbols`` out: each step's next location is one lookup of (symbol, clock
         state)."""
         T, B = symbols.shape if time_major else symbols.shape[::-1]
@@ -170,10 +171,14 @@ class _ScheduleKernel:
                 configs = sched.config_of.take(loc)
         targets = classes if self.channels is None else self.channels.take(classes, axis=0)
         shape = symbols.shape
-        theta = np.empty(shape, np.int64)
-        theta[...] = th_t
-        clocks = np.empty(shape + (clk_t.shape[-1],), np.int64)
-        clocks[...] = clk_t
+        X = clk_t.shape[-1]
+        if fresh:
+            theta = np.empty(shape, np.int64)
+            theta[...] = th_t
+            clocks = np.empty(shape + (X,), np.int64)
+            clocks[...] = clk_t
+        else:  # read-only views of the per-step rows
+            theta, clocks = np.broadcast_to(th_t, shape), np.broadcast_to(clk_t, shape + (X,))
         return Rollout(symbols=symbols, configs=configs, inputs=self.obs.take(symbols, axis=0),
                        targets=targets, classes=classes, mask_td=mask_td, theta=theta,
                        clocks=clocks)
@@ -229,11 +234,12 @@ _KERNEL = _Table(_ScheduleKernel)
 
 
 def rollout(task: Task, symbols: np.ndarray, time_major: bool = False,
-            with_configs: bool = False, check: bool = True) -> Rollout:
+            with_configs: bool = False, check: bool = True, fresh: bool = True) -> Rollout:
     """Simulate ``task`` on ``symbols [B, T]`` (``[T, B]`` if ``time_major``) from the initial
     configuration; every array of the result has the layout of ``symbols``. ``configs`` is filled
     only with ``with_configs=True`` (the batch arrays do not need it). ``check=False`` skips the
-    validation of symbols the caller drew itself."""
+    validation of symbols the caller drew itself. ``fresh=False`` lets Θ and the clocks be
+    read-only broadcast views where they depend on t only (no copies)."""
     comp = task.automaton.compiled
     S = comp.num_symbols
     if check:
@@ -247,7 +253,7 @@ def rollout(task: Task, symbols: np.ndarray, time_major: bool = False,
                                f"{list(task.automaton.alphabet)}")
     symbols = symbols.astype(np.int64, copy=False)
     if comp.schedule is not None and symbols.size:
-        return _KERNEL.get(task)(symbols, time_major, with_configs)
+        return _KERNEL.get(task)(symbols, time_major, with_configs, fresh)
     cfg = run_configs(comp, symbols, time_major=time_major)
     flat = cfg * S
     flat += symbols
