@@ -43,6 +43,52 @@ def rate(fn: Callable[[], Any], units_per_call: float, min_time: float = 0.5,
     return {"median": statistics.median(rates), "best": max(rates)}
 
 
+class Remote:
+    """A peer timed in another process (its own virtualenv): ``fn(min_time)`` returns its seconds
+    per call, measured there; :func:`interleaved` takes it in turn with the local functions."""
+
+    def __init__(self, fn: Callable[[float], float]) -> None:
+        self.fn = fn
+
+
+def interleaved(fns: dict[str, Callable[[], Any] | Remote], rounds: int, min_time: float
+                ) -> dict[str, list[float]]:
+    """Seconds per call of each function, measured in turn (A, B, A, B, ...), ``rounds`` times,
+    so load on a shared machine hits every side alike; compare sides round by round."""
+    out: dict[str, list[float]] = {k: [] for k in fns}
+    for f in fns.values():
+        if not isinstance(f, Remote):
+            f()
+    for _ in range(rounds):
+        for k, f in fns.items():
+            if isinstance(f, Remote):
+                out[k].append(f.fn(min_time))
+                continue
+            n, t0 = 0, time.perf_counter()
+            while True:
+                f()
+                n += 1
+                dt = time.perf_counter() - t0
+                if dt >= min_time:
+                    break
+            out[k].append(dt / n)
+    return out
+
+
+def round_ratio(slow: Sequence[float], fast: Sequence[float]) -> float:
+    """Median over rounds of ``slow / fast`` seconds per call (how many times faster ``fast``
+    is)."""
+    return statistics.median(s / f for s, f in zip(slow, fast))
+
+
+def exponent(xs: Sequence[float], costs: Sequence[float]) -> float:
+    """Slope of log(cost) against log(x): cost ~ x^slope."""
+    import numpy as np
+
+    return float(np.polyfit(np.log(np.asarray(xs, float)), np.log(np.asarray(costs, float)),
+                            1)[0])
+
+
 def table(rows: Sequence[dict[str, Any]], columns: Sequence[str]) -> str:
     """A Markdown table of ``rows`` with ``columns``; floats get thousands separators."""
     def fmt(v: Any) -> str:
@@ -57,6 +103,7 @@ def table(rows: Sequence[dict[str, Any]], columns: Sequence[str]) -> str:
 
 
 def write_json(path: str | Path, rows: Sequence[dict[str, Any]], **meta: Any) -> None:
+    """Write ``rows`` and ``meta`` with a description of the machine to ``path``."""
     out = {"machine": {"python": platform.python_version(), "cpus": os.cpu_count(),
                        "processor": platform.processor() or platform.machine()},
            "rows": list(rows), **meta}

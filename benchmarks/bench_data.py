@@ -4,8 +4,8 @@ opt-in ``sample_into`` path, and NeuroGym 2.3.1's ``Dataset`` (its own virtualen
 
     python benchmarks/bench_data.py [--peer-python .venv-peers/bin/python] [--quick]
 
-Timing is interleaved (ours, the reference, ours, ...) and the ratio is the median of the
-per-round ratios, so load on the machine hits both sides alike. Prints Markdown tables (ratios and
+Timing is interleaved (ours, the reference, ours, ...; NeuroGym answers from a small server in
+its own virtualenv, in turn with ours) and the ratio is the median of the per-round ratios, so load on the machine hits both sides alike. Prints Markdown tables (ratios and
 the scaling of cost with batch size, with the fitted exponent) and writes
 ``benchmarks/results/bench_data.json``.
 """
@@ -17,14 +17,12 @@ import json
 import statistics
 import subprocess
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import numpy as np  # noqa: E402
-from _timing import pin_threads, table, write_json  # noqa: E402
+from _timing import Remote, exponent, interleaved, pin_threads, round_ratio, table, write_json  # noqa: E402,E501
 
 import ta_envs  # noqa: E402
 
@@ -54,23 +52,31 @@ def hand_written(period: int, batch: int, seq_len: int, seed: int) -> Callable[[
     return batch_fn
 
 
-def interleaved(fns: dict[str, Callable[[], Any]], rounds: int, min_time: float
-                ) -> dict[str, list[float]]:
-    """Seconds per call of each function, measured in turn, ``rounds`` times."""
-    out: dict[str, list[float]] = {k: [] for k in fns}
-    for f in fns.values():
-        f()
-    for _ in range(rounds):
-        for k, f in fns.items():
-            n, t0 = 0, time.perf_counter()
-            while True:
-                f()
-                n += 1
-                dt = time.perf_counter() - t0
-                if dt >= min_time:
-                    break
-            out[k].append(dt / n)
-    return out
+class NeuroGymPeer:
+    """NeuroGym's ``Dataset`` served from its own virtualenv (``neurogym_peer.py``)."""
+
+    def __init__(self, python: Path) -> None:
+        self.proc = subprocess.Popen([str(python), str(Path(__file__).parent / "neurogym_peer.py")],
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        self.version = "?"
+
+    def timer(self, batch: int, seq_len: int) -> Remote:
+        """A :class:`Remote` drawing ``batch x seq_len`` batches there."""
+        def run(min_time: float) -> float:
+            assert self.proc.stdin is not None and self.proc.stdout is not None
+            self.proc.stdin.write(json.dumps({"batch": batch, "seq_len": seq_len,
+                                              "min_time": min_time}) + "\n")
+            self.proc.stdin.flush()
+            r = json.loads(self.proc.stdout.readline())
+            self.version = r["version"]
+            return r["seconds_per_call"]
+        return Remote(run)
+
+    def close(self) -> None:
+        """Stop the server."""
+        assert self.proc.stdin is not None
+        self.proc.stdin.close()
+        self.proc.wait(30)
 
 
 def main() -> None:
@@ -90,8 +96,8 @@ def main() -> None:
         t = interleaved({"ours": lambda ds=ds: next(ds), "hand": hand_written(24, B, T, 0),
                          "into": lambda into=into, buf=buf: into.sample_into(buf)},
                         rounds, min_time)
-        ratio = statistics.median(h / o for h, o in zip(t["hand"], t["ours"]))
-        gain = statistics.median(o / i for o, i in zip(t["ours"], t["into"]))
+        ratio = round_ratio(t["hand"], t["ours"])
+        gain = round_ratio(t["ours"], t["into"])
         rows.append({"batch x steps": f"{B}x{T}", "B": B, "T": T,
                      "ta-envs batches/s": 1 / statistics.median(t["ours"]),
                      "hand-written batches/s": 1 / statistics.median(t["hand"]),
@@ -102,20 +108,19 @@ def main() -> None:
     peer_python = Path(args.peer_python)
     peer_version = None
     if peer_python.exists():
-        res = subprocess.run([str(peer_python), str(Path(__file__).parent / "neurogym_peer.py"),
-                              json.dumps(PEER_SHAPES), str(max(min_time, 0.5))],
-                             capture_output=True, text=True, check=True)
-        peer = json.loads(res.stdout.strip().splitlines()[-1])
-        peer_version = peer["version"]
-        for r in peer["rows"]:
-            B, T = r["batch"], r["seq_len"]
-            ds = ta_envs.make_dataset("TemporalFlipFlop-v0", batch_size=B, seq_len=T, seed=0)
-            ours = 1 / statistics.median(interleaved({"o": lambda ds=ds: next(ds)}, rounds,
-                                                     min_time)["o"])
-            rows.append({"batch x steps": f"{B}x{T}", "B": B, "T": T,
-                         "ta-envs batches/s": ours,
-                         f"neurogym {peer_version} batches/s": r["median"],
-                         "ratio (ta-envs / neurogym)": ours / r["median"]})
+        peer = NeuroGymPeer(peer_python)
+        try:
+            for B, T in PEER_SHAPES:
+                ds = ta_envs.make_dataset("TemporalFlipFlop-v0", batch_size=B, seq_len=T, seed=0)
+                t = interleaved({"ours": lambda ds=ds: next(ds), "peer": peer.timer(B, T)},
+                                rounds, max(min_time, 0.5))
+                peer_version = peer.version
+                rows.append({"batch x steps": f"{B}x{T}", "B": B, "T": T,
+                             "ta-envs batches/s": 1 / statistics.median(t["ours"]),
+                             f"neurogym {peer_version} batches/s": 1 / statistics.median(t["peer"]),
+                             "ratio (ta-envs / neurogym)": round_ratio(t["peer"], t["ours"])})
+        finally:
+            peer.close()
     else:
         print(f"(NeuroGym not measured: {peer_python} not found; run benchmarks/setup_peers.sh)")
     main_rows = [r for r in rows if "ratio (ta-envs / hand-written)" in r]
@@ -129,7 +134,7 @@ def main() -> None:
                                 f"neurogym {peer_version} batches/s", "ratio (ta-envs / neurogym)"]))
     t100 = [(r["B"], 1 / r["ta-envs batches/s"]) for r in main_rows if r["T"] == 100]
     b, c = zip(*t100)
-    expo = float(np.polyfit(np.log(b), np.log(c), 1)[0])
+    expo = exponent(b, c)
     print(f"\ncost per batch ~ B^{expo:.2f} at T = 100 (B = {min(b)}..{max(b)})")
     write_json(args.out, rows, peer=peer_version, scaling_exponent_batch=expo,
                goal="ratio >= 0.8 against the hand-written generator at every size; >= 200x "

@@ -75,11 +75,13 @@ class _ActionCode:
         return int(self.classes[code])
 
     def many(self, a: np.ndarray) -> np.ndarray:
-        """Classes of ``[num_envs, N]`` actions (validated: one reduction)."""
-        a = a.astype(np.int64, copy=False)
-        if (a.view(np.uint64) >= self.nvec).any():
+        """Classes of ``[num_envs, N]`` integer actions (validated)."""
+        if a.min(initial=0) < 0 or (a >= self.nvec).any():
             raise InvalidValue(f"action entries must be in [0, nvec) = {self.nvec_list}")
-        return self.classes.take(a @ self.radix)
+        code = a[:, 0] * np.int64(self.radix_list[0])  # one column at a time (N is small)
+        for c in range(1, len(self.radix_list)):
+            code += a[:, c] * np.int64(self.radix_list[c])
+        return self.classes.take(code)
 
 
 def _episodes(task: Task, symbols: np.ndarray, observe_clock: bool, compact: np.ndarray
