@@ -70,6 +70,18 @@ def _acc(correct: Tensor, mask: Tensor) -> float | None:
     return float(correct[mask].float().mean()) if n else None
 
 
+def _td_ti_acc(correct: Tensor, mask_td: Tensor) -> tuple[float | None, float | None]:
+    """Accuracy on TD steps and on the other (TI) steps with one device sync; the same float32
+    values as :func:`_acc` (an exact count over a count)."""
+    counts = torch.stack([(correct & mask_td).sum(), correct.sum(), mask_td.sum()])
+    td_c, all_c, td_n = counts.tolist()
+    ti_n = correct.numel() - td_n
+    ratio = torch.tensor([td_c, all_c - td_c], dtype=torch.float32) / \
+        torch.tensor([max(td_n, 1), max(ti_n, 1)], dtype=torch.float32)
+    td, ti = ratio.tolist()
+    return (td if td_n else None), (ti if ti_n else None)
+
+
 @dataclass(frozen=True)
 class RunResult:
     """How a call to :func:`train` ended: the last iteration done and its metrics row."""
@@ -146,9 +158,9 @@ class Session:
         clip = self.config.grad_clip if self.config.grad_clip else float("inf")
         gn = float(torch.nn.utils.clip_grad_norm_(self.model.parameters(), clip))
         self.optimizer.step()
-        return {"it": it, "loss": float(loss.detach()),
-                "td_acc": _acc(correct, torch.from_numpy(b.mask_td).to(dev)),
-                "ti_acc": _acc(correct, torch.from_numpy(b.mask_ti).to(dev)), "grad_norm": gn}
+        td, ti = _td_ti_acc(correct, torch.from_numpy(b.mask_td).to(dev))
+        return {"it": it, "loss": float(loss.detach()), "td_acc": td, "ti_acc": ti,
+                "grad_norm": gn}
 
     def checkpoint(self, run_dir: Path, it: int, wall_s: float) -> Path:
         """Save iteration ``it`` (the state after its update and its batch draw)."""

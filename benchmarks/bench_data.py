@@ -5,9 +5,9 @@ opt-in ``sample_into`` path, and NeuroGym 2.3.1's ``Dataset`` (its own virtualen
     python benchmarks/bench_data.py [--peer-python .venv-peers/bin/python] [--quick]
 
 Timing is interleaved (ours, the reference, ours, ...; NeuroGym answers from a small server in
-its own virtualenv, in turn with ours) and the ratio is the median of the per-round ratios, so load on the machine hits both sides alike. Prints Markdown tables (ratios and
-the scaling of cost with batch size, with the fitted exponent) and writes
-``benchmarks/results/bench_data.json``.
+its own virtualenv, in turn with ours) and each ratio is the median of the per-round ratios, so load
+on the machine hits both sides alike. Prints Markdown tables (ratios and the scaling of cost with
+batch size, with the fitted exponent) and writes ``benchmarks/results/bench_data.json``.
 """
 
 from __future__ import annotations

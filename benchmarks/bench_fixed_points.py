@@ -1,36 +1,47 @@
-"""Fixed-point finding on trained networks: ``analysis.find_fixed_points`` against the textbook
-method, in the same run.
+"""Fixed-point finding: ``analysis.find_fixed_points`` against the textbook method in the same run,
+with the scaling of its cost in hidden size and in initial states.
 
-The textbook method (written here): Adam-only minimisation of q = ½‖F(h) − h‖² in float32 from
-the same initial states, up to 5000 iterations (stopping early once every q < tol_q), accepting
-points with q < tol_q = 1e-12 and de-duplicating at 1e-3 (the usual defaults). Each point it
-reports is then checked independently: a float64 Newton polish from it must converge
-(‖F(h) − h‖ < 1e-10) without moving more than 1e-3; otherwise the claim is false.
+Golub's FixedPointFinder (the named peer) is not on PyPI and cannot be fetched on this machine, so
+the peer here is the method it implements, written below: Adam-only minimisation of
+q = ½‖F(h) − h‖² in float32 from the same initial states, up to 5000 iterations (stopping early once
+every q < tol_q), accepting points with q < tol_q = 1e-12 and de-duplicating at 1e-3 (its defaults).
+Every point either side reports is checked independently: a float64 Newton iteration written here
+must converge (‖F(h) − h‖ < 1e-10) without moving more than 1e-3; otherwise the claim is false.
 
-Networks: 64-unit tanh RNN and GRU trained on TemporalFlipFlop-v0 (P = 24) with the reference
-recipe until held-out TD >= 99.5% (trained here on first use, cached in ``benchmarks/.cache``; pass
-``--rnn-run``/``--gru-run`` to use other run directories). 1024 initial states from the network's
-own trajectories (+ noise 0.01), both constant inputs (a, b). One thread.
+Cases: a 64-unit tanh RNN and a 64-unit GRU trained on TemporalFlipFlop-v0 (P = 24) until held-out
+TD >= 99.5% (trained on first use, cached in ``benchmarks/.cache``; ``--rnn-run``/``--gru-run``
+take other run directories), 1024 initial states from the network's own trajectories (+ noise
+0.01), both constant inputs; a random tanh network of 64 units with gain 1.5 (chaotic: three true
+fixed points, 0 and ±h*) from 1024 uniform states; hidden 256 with 4096 states (a random
+orthogonal tanh RNN, gain 1.2; wall time and peak memory measured in a fresh process). The scaling
+rows use random orthogonal RNNs (gain 1.2). One thread.
 
-    python benchmarks/bench_fixed_points.py
+    python benchmarks/bench_fixed_points.py [--quick]
 
-Prints a Markdown table and writes ``benchmarks/results/bench_fixed_points.json``.
+Prints Markdown tables and writes ``benchmarks/results/bench_fixed_points.json``.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import resource
+import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
-from _timing import pin_threads, table, write_json  # noqa: E402
+from _timing import exponent, pin_threads, table, write_json  # noqa: E402
 
-from analysis.fixed_points import _levenberg_marquardt, find_fixed_points, sample_states  # noqa: E402
-from baselines.train import TrainConfig, checkpoints, load_model, train  # noqa: E402
+from analysis.fixed_points import find_fixed_points, sample_states  # noqa: E402
+from baselines.config import TrainConfig  # noqa: E402
+from baselines.models import build_model  # noqa: E402
+from baselines.runs import checkpoints, load_model, read_metrics  # noqa: E402
+from baselines.train import train  # noqa: E402
 from ta_envs import make_dataset  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
@@ -65,25 +76,38 @@ def plain_adam(model: torch.nn.Module, inputs: np.ndarray, h0: torch.Tensor, *, 
     return found
 
 
+def newton(step: Any, u: torch.Tensor, h: torch.Tensor, iters: int = 50) -> torch.Tensor:
+    """Float64 Newton iteration on F(h) − h = 0 from ``h [S]`` (the independent check)."""
+    for _ in range(iters):
+        with torch.no_grad():
+            r = step(h[None], u[None])[0] - h
+        if float(r.norm()) < 1e-13:
+            break
+        jac = torch.autograd.functional.jacobian(lambda x: step(x[None], u[None])[0], h)
+        h = h - torch.linalg.lstsq(jac - torch.eye(len(h), dtype=h.dtype), r[:, None]
+                                   ).solution[:, 0]
+    return h
+
+
 def check_claims(model: torch.nn.Module, inputs: np.ndarray, claims: list[tuple[int, np.ndarray]]
                  ) -> tuple[list[tuple[int, np.ndarray]], list[float]]:
-    """Polish each claim in float64; return the true fixed points behind them and the claims'
-    own float64 residuals."""
+    """Newton-check each claim in float64; return the true fixed points behind them (distinct)
+    and the claims' own float64 residuals."""
     m = model.double()
     for prm in m.parameters():
         prm.requires_grad_(False)
     true, resid = [], []
     for ui, p in claims:
         u = torch.as_tensor(inputs[ui], dtype=torch.float64)
-        h = torch.as_tensor(p)[None]
+        h = torch.as_tensor(p, dtype=torch.float64)
         with torch.no_grad():
-            resid.append(float((m.step(h, u[None]) - h).norm()))
-        pol = _levenberg_marquardt(m.step, u, h, 50)
+            resid.append(float((m.step(h[None], u[None])[0] - h).norm()))
+        pol = newton(m.step, u, h)
         with torch.no_grad():
-            r = float((m.step(pol, u[None]) - pol).norm())
+            r = float((m.step(pol[None], u[None])[0] - pol).norm())
         if r < 1e-10 and float((pol - h).abs().max()) < 1e-3:
-            if all(not (uj == ui and np.abs(q - pol[0].numpy()).max() < 1e-6) for uj, q in true):
-                true.append((ui, pol[0].numpy()))
+            if all(not (uj == ui and np.abs(q - pol.numpy()).max() < 1e-6) for uj, q in true):
+                true.append((ui, pol.numpy()))
     return true, resid
 
 
@@ -107,20 +131,51 @@ def trained_run(arch: str, seed: int, given: str | None) -> Path:
         print(f"training the {arch} network once (cached in {run}) ...", flush=True)
         train(TrainConfig(arch=arch, seed=seed, stop_at_td=0.995, iterations=3000), run,
               progress=False)
+    td = [r["val_td_acc"] for r in read_metrics(run) if r.get("val_td_acc") is not None]
+    if not td or td[-1] < 0.995:
+        raise SystemExit(f"{run}: the network did not reach held-out TD >= 99.5% "
+                         f"(last {td[-1] if td else None}); pass another run or seed")
     return run
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--rnn-run")
-    ap.add_argument("--gru-run")
-    ap.add_argument("--states", type=int, default=1024)
-    ap.add_argument("--out", default=str(HERE / "results" / "bench_fixed_points.json"))
-    a = ap.parse_args()
+def random_rnn(hidden: int, seed: int = 0) -> torch.nn.Module:
+    """A random tanh RNN of ``hidden`` units, orthogonal recurrent weights with gain 1.2."""
+    return build_model("rnn", 2, hidden, 2, generator=torch.Generator().manual_seed(seed),
+                       init="orthogonal", gain=1.2)
+
+
+def random_states(model: torch.nn.Module, n: int) -> torch.Tensor:
+    """``n`` states from the network's own trajectories under random inputs (+ noise 0.01)."""
+    x = torch.rand(64, 64, 2, generator=torch.Generator().manual_seed(1))
+    return sample_states(model, x.numpy(), n, noise=0.01,
+                         generator=torch.Generator().manual_seed(0))
+
+
+def timed_in_fresh_process(hidden: int, states: int) -> dict[str, float]:
+    """Wall time and peak resident memory of one search, in a process of its own."""
+    out = subprocess.run([sys.executable, __file__, "--one", f"{hidden},{states}"],
+                         capture_output=True, text=True, check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def one(hidden: int, states: int) -> None:
+    """The body of :func:`timed_in_fresh_process`: prints one JSON line."""
     pin_threads()
-    inputs = np.eye(2)
+    m = random_rnn(hidden)
+    h0 = random_states(m, states)
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    t0 = time.perf_counter()
+    fp = find_fixed_points(m, np.eye(2), h0)
+    wall = time.perf_counter() - t0
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    print(json.dumps({"wall_s": wall, "peak_rss_mb": peak / 1024,
+                      "rss_before_mb": before / 1024, "points": len(fp)}))
+
+
+def compare(a: argparse.Namespace) -> list[dict[str, Any]]:
+    """Ours against plain Adam on the trained RNN, the trained GRU and the chaotic network."""
     rows = []
-    cases = [("rnn", 2, a.rnn_run), ("gru", 0, a.gru_run), ("chaotic", 1, None)]
+    cases = [("rnn", 1, a.rnn_run), ("gru", 0, a.gru_run), ("chaotic", 1, None)]
     for arch, seed, given in cases:
         if arch == "chaotic":
             def fresh(seed: int = seed) -> torch.nn.Module:
@@ -137,36 +192,82 @@ def main() -> None:
                                       **cfg.task_kwargs))
             h0 = sample_states(model, batch.inputs, a.states, noise=0.01,
                                generator=torch.Generator().manual_seed(0))
-            inp = inputs
-            name = f"{arch}(64) P=24 seed {seed}"
+            inp = np.eye(2)
+            name = f"{arch}({cfg.hidden}) P=24 seed {seed}"
         t0 = time.perf_counter()
         fp = find_fixed_points(fresh(), inp, h0)
         t_ours = time.perf_counter() - t0
         t0 = time.perf_counter()
         claims = plain_adam(fresh(), inp, h0)
         t_plain = time.perf_counter() - t0
+        ours_claims = [(int(u), p) for u, p in zip(fp.input_index, fp.points)]
+        true_ours, _ = check_claims(fresh(), inp, ours_claims)
         true_plain, resid_plain = check_claims(fresh(), inp, claims)
         missed = [p for ui, p in true_plain
                   if not any(np.abs(p - q).max() < 1e-6 for q in fp.for_input(ui).points)]
         rows.append({"network": name, "method": "ta-envs find_fixed_points", "wall_s": t_ours,
-                     "reported": len(fp), "true_fixed_points": len(fp), "false_reports": 0,
+                     "reported": len(fp), "true_fixed_points": len(true_ours),
+                     "false_reports": len(fp) - len(true_ours),
                      "max_residual": float(fp.residual.max()) if len(fp) else None,
                      "slow_points_rejected": len(fp.slow_points),
                      "true_points_missed_vs_other": len(missed)})
+        missed_plain = [p for ui, p in true_ours
+                        if not any(np.abs(p - q).max() < 1e-6 for uj, q in true_plain if uj == ui)]
         rows.append({"network": name, "method": "plain Adam (float32, 5000 it)", "wall_s": t_plain,
                      "reported": len(claims), "true_fixed_points": len(true_plain),
                      "false_reports": len(claims) - len(true_plain),
                      "max_residual": max(resid_plain) if resid_plain else None,
                      "slow_points_rejected": None,
-                     "true_points_missed_vs_other": None})
+                     "true_points_missed_vs_other": len(missed_plain)})
         print(fp.summary(), flush=True)
+    return rows
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--rnn-run")
+    ap.add_argument("--gru-run")
+    ap.add_argument("--states", type=int, default=1024)
+    ap.add_argument("--quick", action="store_true", help="skip the hidden-256 x 4096 case")
+    ap.add_argument("--one", help=argparse.SUPPRESS)
+    ap.add_argument("--out", default=str(HERE / "results" / "bench_fixed_points.json"))
+    a = ap.parse_args()
+    if a.one:
+        one(*map(int, a.one.split(",")))
+        return
+    pin_threads()
+    rows = compare(a)
     cols = ["network", "method", "wall_s", "reported", "true_fixed_points", "false_reports",
             "max_residual", "true_points_missed_vs_other"]
-    for r in rows:
-        if r["max_residual"] is not None:
-            r["max_residual_str"] = f"{r['max_residual']:.1e}"
-    print(table([{**r, "max_residual": r.get("max_residual_str", "-")} for r in rows], cols))
-    write_json(a.out, rows, states=a.states, inputs="constant a, constant b", threads=1)
+    print(table([{**r, "max_residual": "-" if r["max_residual"] is None
+                  else f"{r['max_residual']:.1e}"} for r in rows], cols))
+    scaling = []
+    hiddens = [32, 64, 128, 256]
+    sizes = [256, 1024, 4096]
+    for h in hiddens:
+        scaling.append({"scaling": "hidden", "hidden": h, "states": 1024,
+                        **timed_in_fresh_process(h, 1024)})
+    for n in sizes:
+        if n == 1024:
+            continue
+        if n == 4096 and a.quick:
+            continue
+        scaling.append({"scaling": "states", "hidden": 64, "states": n,
+                        **timed_in_fresh_process(64, n)})
+    if not a.quick:
+        scaling.append({"scaling": "goal", "hidden": 256, "states": 4096,
+                        **timed_in_fresh_process(256, 4096)})
+    print()
+    print(table(scaling, ["scaling", "hidden", "states", "wall_s", "peak_rss_mb", "points"]))
+    hid = [r for r in scaling if r["states"] == 1024]
+    st = [r for r in scaling if r["hidden"] == 64]
+    e_h = exponent([r["hidden"] for r in hid], [r["wall_s"] for r in hid])
+    e_n = exponent([r["states"] for r in st], [r["wall_s"] for r in st])
+    print(f"\nwall time ~ hidden^{e_h:.2f} (1024 states), ~ states^{e_n:.2f} (hidden 64)")
+    write_json(a.out, rows + scaling, states=a.states, inputs="constant a, constant b", threads=1,
+               scaling_exponent_hidden=e_h, scaling_exponent_states=e_n,
+               peer_note="FixedPointFinder is not installable here (not on PyPI, no network); "
+                         "the peer is the plain-Adam method it implements")
 
 
 if __name__ == "__main__":
