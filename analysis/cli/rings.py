@@ -1,8 +1,9 @@
 """``ta-envs rings``: ring-oscillator experiments as figures and JSON.
 
-``period``: the one-pulse ring period against ring size. ``lattice``: lattices of rings per sharing
-value (and weak coupling). ``reservoir``: the ring reservoir with a ridge readout on the suite's
-tasks. Results whose JSON exists are reused (``--force`` reruns them).
+``period``: the one-pulse ring period against ring size, simulated and derived. ``lattice``: ring
+lattices per sharing value and weak coupling, and Kuramoto lattices, over seeds. ``reservoir``:
+lattice reservoirs and echo-state networks on memory capacity, NARMA-10 and the suite's tasks.
+Results whose JSON exists are reused (``--force`` reruns them), so an interrupted call resumes.
 """
 
 from __future__ import annotations
@@ -15,48 +16,71 @@ from ta_envs.validation import check_out_dir
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     """Options of ``ta-envs rings``."""
-    from analysis.rings.experiments import RESERVOIR_TASKS
+    from analysis.rings.experiments import BENCHMARKS, RESERVOIR_TASKS
 
     p.add_argument("experiment", choices=("period", "lattice", "reservoir"))
     p.add_argument("--out", required=True, help="output directory")
-    p.add_argument("--rows", type=int, default=100)
-    p.add_argument("--cols", type=int, default=100)
-    p.add_argument("--ring-size", type=int, default=8)
-    p.add_argument("--sharing", type=int, nargs="+", default=[0, 1, 2])
-    p.add_argument("--coupling", type=float, nargs="+", default=[0.0],
-                   help="weak coupling ε (with sharing 0 runs the coupled alternative)")
-    p.add_argument("--duration", type=float, default=1000.0, help="time constants")
-    p.add_argument("--sample", type=float, default=10.0, help="measure every this many")
-    p.add_argument("--rings", type=int, default=128, help="reservoir rings")
-    p.add_argument("--hold", type=int, default=50, help="reservoir steps per task step")
-    p.add_argument("--train", type=int, default=256, help="reservoir training sequences")
-    p.add_argument("--tasks", nargs="+", default=list(RESERVOIR_TASKS),
+    p.add_argument("--rows", type=int, help="lattice rows (lattice: 40, reservoir: 8)")
+    p.add_argument("--cols", type=int, help="lattice columns (lattice: 40, reservoir: 8)")
+    p.add_argument("--ring-size", type=int, help="neurons per ring (lattice: 12, reservoir: 8)")
+    p.add_argument("--sharing", type=int, nargs="+",
+                   help="shared neurons m (lattice: 0 1 2 3, reservoir: 0 1 2)")
+    p.add_argument("--coupling", type=float, nargs="+", default=[0.02, 0.05, 0.1],
+                   help="lattice: weak coupling ε of the m = 0 lattices")
+    p.add_argument("--kuramoto", type=float, nargs="+", default=[0.01, 0.03, 0.1, 0.3],
+                   help="lattice: Kuramoto couplings K")
+    p.add_argument("--duration", type=float, default=2000.0, help="lattice: time constants")
+    p.add_argument("--sample", type=float, default=10.0, help="lattice: measure every this many")
+    p.add_argument("--drive", type=float, nargs="+", default=[0.5, 2.0],
+                   help="reservoir: input gains of the ring reservoirs")
+    p.add_argument("--hold", type=int, default=50, help="reservoir: steps per input step")
+    p.add_argument("--esn-scaling", type=float, nargs="+", default=[0.1, 0.5],
+                   help="reservoir: input scalings of the echo-state networks")
+    p.add_argument("--benchmarks", nargs="*", default=list(BENCHMARKS),
+                   help=f"reservoir benchmarks among {list(BENCHMARKS)}")
+    p.add_argument("--tasks", nargs="*", default=list(RESERVOIR_TASKS),
                    help=f"reservoir tasks among {list(RESERVOIR_TASKS)}")
-    p.add_argument("--seeds", type=int, default=1)
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--train", type=int, default=256, help="reservoir training sequences")
+    p.add_argument("--seeds", type=int, help="seeds per setting (lattice: 5, reservoir: 3)")
+    p.add_argument("--seed", type=int, default=0, help="first seed")
     p.add_argument("--force", action="store_true")
     p.add_argument("--quiet", action="store_true")
+
+
+def _given(a: argparse.Namespace, **names: str) -> dict:
+    """The options the user set (None means: the experiment's default)."""
+    out = {}
+    for field, opt in names.items():
+        v = getattr(a, opt)
+        if v is not None:
+            out[field] = tuple(v) if isinstance(v, list) else v
+    return out
 
 
 def run(a: argparse.Namespace) -> int:
     """Run one experiment and print its report lines."""
     from analysis.rings import experiments as ex
+    from analysis.rings.lattices import LatticeSweep, run_lattices
 
     out = check_out_dir("--out", a.out)
     out.mkdir(parents=True, exist_ok=True)
+    shared = _given(a, rows="rows", cols="cols", ring_size="ring_size", sharing="sharing",
+                    seeds="seeds")
     if a.experiment == "period":
         lines = ex.run_period(out)
     elif a.experiment == "lattice":
-        lines = ex.run_lattices(ex.LatticeSweep(
-            out, a.rows, a.cols, a.ring_size, tuple(a.sharing), tuple(a.coupling), a.duration,
-            a.sample, a.seed, a.force, not a.quiet))
+        lines = run_lattices(LatticeSweep(
+            out, coupling=tuple(a.coupling), kuramoto=tuple(a.kuramoto), duration=a.duration,
+            sample=a.sample, seed=a.seed, force=a.force, progress=not a.quiet, **shared))
     else:
         lines = ex.run_reservoir(ex.ReservoirSweep(
-            out, a.rings, a.hold, a.train, tuple(a.tasks), a.seeds, a.seed, a.force, not a.quiet))
+            out, drive=tuple(a.drive), hold=a.hold, esn_scaling=tuple(a.esn_scaling),
+            benchmarks=tuple(a.benchmarks), tasks=tuple(a.tasks), train=a.train, seed=a.seed,
+            force=a.force, progress=not a.quiet, **shared))
     for line in lines:
         print(line)
     return 0
 
 
-RINGS = Command("differentiating ring oscillators: periods, lattices, reservoir baseline",
-                add_arguments, run)
+RINGS = Command("differentiating ring oscillators: periods, lattices and Kuramoto baseline, "
+                "reservoirs against echo-state networks", add_arguments, run)

@@ -4,24 +4,29 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from baselines.figures import save_figure, subplots
 
-from .experiments import LatticeRun, PeriodResult
+from .experiments import PeriodResult
+from .lattices import LatticeRun
 from .synchrony import staggered
 
 
-def period_figure(res: PeriodResult, path: str | Path, law: tuple[float, float] = (1.26, 0.27)
-                  ) -> Path:
-    """One-pulse ring period against ring size, the fitted line and the reference law."""
+def period_figure(res: PeriodResult, path: str | Path) -> Path:
+    """One-pulse ring period against ring size: simulated, derived, the least-squares line and
+    the large-ring asymptote."""
     fig, ax = subplots(figsize=(5, 3.8))
-    ax.plot(res.sizes, res.periods, "ko", label="simulated")
+    ax.plot(res.sizes, res.periods, "ko", label=f"simulated (dt = {res.dt})")
+    if res.derived is not None:
+        ax.plot(res.sizes, res.derived, "r+", ms=10, label="derived N · t_low(N)")
     x = np.linspace(res.sizes.min(), res.sizes.max(), 50)
     ax.plot(x, res.slope * x + res.intercept, "b-", lw=1,
             label=f"fit {res.slope:.3f} N + {res.intercept:.3f}")
-    ax.plot(x, law[0] * x + law[1], "r--", lw=1, label=f"{law[0]} N + {law[1]}")
+    if res.limit_slope is not None:
+        ax.plot(x, res.limit_slope * x, "r:", lw=1, label=f"large-N limit {res.limit_slope:.4f} N")
     ax.set_xlabel("ring size N (neurons)")
     ax.set_ylabel("period (time constants)")
     ax.legend(fontsize=8)
@@ -29,7 +34,7 @@ def period_figure(res: PeriodResult, path: str | Path, law: tuple[float, float] 
 
 
 def lattice_snapshots_figure(run: LatticeRun, path: str | Path) -> Path:
-    """Ring phases on the lattice at a few times (cyclic colour map); for antiphase order the
+    """Phases on the lattice at a few times (cyclic colour map); for antiphase order the
     staggered phases ``θ + π(row + col)``, so that a locked checkerboard shows as one colour."""
     k = len(run.snapshot_times)
     shown = staggered(run.snapshots) if run.ordering == "antiphase" else run.snapshots
@@ -42,33 +47,75 @@ def lattice_snapshots_figure(run: LatticeRun, path: str | Path) -> Path:
         a.set_yticks([])
     fig.colorbar(im, ax=list(ax), fraction=0.02,
                  label="staggered phase" if run.ordering == "antiphase" else "phase")
-    c = run.config
-    fig.suptitle(f"{c.rows}x{c.cols} rings of {c.ring_size}, sharing m = {c.sharing}, "
-                 f"coupling {c.coupling:g} ({run.ordering} order)", fontsize=10)
-    fig.savefig(Path(path), dpi=90)
+    fig.suptitle(f"{run.name}, seed {run.seed} ({run.ordering} order)", fontsize=10)
+    fig.savefig(Path(path), dpi=80)
     return Path(path)
 
 
-def lattice_summary_figure(runs: Sequence[LatticeRun], path: str | Path) -> Path:
-    """Correlation length ξ(t), neighbour locking and domain-wall fraction over time for each run,
-    and the steady-state ξ against sharing m."""
-    fig, ax = subplots(1, 5, figsize=(21, 3.8))
-    for r in runs:
-        lab = f"m={r.config.sharing}" + (f", eps={r.config.coupling:g}" if r.config.coupling else "")
-        ax[0].plot(r.times, r.xi, label=lab)
-        ax[1].plot(r.times, r.lock, label=lab)
-        ax[2].plot(r.times, r.wall_fraction, label=lab)
-        if r.defects is not None:
-            ax[3].semilogy(r.times, np.maximum(r.defects, 0.5), label=lab)
-    ax[0].set_ylabel("correlation length ξ (rings)")
-    ax[1].set_ylabel("neighbour phase locking |z|")
-    ax[2].set_ylabel("domain-wall fraction")
-    ax[3].set_ylabel("phase defects (vortices + antivortices)")
-    for a in ax[:4]:
+def _bars(ax: Any, xs: Sequence[float], stats: Sequence[dict[str, float]], label: str,
+          fmt: str = "o-") -> None:
+    med = np.array([s["median"] for s in stats])
+    lo = med - np.array([s["min"] for s in stats])
+    hi = np.array([s["max"] for s in stats]) - med
+    ax.errorbar(xs, med, yerr=[lo, hi], fmt=fmt, capsize=3, label=label)
+
+
+def lattice_sweep_figure(runs: Sequence[LatticeRun], summary: dict[str, Any],
+                         path: str | Path) -> Path:
+    """Steady ξ against sharing m, weak coupling ε and Kuramoto K (median, bars: min-max over
+    seeds); defect density and ξ over time (median over seeds, band: min-max) per setting."""
+    fig, ax = subplots(1, 4, figsize=(20, 4))
+    rings = {n: s for n, s in summary.items() if s["kind"] == "rings"}
+    share = sorted((s["config"]["sharing"], s) for n, s in rings.items()
+                   if not s["config"]["coupling"])
+    if share:
+        _bars(ax[0], [m for m, _ in share], [s["xi"] for _, s in share], "rings")
+    ax[0].set_xlabel("shared neurons m")
+    ax[0].set_ylabel("steady correlation length ξ (rings)")
+    eps = sorted((s["config"]["coupling"], s) for s in rings.values() if s["config"]["coupling"])
+    kur = sorted((s["config"]["coupling"], s) for s in summary.values() if s["kind"] == "kuramoto")
+    if eps:
+        _bars(ax[1], [e for e, _ in eps], [s["xi"] for _, s in eps], "rings, coupling ε")
+    if kur:
+        _bars(ax[1], [k for k, _ in kur], [s["xi"] for _, s in kur], "Kuramoto, coupling K", "s--")
+    ax[1].set_xscale("log")
+    ax[1].set_xlabel("coupling (ε for rings, K for Kuramoto)")
+    ax[1].set_ylabel("steady ξ")
+    ax[1].legend(fontsize=8)
+    for name in dict.fromkeys(r.name for r in runs):
+        rs = [r for r in runs if r.name == name]
+        n = min(len(r.times) for r in rs)
+        t = rs[0].times[:n]
+        for a, key in ((ax[2], "defects"), (ax[3], "xi")):
+            v = np.stack([getattr(r, key)[:n] / (r.oscillators if key == "defects" else 1)
+                          for r in rs])
+            line, = a.plot(t, np.median(v, 0), lw=1, label=name)
+            a.fill_between(t, v.min(0), v.max(0), color=line.get_color(), alpha=0.15, lw=0)
+    ax[2].set_yscale("symlog", linthresh=1e-3)
+    ax[2].set_ylabel("defects per oscillator")
+    ax[3].set_ylabel("ξ")
+    for a in ax[2:]:
         a.set_xlabel("time (time constants)")
-        a.legend(fontsize=7)
-    plain = [r for r in runs if r.config.coupling == 0]
-    ax[4].plot([r.config.sharing for r in plain], [r.steady_xi for r in plain], "ko-")
-    ax[4].set_xlabel("shared neurons m")
-    ax[4].set_ylabel("steady-state ξ (last quarter)")
-    return save_figure(fig, path, dpi=100)
+        a.legend(fontsize=6, ncol=2)
+    return save_figure(fig, path, dpi=90)
+
+
+def reservoir_figure(summary: dict[str, dict[str, dict[str, float]]], path: str | Path) -> Path:
+    """One panel per benchmark or task: each model's score (median, bars: min-max over seeds)."""
+    jobs = list(summary)
+    fig, ax = subplots(1, len(jobs), figsize=(4.2 * len(jobs), 4.6))
+    ax = np.atleast_1d(ax)
+    for a, job in zip(ax, jobs):
+        names = list(summary[job])
+        st = [summary[job][n] for n in names]
+        y = np.arange(len(names))
+        med = np.array([s["median"] for s in st])
+        a.barh(y, med, color=["tab:orange" if n.startswith("rings") else "tab:blue"
+                              for n in names])
+        a.errorbar(med, y, xerr=[med - [s["min"] for s in st], [s["max"] for s in st] - med],
+                   fmt="none", ecolor="k", capsize=2)
+        a.set_yticks(y, names, fontsize=6)
+        a.set_title({"memory": "memory capacity (higher is better)",
+                     "narma10": "NARMA-10 NRMSE (lower is better)"}.get(job, f"{job}: accuracy"),
+                    fontsize=9)
+    return save_figure(fig, path, dpi=90)

@@ -82,9 +82,13 @@ def neighbour_locking(theta: np.ndarray) -> tuple[float, float]:
 def local_order(theta: np.ndarray) -> np.ndarray:
     """Mean over sites of ``|mean of e^{iθ}| over the site and its 4 neighbours|`` (periodic) for
     lattice phases ``[..., rows, cols]``."""
+    import warnings
+
     z = np.exp(1j * theta)
     tot = z + sum(_neighbours(z))
-    return np.nanmean(np.abs(tot) / 5.0, axis=(-2, -1))
+    with warnings.catch_warnings():  # fields without any phase yet (before the first cycle)
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return np.nanmean(np.abs(tot) / 5.0, axis=(-2, -1))
 
 
 def phase_correlation(theta: np.ndarray, max_r: int, periodic: bool = True) -> np.ndarray:
@@ -107,10 +111,11 @@ def phase_correlation(theta: np.ndarray, max_r: int, periodic: bool = True) -> n
     return C
 
 
-def correlation_length(C: np.ndarray, floor: float = 0.05) -> float:
+def correlation_length(C: np.ndarray, floor: float = 0.05, cap: float = np.inf) -> float:
     """ξ from ``C(r) ≈ exp(−r/ξ)``: least squares of ``−log C(r)`` on ``r`` through the origin over
-    the ``r ≥ 1`` before C first drops below ``floor`` (``inf`` if C never decays, 0 if C(1) is
-    already below ``floor``)."""
+    the ``r ≥ 1`` before C first drops below ``floor`` (0 if C(1) is already below ``floor``),
+    at most ``cap`` (a lattice of linear size L cannot resolve ξ beyond about L: pass
+    ``cap=L``; an uncapped C that never decays gives ``inf``)."""
     C = np.asarray(C, dtype=float)
     r = np.arange(len(C))
     below = np.nonzero(C[1:] < floor)[0]
@@ -120,8 +125,8 @@ def correlation_length(C: np.ndarray, floor: float = 0.05) -> float:
         return 0.0
     y = -np.log(C[sel])
     if np.all(y <= 1e-12):
-        return float("inf")
-    return float((r[sel] ** 2).sum() / (r[sel] * y).sum())
+        return float(cap)
+    return float(min(cap, (r[sel] ** 2).sum() / (r[sel] * y).sum()))
 
 
 def defects(theta: np.ndarray) -> np.ndarray:

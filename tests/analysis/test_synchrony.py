@@ -23,6 +23,7 @@ from analysis.rings.synchrony import (  # noqa: E402
 )
 from baselines.rings import (  # noqa: E402
     LatticeConfig,
+    NeuronParams,
     initial_state,
     lattice,
     simulate,
@@ -30,12 +31,20 @@ from baselines.rings import (  # noqa: E402
 )
 
 
-def test_one_pulse_ring_period_follows_the_linear_law():
+@pytest.mark.parametrize("dt", [0.01, 0.002])
+def test_one_pulse_ring_period_matches_its_derivation(dt):
+    """The simulated period is the derived N · t_low to within about one step per neuron, and the
+    large-ring limit of t_low is the closed form."""
+    from analysis.rings.period import asymptotic_low_phase, low_phase, ring_period
+
     sizes = list(range(2, 9))
-    tr = simulate(single_rings(sizes), 20000)
+    params = NeuronParams(dt=dt)
+    tr = simulate(single_rings(sizes), int(200 / dt), params=params)
     P = ring_periods(tr.event_step, tr.event_ring, len(sizes), tr.dt)
-    law = 1.26 * np.array(sizes) + 0.27
-    np.testing.assert_allclose(P, law, rtol=0.03)
+    derived = np.array([ring_period(n, params) for n in sizes])
+    assert np.all(np.abs(P - derived) <= dt * (np.array(sizes) + 2)), (P, derived)
+    assert abs(low_phase(200) - asymptotic_low_phase()) < 1e-9
+    assert abs(asymptotic_low_phase() - np.log((1 + np.sqrt(0.2)) / 0.4)) < 1e-12
 
 
 def test_shared_neurons_sum_both_rings_and_neighbouring_rings_phase_lock():
@@ -108,20 +117,65 @@ def test_rings_cli_writes_results_and_reuses_them(tmp_path):
 
     from ta_envs.cli import main
 
-    args = ["rings", "lattice", "--rows", "6", "--cols", "6", "--sharing", "0", "1",
-            "--duration", "80", "--sample", "5", "--quiet", "--out", str(tmp_path)]
+    args = ["rings", "lattice", "--rows", "6", "--cols", "6", "--ring-size", "8", "--sharing", "0",
+            "1", "--coupling", "0.05", "--kuramoto", "0.1", "--duration", "80", "--sample", "5",
+            "--seeds", "2", "--quiet", "--out", str(tmp_path)]
     assert main(args) == 0
-    run = json.loads((tmp_path / "lattice_m1.json").read_text())
-    assert run["config"]["sharing"] == 1 and len(run["xi"]) == len(run["times"])
+    runs = json.loads((tmp_path / "lattice_rings_m1.json").read_text())
+    assert [r["seed"] for r in runs] == [0, 1]
+    assert runs[0]["config"]["sharing"] == 1 and len(runs[0]["xi"]) == len(runs[0]["times"])
+    summary = json.loads((tmp_path / "lattice_summary.json").read_text())["settings"]
+    assert set(summary) == {"rings_m0", "rings_m1", "rings_m0_eps0.05", "kuramoto_K0.1"}
+    assert summary["rings_m1"]["n"] == 2
     assert (tmp_path / "lattice.png").stat().st_size > 10_000
-    stamp = (tmp_path / "lattice_m1.json").stat().st_mtime_ns
+    stamp = (tmp_path / "lattice_rings_m1.json").stat().st_mtime_ns
     assert main(args) == 0
-    assert (tmp_path / "lattice_m1.json").stat().st_mtime_ns == stamp
-    assert main(["rings", "reservoir", "--tasks", "periodic P=6", "--rings", "16", "--train",
-                 "32", "--hold", "20", "--quiet", "--out", str(tmp_path)]) == 0
-    res = json.loads((tmp_path / "reservoir.json").read_text())
-    assert 0.5 < res["runs"]["periodic P=6/seed0"]["test"]["td"] <= 1.0
+    assert (tmp_path / "lattice_rings_m1.json").stat().st_mtime_ns == stamp
+    assert main(["rings", "reservoir", "--tasks", "periodic P=6", "--benchmarks", "--rows", "2",
+                 "--cols", "2", "--ring-size", "8", "--sharing", "1", "--drive", "1",
+                 "--esn-scaling", "0.5", "--seeds", "1", "--train", "32", "--hold", "20",
+                 "--quiet", "--out", str(tmp_path)]) == 0
+    res = json.loads((tmp_path / "reservoir.json").read_text())["runs"]
+    assert set(res) == {"rings m=1 drive=1/periodic P=6/seed0",
+                        "esn units=48 scaling=0.5/periodic P=6/seed0"}  # 24 neurons: 2 x 24 + 1 features
+    assert all(0.0 <= r["value"] <= 1.0 for r in res.values())
     assert main(["rings", "reservoir", "--tasks", "nope", "--out", str(tmp_path)]) == 2
+
+
+def test_seeds_run_side_by_side_exactly_as_alone():
+    """Batch row b of a multi-seed lattice run is the run with seed b alone."""
+    from analysis.rings.lattices import ring_lattice_runs
+
+    cfg = LatticeConfig(rows=4, cols=4, ring_size=8, sharing=1)
+    both = ring_lattice_runs(cfg, 40.0, 4.0, [3, 4])
+    alone = ring_lattice_runs(cfg, 40.0, 4.0, [4])[0]
+    assert both[1].seed == alone.seed == 4
+    for key in ("times", "xi", "lock", "defects", "snapshots"):
+        np.testing.assert_array_equal(getattr(both[1], key), getattr(alone, key))
+    assert not np.array_equal(both[0].snapshots, alone.snapshots)
+
+
+@pytest.mark.parametrize("phi0,d_omega,coupling", [(0.3, 1.0, 0.2), (2.5, 0.3, 0.5),
+                                                   (3.0, 0.2, 0.3), (1.0, -1.5, 0.3)])
+def test_kuramoto_stepper_matches_the_two_oscillator_solution(phi0, d_omega, coupling):
+    """Two oscillators as a 1 x 2 torus (each is the other's left and right neighbour, so the
+    lattice coupling K acts as 2K) against the closed form, drifting and locking."""
+    from baselines.rings.kuramoto import lattice_velocity, rk4, two_oscillator_difference
+
+    dt, T = 0.002, 40.0
+    t = np.arange(0, T + dt / 2, dt)
+    theta = np.array([[0.0, phi0]])
+    omega = np.array([[0.0, d_omega]])
+    phi = [phi0]
+    for _ in range(len(t) - 1):
+        theta = rk4(theta, lambda x: lattice_velocity(x, omega, coupling / 2), dt)
+        phi.append(theta[0, 1] - theta[0, 0])
+    exact = two_oscillator_difference(phi0, d_omega, coupling, t)
+    exact += 2 * np.pi * np.round((phi0 - exact[0]) / (2 * np.pi))
+    np.testing.assert_allclose(np.array(phi), exact, atol=1e-9)
+    locked = abs(d_omega) < 2 * coupling
+    drift = exact[-1] - exact[3 * len(t) // 4]
+    assert (abs(drift) < 1e-3) == locked
 
 
 def test_defects_find_a_vortex_antivortex_pair():
