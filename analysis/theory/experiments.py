@@ -19,7 +19,7 @@ from baselines.runs import atomic_write_json
 from ta_envs.progress import iterate
 from ta_envs.validation import InvalidValue, check_out_dir, check_seed
 
-EXPERIMENTS = ("order", "extrapolation", "tradeoff", "ntk", "integration")
+EXPERIMENTS = ("order", "extrapolation", "tradeoff", "weights", "ntk", "integration")
 
 
 @dataclass(frozen=True)
@@ -55,16 +55,54 @@ def _order(out: Path, quick: bool, seed: int) -> dict[str, Any]:
             "final_fraction_simulated": res.simulated[-1]}
 
 
-def _extrapolation(out: Path, quick: bool, seed: int) -> dict[str, Any]:
+def _extrapolation(out: Path, quick: bool, seed: int, progress: bool) -> dict[str, Any]:
     from .plots import extrapolation_figure
-    from .properties import extrapolation
+    from .properties import extrapolation, full_extrapolation
 
-    res = extrapolation([0.5, 0.8, 0.9, 1.0, 1.05, 1.1], steps=4000 if quick else 20000,
-                        draws=5 if quick else 20, seed=seed)
-    extrapolation_figure(res, out / "extrapolation.png")
+    gammas = [0.5, 0.8, 0.9, 1.0, 1.05, 1.1]
+    res = extrapolation(gammas, steps=4000 if quick else 20000, draws=5 if quick else 20,
+                        seed=seed)
+    seeds = [seed] if quick else list(range(seed, seed + 5))
+    full = [full_extrapolation([g], seeds, steps=4000 if quick else 20000)
+            for g in iterate(gammas, "extrapolation (full GD)", progress)]
+    eig = np.concatenate([f.eig for f in full])
+    err = np.concatenate([f.error for f in full])
+    gain = np.concatenate([f.gain for f in full])
+    loss = np.concatenate([f.final_loss for f in full])
+    merged = type(full[0])(np.asarray(gammas), full[0].T, full[0].hidden, np.asarray(seeds),
+                           full[0].lengths, eig, err, gain, loss)
+    extrapolation_figure(res, out / "extrapolation.png", merged)
     summary = asdict(res)
     summary["error_growth_to_longest"] = res.error[:, -1] / res.error[:, 0]
+    growth = err[:, :, -1] / err[:, :, 0]
+    summary["full_gd"] = {**asdict(merged),
+                          "eig_median": np.median(eig, 1), "eig_min": eig.min(1),
+                          "eig_max": eig.max(1),
+                          "error_growth_median": np.median(growth, 1),
+                          "error_growth_min": growth.min(1), "error_growth_max": growth.max(1),
+                          "error_longest_median": np.median(err[:, :, -1], 1)}
     return summary
+
+
+def _weights(out: Path, quick: bool, seed: int) -> dict[str, Any]:
+    from .plots import weights_figure
+    from .weights import echo_weights, rank_of_w
+
+    seeds = [seed, seed + 1] if quick else list(range(seed, seed + 5))
+    steps = 1500 if quick else 6000
+    echo = echo_weights([0.3, 0.6, 1.0, 2.0], seeds, steps=steps)
+    rank = rank_of_w({"fast": (0.3, 0.3, 0.3), "medium": (0.7, 0.7, 0.7),
+                      "slow": (0.9, 0.9, 0.9), "mixed": (0.95, 0.7, 0.3)}, seeds, steps=steps)
+    weights_figure(echo, rank, out / "weights.png")
+
+    def spread(v: np.ndarray) -> dict[str, Any]:
+        return {"median": np.median(v, -1), "min": v.min(-1), "max": v.max(-1)}
+
+    return {"seeds": seeds, "echo": {**asdict(echo), "norm_w_stats": spread(echo.norm_w),
+                                     "loss_stats": spread(echo.loss)},
+            "rank": {**asdict(rank), "rank_delta_stats": spread(rank.rank_delta),
+                     "pr_delta_stats": spread(rank.pr_delta), "rank_stats": spread(rank.rank),
+                     "rank0_stats": spread(rank.rank0), "loss_stats": spread(rank.loss)}}
 
 
 def _tradeoff(out: Path, quick: bool, seed: int) -> dict[str, Any]:
@@ -80,8 +118,10 @@ def _tradeoff(out: Path, quick: bool, seed: int) -> dict[str, Any]:
 
 
 def _ntk(out: Path, quick: bool, seed: int, progress: bool) -> dict[str, Any]:
+    import torch
+
     from .linear_rnn import teacher_correlations
-    from .ntk import kernel_movement
+    from .ntk import MODELS, analytic_ntk, init_params, kernel_movement, ntk
     from .plots import ntk_figure
     from .properties import orthonormal
 
@@ -90,27 +130,64 @@ def _ntk(out: Path, quick: bool, seed: int, progress: bool) -> dict[str, Any]:
     U, V = orthonormal(rng, r + 1, r), orthonormal(rng, r + 1, r)
     s = np.array([2.0, 1.0, 0.5])[:, None] * 0.8 ** np.arange(T - 1, -1, -1)
     sigma = teacher_correlations(U, V, s)
-    scales = (0.1, 1.0) if quick else (0.1, 0.3, 0.6, 1.0)
-    runs = [kernel_movement(m, sigma, sc, steps=800 if quick else 3000, seed=seed)
-            for sc in iterate(scales, "ntk", progress) for m in ("rnn", "feedforward")]
+    scales = (0.3, 1.0) if quick else (0.1, 0.3, 0.6, 1.0)
+    seeds = [seed] if quick else [seed, seed + 1, seed + 2]
+    jobs = [(m, sc, sd) for sc in scales for m in MODELS for sd in seeds]
+    runs = [kernel_movement(m, sigma, sc, steps=800 if quick else 3000, seed=sd)
+            for m, sc, sd in iterate(jobs, "ntk", progress)]
     ntk_figure(runs, out / "ntk.png")
-    return {"runs": [asdict(k) for k in runs],
-            "final_distance": {f"{k.model}@{k.scale:g}": float(k.distance[-1]) for k in runs},
-            "final_loss": {f"{k.model}@{k.scale:g}": float(k.loss[-1]) for k in runs}}
+    # the closed-form kernel against autograd at random parameters (several lengths)
+    dev = 0.0
+    for L in (1, 3, T):
+        p = init_params("rnn", rng, L, r + 1, 16, r + 1, 1.0)
+        x = rng.normal(size=(8, L, r + 1))
+        Ka = analytic_ntk(*p, x)
+        Ke = ntk("rnn", tuple(torch.as_tensor(q) for q in p), torch.as_tensor(x))
+        dev = max(dev, float(np.abs(Ka - Ke).max() / np.abs(Ke).max()))
+    table = {}
+    for m in MODELS:
+        for sc in scales:
+            rs = [k for k in runs if k.model == m and k.scale == sc]
+            d = np.array([k.distance[-1] for k in rs])
+            table[f"{m}@{sc:g}"] = {"median": float(np.median(d)), "min": float(d.min()),
+                                   "max": float(d.max()), "n": len(rs),
+                                   "final_loss_median": float(np.median([k.loss[-1] for k in rs]))}
+    return {"runs": [asdict(k) for k in runs], "seeds": seeds, "distance": table,
+            "analytic_vs_autograd_max_rel": dev}
+
+
+INTEGRATION_VARIANTS = {
+    "by scale": {"gamma": 0.9, "scales": (1.0, 0.6, 0.3)},
+    "by timescale": {"gamma": (0.5, 0.8, 0.95), "scales": (1.0, 1.0, 1.0)},
+}
 
 
 def _integration(out: Path, quick: bool, seed: int) -> dict[str, Any]:
     from .integration import integration_experiment
     from .plots import integration_figure
 
-    res = integration_experiment(n=1024 if quick else 4096, steps=1500 if quick else 4000,
-                                 seed=seed)
-    integration_figure(res, out / "integration.png")
-    d = asdict(res)
-    for k in ("predicted", "simulated"):
-        d[k] = d[k][:: max(1, len(d[k]) // 200)]
-    d["train_loss"] = d["train_loss"][:: max(1, len(d["train_loss"]) // 200)]
-    return d
+    seeds = [seed] if quick else [seed, seed + 1, seed + 2]
+    variants: dict[str, Any] = {}
+    for name, kw in INTEGRATION_VARIANTS.items():
+        runs = []
+        for sd in seeds:
+            res = integration_experiment(n=1024 if quick else 4096,
+                                         steps=1500 if quick else 4000, seed=sd, **kw)
+            if sd == seeds[0]:
+                integration_figure(res, out / f"integration_{name.replace(' ', '_')}.png",
+                                   f"integration {name}: leaks {res.gamma.tolist()}, scales "
+                                   f"{res.scales.tolist()} (seed {sd})")
+            d = asdict(res)
+            for k in ("predicted", "simulated"):
+                d[k] = d[k][:: max(1, len(d[k]) // 200)]
+            d["train_loss"] = d["train_loss"][:: max(1, len(d["train_loss"]) // 200)]
+            d["seed"] = sd
+            d["same_order"] = bool((np.argsort(res.predicted_half, kind="stable")
+                                    == np.argsort(res.simulated_half, kind="stable")).all())
+            runs.append(d)
+        variants[name] = {"runs": runs, "same_order": sum(r["same_order"] for r in runs),
+                          "n": len(runs)}
+    return {"variants": variants, "seeds": seeds}
 
 
 def run_theory(config: TheoryConfig) -> dict[str, Any]:
@@ -119,7 +196,8 @@ def run_theory(config: TheoryConfig) -> dict[str, Any]:
     out.mkdir(parents=True, exist_ok=True)
     runners: dict[str, Callable[[], dict[str, Any]]] = {
         "order": lambda: _order(out, quick, seed),
-        "extrapolation": lambda: _extrapolation(out, quick, seed),
+        "extrapolation": lambda: _extrapolation(out, quick, seed, config.progress),
+        "weights": lambda: _weights(out, quick, seed),
         "tradeoff": lambda: _tradeoff(out, quick, seed),
         "ntk": lambda: _ntk(out, quick, seed, config.progress),
         "integration": lambda: _integration(out, quick, seed),
@@ -144,9 +222,9 @@ def _headline(summary: dict[str, Any]) -> dict[str, Any]:
     keep = {"order": ("labels", "predicted_half", "simulated_half", "same_order"),
             "extrapolation": ("gammas", "w", "lengths", "error_growth_to_longest"),
             "tradeoff": ("c_critical",),
-            "ntk": ("final_distance", "final_loss"),
-            "integration": ("gamma", "predicted_half", "simulated_half", "w_predicted",
-                            "w_simulated", "eig_abs", "lengths", "test_error")}
+            "weights": ("seeds",),
+            "ntk": ("distance", "analytic_vs_autograd_max_rel"),
+            "integration": ("seeds",)}
     return {n: {k: r[k] for k in keep[n] if k in r} for n, r in summary.items()}
 
 
@@ -161,19 +239,42 @@ def report_lines(summary: dict[str, Any]) -> list[str]:
             + f"; same order: {o['same_order']}")
     if "extrapolation" in summary:
         e = summary["extrapolation"]
-        lines.append("extrapolation: error growth to the longest length per γ: " + ", ".join(
+        lines.append("extrapolation: error growth to the longest length per γ (reduced): " + ", ".join(
             f"{g:g}: {x:.3g}x" for g, x in zip(e["gammas"], e["error_growth_to_longest"])))
+        if "full_gd" in e:
+            f = e["full_gd"]
+            lines.append("extrapolation, full GD (median [min, max] over seeds): max |eig W| "
+                         + ", ".join(f"{g:g}: {m:.3f} [{lo:.3f}, {hi:.3f}]" for g, m, lo, hi in zip(
+                             f["gammas"], f["eig_median"], f["eig_min"], f["eig_max"]))
+                         + "; error growth " + ", ".join(
+                             f"{g:g}: {m:.3g}x" for g, m in zip(f["gammas"],
+                                                                f["error_growth_median"])))
     if "tradeoff" in summary:
         lines.append(f"tradeoff: the optimum turns recurrent at c = "
                      f"{summary['tradeoff']['c_critical']:.4f}")
+    if "weights" in summary:
+        e, r = summary["weights"]["echo"], summary["weights"]["rank"]
+        for k, route in enumerate(e["routes"]):
+            lines.append(f"weights, echo task, {route}: ‖W‖₂ median [min, max] per c " + ", ".join(
+                f"{c:g}: {m:.2f} [{lo:.2f}, {hi:.2f}]" for c, m, lo, hi in zip(
+                    e["c"], e["norm_w_stats"]["median"][k], e["norm_w_stats"]["min"][k],
+                    e["norm_w_stats"]["max"][k])) + f" (n={len(e['seeds'])})")
+        lines.append("weights, rank of W − W0 (teacher modes " + str(r["modes"]) + "): " + ", ".join(
+            f"{n}: {m:g} [{lo:g}, {hi:g}]" for n, m, lo, hi in zip(
+                r["names"], r["rank_delta_stats"]["median"], r["rank_delta_stats"]["min"],
+                r["rank_delta_stats"]["max"])))
     if "ntk" in summary:
-        lines.append("ntk: final kernel distance " + ", ".join(
-            f"{k} {v:.3f}" if v is not None else f"{k} diverged"
-            for k, v in summary["ntk"]["final_distance"].items()))
+        n = summary["ntk"]
+        lines.append("ntk: final kernel distance, median [min, max] over seeds: " + ", ".join(
+            f"{k} {v['median']:.3f} [{v['min']:.3f}, {v['max']:.3f}]"
+            for k, v in n["distance"].items())
+            + f"; closed form vs autograd: {n['analytic_vs_autograd_max_rel']:.1e}")
     if "integration" in summary:
-        i = summary["integration"]
-        lines.append(f"integration: half-learned (theory / GD) {i['predicted_half']} / "
-                     f"{i['simulated_half']}; |eig W| {np.round(i['eig_abs'], 3).tolist()}; "
-                     f"test error at {i['lengths']}: "
-                     + ", ".join(f"{x:.2g}" for x in i["test_error"]))
+        for name, v in summary["integration"]["variants"].items():
+            r0 = v["runs"][0]
+            halves = "; ".join(f"seed {r['seed']}: theory {r['predicted_half']} / GD "
+                               f"{r['simulated_half']}" for r in v["runs"])
+            lines.append(f"integration {name} (leaks {r0['gamma']}, scales {r0['scales']}, mode "
+                         f"order = channels {r0['order']}): half-learned {halves}; same order "
+                         f"in {v['same_order']}/{v['n']} seeds")
     return lines

@@ -36,13 +36,30 @@ class IntegrationData:
     P: np.ndarray
 
 
-def integration_targets(x: np.ndarray, gamma: float, scales: np.ndarray) -> np.ndarray:
-    """``[n, D]`` ``diag(scales) Σ_t γ^{T−t} x_t`` for whitened ``x [n, T, D]``."""
+def integration_targets(x: np.ndarray, gamma: float | Sequence[float], scales: np.ndarray
+                        ) -> np.ndarray:
+    """``[n, D]`` ``diag(scales) Σ_t γ^{T−t} x_t`` for whitened ``x [n, T, D]``; ``gamma`` is one
+    leak for every channel or one per channel."""
     T = x.shape[1]
-    return (gamma ** np.arange(T - 1, -1, -1)[None, :, None] * x).sum(1) * scales
+    g = np.broadcast_to(np.asarray(gamma, dtype=np.float64), (x.shape[2],))
+    lags = np.arange(T - 1, -1, -1)[:, None]
+    return ((g[None, :] ** lags)[None] * x).sum(1) * scales
 
 
-def integration_data(task: str, n: int, T: int, gamma: float, scales: Sequence[float],
+def designed_dynamics(gamma: float | Sequence[float], scales: Sequence[float], T: int
+                      ) -> tuple[np.ndarray, np.ndarray]:
+    """``(s [D, T], order [D])``: each channel's task dynamics ``scale · γ^{T−t}``, sorted like the
+    singular values of the summed correlations (by ``Σ_t s_t``, largest first); ``order[k]`` is
+    the channel of row k."""
+    sc = np.asarray(scales, dtype=np.float64)
+    g = np.broadcast_to(np.asarray(gamma, dtype=np.float64), sc.shape)
+    s = sc[:, None] * g[:, None] ** np.arange(T - 1, -1, -1)
+    order = np.argsort(-s.sum(1), kind="stable")
+    return s[order], order
+
+
+def integration_data(task: str, n: int, T: int, gamma: float | Sequence[float],
+                     scales: Sequence[float],
                      seed: int, whitening: tuple[np.ndarray, np.ndarray] | None = None,
                      stream: int = 0) -> IntegrationData:
     """Draw ``n`` sequences of length ``T`` from ``task``'s dataset (stream ``stream`` of the seed),
@@ -84,8 +101,9 @@ class IntegrationResult:
     top eigenvalue moduli of the learned ``W``; and the relative test error at ``lengths``
     (the integration rule applied over the whole longer sequence)."""
 
-    gamma: float
+    gamma: np.ndarray  #: [D] leak per channel
     scales: np.ndarray
+    order: np.ndarray  #: [D] the channel of each mode (modes sorted by strength)
     s: np.ndarray  #: [D, T] designed task dynamics (the prediction's input)
     s_empirical: np.ndarray  #: [D, T] singular values of the sample correlations
     predicted: np.ndarray
@@ -107,7 +125,8 @@ def _gain(strengths: np.ndarray) -> np.ndarray:
 
 
 def integration_experiment(task: str = "FlipFlop-v0", T: int = 10, n: int = 2048,
-                           gamma: float = 0.9, scales: Sequence[float] = (1.0, 0.6, 0.3),
+                           gamma: float | Sequence[float] = 0.9,
+                           scales: Sequence[float] = (1.0, 0.6, 0.3),
                            hidden: int = 12, init: float = 0.05, lr: float = 0.01,
                            steps: int = 3000, lengths: Sequence[int] = (10, 20, 40),
                            seed: int = 0) -> IntegrationResult:
@@ -117,7 +136,7 @@ def integration_experiment(task: str = "FlipFlop-v0", T: int = 10, n: int = 2048
     data = integration_data(task, n, T, gamma, scales, seed)
     U, V, s_emp = empirical_task_dynamics(data)
     D = s_emp.shape[0]
-    s = np.sort(np.asarray(scales, dtype=float))[::-1][:, None] * gamma ** np.arange(T - 1, -1, -1)
+    s, order = designed_dynamics(gamma, scales, T)
     rng = np.random.default_rng(seed)
     params = [torch.tensor(p, requires_grad=True)
               for p in random_small_init(rng, D, hidden, D, init)]
@@ -150,7 +169,8 @@ def integration_experiment(task: str = "FlipFlop-v0", T: int = 10, n: int = 2048
             h = h @ W.T + test.x[:, t] @ F.T
         errs.append(float(((h @ H.T - test.y) ** 2).sum() / (test.y**2).sum()))
     return IntegrationResult(
-        gamma=float(gamma), scales=np.asarray(scales, dtype=float), s=s, s_empirical=s_emp,
+        gamma=np.broadcast_to(np.asarray(gamma, dtype=float), (D,)).copy(),
+        scales=np.asarray(scales, dtype=float), order=order, s=s, s_empirical=s_emp,
         predicted=predicted,
         simulated=simulated, predicted_half=half_times(predicted),
         simulated_half=half_times(simulated), w_predicted=red.w[-1],

@@ -177,6 +177,45 @@ def full_gd(sigma: np.ndarray, F0: np.ndarray, W0: np.ndarray, H0: np.ndarray, l
     return {k: np.stack(v) for k, v in out.items()}
 
 
+def train_full(sigma: np.ndarray, hidden: int, init: float, lr: float, steps: int, seed: int,
+               skip: bool = False) -> dict[str, np.ndarray | float]:
+    """Full-matrix GD on teacher ``sigma [T, N_y, N_x]`` from a random init of std
+    ``init / sqrt(fan_in)`` (``default_rng(seed)``); with ``skip`` a direct matrix ``D`` adds
+    ``D x_T`` to the output (it learns the lag-0 map alongside ``H F``). Returns the final ``F``,
+    ``W``, ``H`` (and ``D``), the initial ``W`` and the final loss."""
+    import torch
+
+    T, n_y, n_x = sigma.shape
+    rng = np.random.default_rng(seed)
+    F0 = rng.normal(scale=init / np.sqrt(n_x), size=(hidden, n_x))
+    W0 = rng.normal(scale=init / np.sqrt(hidden), size=(hidden, hidden))
+    H0 = rng.normal(scale=init / np.sqrt(hidden), size=(n_y, hidden))
+    params = [torch.tensor(m, requires_grad=True) for m in (F0, W0, H0)]
+    if skip:
+        params.append(torch.tensor(rng.normal(scale=init / np.sqrt(n_x), size=(n_y, n_x)),
+                                   requires_grad=True))
+    S = torch.as_tensor(sigma, dtype=torch.float64)
+
+    def loss_fn() -> torch.Tensor:
+        F, W, H = params[:3]
+        total, P = 0.0, F
+        for k in range(T):
+            M = H @ P
+            if skip and k == 0:
+                M = M + params[3]
+            total = total + 0.5 * ((S[T - 1 - k] - M) ** 2).sum()
+            P = W @ P
+        return total
+
+    for _ in range(int(steps)):
+        gd_step(loss_fn(), params, lr)
+    out: dict[str, np.ndarray | float] = {n: p.detach().numpy().copy()
+                                          for n, p in zip(("F", "W", "H", "D"), params)}
+    out["W0"] = W0
+    out["loss"] = float(loss_fn().detach())
+    return out
+
+
 def mode_strengths(F: np.ndarray, W: np.ndarray, H: np.ndarray, U: np.ndarray, V: np.ndarray,
                    T: int) -> np.ndarray:
     """``[r, T]`` the network's singular value along each teacher mode at each input time,

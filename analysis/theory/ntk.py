@@ -2,9 +2,12 @@
 with and without recurrence.
 
 ``K(x, x') = J(x) J(x')ᵀ`` with ``J`` the Jacobian of the outputs ``[n·N_y]`` with respect to all
-parameters. The linear RNN is ``y = H Σ_t W^{T−t} F x_t``; its counterpart *without recurrence* is
-the two-layer linear network on the whole sequence ``y = H Σ_t G_t x_t`` (``G [T, N_h, N_x]``),
-which represents exactly the same input-output maps. Both are trained by plain gradient descent
+parameters. The linear RNN is ``y = H Σ_t W^{T−t} F x_t``; its counterparts *without recurrence* are the
+deep linear networks on the whole sequence, ``"feedforward"`` (2 weight layers,
+``y = H Σ_t G_t x_t`` with ``G [T, N_h, N_x]``) and ``"feedforward3"``/``"feedforward4"`` (3 or 4
+weight layers, ``y = H A_{L−2} ⋯ A_1 Σ_t G_t x_t``), which represent the same input-output maps:
+the depth control for the RNN's depth in time. :func:`analytic_ntk` is the RNN's kernel in closed
+form, against which the autograd kernel is tested. Both are trained by plain gradient descent
 on the population loss ``½ Σ_t ‖Σ^{YX}_t − M_t‖²_F`` (``M_t`` the network's map at input time t).
 Kernel movement is reported as the kernel distance ``1 − ⟨K_0, K⟩_F / (‖K_0‖ ‖K‖)`` (0: the
 kernel only rescaled) and as ``‖K − K_0‖_F / ‖K_0‖_F``.
@@ -19,22 +22,32 @@ import numpy as np
 
 from .linear_rnn import gd_step
 
-Model = Literal["rnn", "feedforward"]
+Model = Literal["rnn", "feedforward", "feedforward3", "feedforward4"]
+MODELS = ("rnn", "feedforward", "feedforward3", "feedforward4")
+
+
+def depth(model: str) -> int:
+    """Weight layers of a feed-forward model name (``"feedforward"``: 2); ``ValueError`` else."""
+    if model not in MODELS or model == "rnn":
+        raise ValueError(f"model must be one of {list(MODELS)}, got {model!r}")
+    return 2 if model == "feedforward" else int(model[-1])
 
 
 def outputs(model: Model, params: tuple[Any, ...], x: Any) -> Any:
     """``[n, N_y]`` outputs for inputs ``x [n, T, N_x]`` (torch): ``params = (F, W, H)`` for
-    ``"rnn"``, ``(G, H)`` for ``"feedforward"``."""
+    ``"rnn"``, ``(G, A_1, ..., H)`` for the feed-forward models."""
     if model == "rnn":
         F, W, H = params
         h = x.new_zeros(x.shape[0], F.shape[0])
         for t in range(x.shape[1]):
             h = h @ W.T + x[:, t] @ F.T
         return h @ H.T
-    if model == "feedforward":
-        G, H = params
-        return (x.unsqueeze(2) @ G.transpose(1, 2).unsqueeze(0)).squeeze(2).sum(1) @ H.T
-    raise ValueError(f"model must be 'rnn' or 'feedforward', got {model!r}")
+    depth(model)
+    G, *mid, H = params
+    h = (x.unsqueeze(2) @ G.transpose(1, 2).unsqueeze(0)).squeeze(2).sum(1)
+    for A in mid:
+        h = h @ A.T
+    return h @ H.T
 
 
 def maps(model: Model, params: tuple[Any, ...], T: int) -> Any:
@@ -48,8 +61,40 @@ def maps(model: Model, params: tuple[Any, ...], T: int) -> Any:
         import torch
 
         return torch.stack(out[::-1])
-    G, H = params
-    return H @ G
+    G, *mid, H = params
+    M = H
+    for A in reversed(mid):
+        M = M @ A
+    return M @ G
+
+
+def analytic_ntk(F: np.ndarray, W: np.ndarray, H: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """``[n·N_y, n·N_y]`` NTK of the linear RNN in closed form, for probes ``x [n, T, N_x]``.
+
+    With ``M_k = H W^k`` and the hidden states ``h_t`` (``h_{T}`` the last):
+    ``K = δ_ij ⟨h_T, h'_T⟩`` (from H) ``+ Σ_{k,l} (M_k M_lᵀ)_ij ⟨x_{T−k}, x'_{T−l}⟩`` (from F)
+    ``+ Σ_{p,q} (M_p M_qᵀ)_ij ⟨h_{T−1−p}, h'_{T−1−q}⟩`` (from W: ``∂W^k = Σ_p W^p dW W^{k−1−p}``).
+    """
+    x = np.asarray(x, dtype=np.float64)
+    n, T, _ = x.shape
+    n_y, n_h = H.shape
+    M, P = [], np.eye(n_h)
+    for _ in range(T):
+        M.append(H @ P)
+        P = W @ P
+    Mk = np.stack(M)  # [T, N_y, N_h], lag k
+    hs, h = [], np.zeros((n, n_h))
+    for t in range(T):
+        h = h @ W.T + x[:, t] @ F.T
+        hs.append(h)
+    hs_arr = np.stack(hs, axis=1)  # [n, T, N_h], h_1 .. h_T
+    x_lag = x[:, ::-1]  # lag k = 0 .. T-1
+    h_lag = hs_arr[:, ::-1][:, 1:]  # h_{T-1-p}, p = 0 .. T-2
+    K = np.einsum("ij,nh,mh->nimj", np.eye(n_y), hs_arr[:, -1], hs_arr[:, -1])
+    K += np.einsum("kia,lja,nkx,mlx->nimj", Mk, Mk, x_lag, x_lag, optimize=True)
+    if T > 1:
+        K += np.einsum("pia,qja,nph,mqh->nimj", Mk[:-1], Mk[:-1], h_lag, h_lag, optimize=True)
+    return K.reshape(n * n_y, n * n_y)
 
 
 def ntk(model: Model, params: tuple[Any, ...], x: Any) -> np.ndarray:
@@ -75,7 +120,9 @@ def init_params(model: Model, rng: np.random.Generator, T: int, n_x: int, n_h: i
     if model == "rnn":
         return (rng.normal(scale=scale / np.sqrt(n_x), size=(n_h, n_x)),
                 rng.normal(scale=scale / np.sqrt(n_h), size=(n_h, n_h)), H)
-    return rng.normal(scale=scale / np.sqrt(n_x), size=(T, n_h, n_x)), H
+    mid = [rng.normal(scale=scale / np.sqrt(n_h), size=(n_h, n_h))
+           for _ in range(depth(model) - 2)]
+    return (rng.normal(scale=scale / np.sqrt(n_x), size=(T, n_h, n_x)), *mid, H)
 
 
 @dataclass(frozen=True)
@@ -98,8 +145,8 @@ def kernel_movement(model: Model, sigma: np.ndarray, scale: float, hidden: int =
     std ``scale / sqrt(fan_in)``; record the NTK on ``probes`` white-noise sequences."""
     import torch
 
-    if model not in ("rnn", "feedforward"):
-        raise ValueError(f"model must be 'rnn' or 'feedforward', got {model!r}")
+    if model not in MODELS:
+        raise ValueError(f"model must be one of {list(MODELS)}, got {model!r}")
     T, n_y, n_x = sigma.shape
     rng = np.random.default_rng(seed)
     params = tuple(torch.tensor(p, requires_grad=True)

@@ -23,6 +23,7 @@ from .linear_rnn import (
     optimum_for_w,
     reduced_gd,
     teacher_correlations,
+    train_full,
 )
 
 
@@ -145,6 +146,58 @@ def extrapolation(gammas: Sequence[float], T: int = 6, lengths: Sequence[int] = 
     return ExtrapolationResult(g, T, float(noise), L, med(w), med(a), med(err), med(gain))
 
 
+@dataclass(frozen=True)
+class FullExtrapolationResult:
+    """The extrapolation experiment under full-matrix GD: per ``γ [G]`` and seed ``[S]``, the
+    learned ``W``'s largest eigenvalue modulus ``eig [G, S]``, the relative ``error [G, S, M]`` of
+    the network's map against the teacher extended to each length ``L [M]``, and the hidden-state
+    ``gain [G, S, M]`` (norm at L over norm at T, unit white input)."""
+
+    gammas: np.ndarray
+    T: int
+    hidden: int
+    seeds: np.ndarray
+    lengths: np.ndarray
+    eig: np.ndarray
+    error: np.ndarray
+    gain: np.ndarray
+    final_loss: np.ndarray
+
+
+def full_extrapolation(gammas: Sequence[float], seeds: Sequence[int], T: int = 6,
+                       lengths: Sequence[int] = (6, 12, 24, 48), noise: float = 0.01,
+                       hidden: int = 8, init: float = 0.1, lr: float = 0.01, steps: int = 20000
+                       ) -> FullExtrapolationResult:
+    """Learn ``s_t = γ^{T−t}`` (one input, one output; each seed draws its own noisy estimate
+    with std ``noise`` and its own random init) with full ``F``, ``W``, ``H`` and run the trained
+    network on longer sequences."""
+    g = np.asarray(gammas, dtype=float)
+    L = np.asarray(lengths, dtype=int)
+    eig = np.zeros((len(g), len(seeds)))
+    err = np.zeros((len(g), len(seeds), len(L)))
+    gain = np.zeros_like(err)
+    final = np.zeros_like(eig)
+    for i, gamma in enumerate(g):
+        for j, sd in enumerate(seeds):
+            est = _extended(np.array([gamma]), T)[0] + noise * np.random.default_rng(
+                [int(sd), 11]).normal(size=T)
+            res = train_full(est[:, None, None], hidden, init, lr, steps, int(sd))
+            F, W, H = res["F"], res["W"], res["H"]
+            eig[i, j] = np.abs(np.linalg.eigvals(W)).max()
+            final[i, j] = res["loss"]
+            P, maps_, norms = F, [], []
+            for _ in range(int(L.max())):
+                maps_.append(float((H @ P)[0, 0]))
+                norms.append(float((P**2).sum()))
+                P = W @ P
+            m, nr = np.array(maps_), np.cumsum(norms)
+            for k, n in enumerate(L):
+                teacher = gamma ** np.arange(n)
+                err[i, j, k] = ((teacher - m[:n]) ** 2).sum() / (teacher**2).sum()
+                gain[i, j, k] = np.sqrt(nr[n - 1] / nr[T - 1])
+    return FullExtrapolationResult(g, T, hidden, np.asarray(seeds), L, eig, err, gain, final)
+
+
 # -- (3) recurrent vs feed-forward trade-off ---------------------------------------------------------
 def echo_task(c: np.ndarray, T: int = 7, delay: int = 3, decay: float = 0.7) -> np.ndarray:
     """``s [len(c), T]``: weight 1 on the last input (feed-forward part) plus an echo of strength
@@ -177,7 +230,7 @@ class TradeoffResult:
     landscape: np.ndarray  #: [C, len(landscape_w)] reduced loss L*(w)
 
 
-def _global_w(s: np.ndarray, w_max: float, grid: int = 3001) -> tuple[np.ndarray, np.ndarray]:
+def global_optimum(s: np.ndarray, w_max: float, grid: int = 3001) -> tuple[np.ndarray, np.ndarray]:
     """Per mode, the global minimiser of ``L*(w)`` on ``|w| ≤ w_max``: dense grid, then a bounded
     scalar refinement around the best grid point. Returns ``(w*, L*(w*))``."""
     from scipy.optimize import minimize_scalar
@@ -201,7 +254,7 @@ def critical_echo(T: int = 7, delay: int = 3, decay: float = 0.7, w_max: float =
 
     def recurrent(c: float) -> bool:
         s = echo_task(np.array([c]), T, delay, decay)
-        _, L = _global_w(s, w_max)
+        _, L = global_optimum(s, w_max)
         return bool(L[0] < optimum_for_w(s, np.zeros(1))[1][0] - 1e-13)
 
     lo, hi = 0.0, float(c_max)
@@ -220,7 +273,7 @@ def tradeoff(c: Sequence[float], T: int = 7, delay: int = 3, decay: float = 0.7,
     end point of gradient descent from a small ``f = h = init`` and each ``w0``."""
     c = np.asarray(c, dtype=np.float64)
     s = echo_task(c, T, delay, decay)
-    w_star, loss_star = _global_w(s, w_max)
+    w_star, loss_star = global_optimum(s, w_max)
     a_star, _ = optimum_for_w(s, w_star)
     loss_ff = optimum_for_w(s, np.zeros(len(c)))[1]
     c_crit = critical_echo(T, delay, decay, w_max)

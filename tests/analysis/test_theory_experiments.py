@@ -186,3 +186,71 @@ def test_theory_cli_writes_results_and_resumes(tmp_path):
     assert main(["theory", "tradeoff", "--quick", "--quiet", "--out", str(tmp_path)]) == 0
     assert (tmp_path / "tradeoff.json").stat().st_mtime_ns == stamp  # reused, not rerun
     assert main(["theory", "nonsense", "--out", str(tmp_path)]) == 2
+
+
+@pytest.mark.parametrize("T", [1, 2, 5])
+def test_closed_form_ntk_of_the_linear_rnn_is_the_autograd_kernel(T):
+    from analysis.theory.ntk import analytic_ntk, init_params
+
+    rng = np.random.default_rng(T)
+    F, W, H = init_params("rnn", rng, T, 3, 6, 2, 1.0)
+    x = rng.normal(size=(5, T, 3))
+    Ka = analytic_ntk(F, W, H, x)
+    Ke = ntk("rnn", tuple(torch.as_tensor(p) for p in (F, W, H)), torch.as_tensor(x))
+    assert np.abs(Ka - Ke).max() <= 1e-12 * np.abs(Ke).max()
+    # dropping the recurrent term (what a feed-forward kernel would keep) is visibly different
+    if T > 1:
+        assert np.abs(analytic_ntk(F, 0 * W, H, x) - Ke).max() > 1e-3 * np.abs(Ke).max()
+
+
+@pytest.mark.parametrize("model", ["feedforward3", "feedforward4"])
+def test_deep_feedforward_controls_represent_the_same_maps(model):
+    from analysis.theory.ntk import depth, init_params
+
+    rng = np.random.default_rng(0)
+    params = tuple(torch.as_tensor(p) for p in init_params(model, rng, 4, 3, 5, 2, 1.0))
+    assert len(params) == depth(model)
+    x = torch.as_tensor(rng.normal(size=(6, 4, 3)))
+    np.testing.assert_allclose(outputs(model, params, x),
+                               torch.einsum("tyx,ntx->ny", maps(model, params, 4), x), atol=1e-12)
+
+
+def test_effective_rank_counts_singular_values_above_the_threshold():
+    from analysis.theory.weights import effective_rank
+
+    U, _ = np.linalg.qr(np.random.default_rng(0).normal(size=(6, 6)))
+    W = U @ np.diag([1.0, 0.5, 0.2, 0.04, 0.0, 0.0]) @ U.T
+    rank, pr, sv = effective_rank(W)
+    assert rank == 3 and sv[0] == pytest.approx(1.0)
+    assert pr == pytest.approx(1.74**2 / 1.2916)
+
+
+def test_what_full_gd_adds_to_w_has_the_rank_of_the_teacher_and_a_skip_keeps_w_small():
+    from analysis.theory.weights import echo_weights, rank_of_w
+
+    res = rank_of_w({"fast": (0.3, 0.3, 0.3)}, [0], hidden=10, steps=1500)
+    assert res.rank_delta[0, 0] == 3 and res.rank0[0, 0] >= 8
+    echo = echo_weights([2.0], [0], hidden=6, steps=1500)
+    no_skip, skip = echo.norm_w[0, 0, 0], echo.norm_w[1, 0, 0]
+    assert no_skip > 3 * echo.norm_w0[0, 0]  # recurrence grew where it pays (c > c_crit)
+    assert skip < 1.05 * echo.norm_w0[0, 0]  # with the feed-forward route it never left init
+
+
+def test_full_matrices_learn_gamma_and_extrapolate_only_when_stable():
+    from analysis.theory.properties import full_extrapolation
+
+    res = full_extrapolation([0.5, 1.1], [0], lengths=(6, 24), steps=6000)
+    np.testing.assert_allclose(res.eig[:, 0], [0.5, 1.1], atol=0.03)
+    growth = res.error[:, 0, -1] / res.error[:, 0, 0]
+    assert growth[0] < 2 and growth[1] > 10
+
+
+def test_integration_targets_take_one_leak_per_channel():
+    from analysis.theory.integration import designed_dynamics, integration_targets
+
+    x = np.random.default_rng(0).normal(size=(4, 5, 3))
+    y = integration_targets(x, (0.5, 0.8, 0.95), np.ones(3))
+    for c, g in enumerate((0.5, 0.8, 0.95)):
+        np.testing.assert_allclose(y[:, c], (g ** np.arange(4, -1, -1) * x[:, :, c]).sum(1))
+    s, order = designed_dynamics((0.5, 0.8, 0.95), (1.0, 1.0, 1.0), 5)
+    assert order.tolist() == [2, 1, 0] and np.all(np.diff(s.sum(1)) < 0)
