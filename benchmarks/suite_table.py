@@ -1,36 +1,59 @@
-"""Leaderboard of ``ta-envs suite`` results for several architectures.
+"""The reference leaderboard from ``ta-envs suite`` runs of several architectures.
 
-    python benchmarks/suite_table.py runs/suite/rnn runs/suite/gru runs/suite/lstm runs/suite/linear
+    python benchmarks/suite_table.py runs/suite/rnn runs/suite/gru ...
 
-Reads each directory's ``results.json``, prints the Markdown leaderboard (per task: mean / max
-score over seeds and seeds solved; the overall score), copies each report to
-``benchmarks/results/suite_<arch>.json`` and writes ``benchmarks/results/suite_leaderboard.md``.
+Reads each directory's ``results.json`` (joined by task name, refusing mixed protocols), copies
+each report to ``benchmarks/results/suite/suite_<arch>.json`` (the references ``ta-envs suite
+compare --reference`` reads), writes ``benchmarks/results/suite/leaderboard.md`` (the leaderboard
+and each architecture's width, parameters and wall time) and the figure
+``benchmarks/results/suite/accuracy_vs_length.png`` with every architecture.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from baselines.suite import leaderboard  # noqa: E402
+from baselines.figures import accuracy_vs_length
+from baselines.suite import leaderboard, load_report
 
-RESULTS = Path(__file__).resolve().parent / "results"
+OUT = Path(__file__).resolve().parent / "results" / "suite"
+
+
+def wall_table(reports: list[dict]) -> str:
+    """Markdown: per architecture its width, parameters, runs and wall times."""
+    lines = ["| architecture | hidden | parameters | runs | wall time (2 workers) | "
+             "median s per run |", "|---|---|---|---|---|---|"]
+    for r in reports:
+        runs = sum(len(t["runs"]) for t in r["tasks"])
+        lines.append(f"| {r['label']} | {r['hidden']} | {r['params']:,} | {runs} | "
+                     f"{r['wall_s'] / 60:.0f} min | {r['run_wall_s']['per_run_median']:.0f} |")
+    return "\n".join(lines)
 
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("dirs", nargs="+")
+    p.add_argument("dirs", nargs="+", help="suite output folders (or results.json files)")
     a = p.parse_args()
-    reports = [json.loads(Path(d, "results.json").read_text()) for d in a.dirs]
+    reports = [load_report(d) for d in a.dirs]
     board = leaderboard(reports)
-    print(board)
-    RESULTS.mkdir(exist_ok=True)
+    OUT.mkdir(parents=True, exist_ok=True)
     for r in reports:
-        (RESULTS / f"suite_{r['config']['arch']}.json").write_text(json.dumps(r, indent=1) + "\n")
-    (RESULTS / "suite_leaderboard.md").write_text(board + "\n")
+        clean = {k: v for k, v in r.items() if not k.startswith("_")}
+        (OUT / f"suite_{r['config']['arch'].replace(':', '_')}.json").write_text(
+            json.dumps(clean, indent=1) + "\n")
+    env = reports[0]["environment"]
+    text = (f"# Reference leaderboard ({reports[0]['protocol']})\n\n"
+            f"Every architecture at about {reports[0]['config']['params']:,} parameters, "
+            f"{reports[0]['config']['seeds']} seeds, the full ladder, one recipe (see "
+            "`baselines/suite/protocol.py`); torch "
+            f"{env['torch']}, {env['machine']}, commit {env['git_commit'][:10]}.\n\n"
+            + board + "\n\n" + wall_table(reports) + "\n")
+    (OUT / "leaderboard.md").write_text(text)
+    accuracy_vs_length(reports, OUT / "accuracy_vs_length.png",
+                       "suite/2: accuracy against sequence length, every reference architecture")
+    print(text)
 
 
 if __name__ == "__main__":

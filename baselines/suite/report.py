@@ -68,6 +68,23 @@ def _task(r: dict[str, Any], name: str) -> dict[str, Any]:
     return next(t for t in r["tasks"] if t["task"] == name)
 
 
+def _mechanisms(per_seed: Sequence[str] | None) -> str:
+    """Per-seed mechanism strings as counts, e.g. ``3x (a: orbit 6, b: torus ~6.0)``; ρ: the
+    largest eigenvalue modulus at a fixed point."""
+    import re
+    from collections import Counter
+
+    if not per_seed:
+        return "-"
+    def tidy(m: str) -> str:  # no "|" inside a Markdown cell
+        m = re.sub(r"torus \(rotation [-\d.]+, ~period ([\d.]+)\)", r"torus ~\1", m)
+        m = re.sub(r"\(\|λ\|max ([\d.]+)\)", lambda g: f"(ρ {float(g.group(1)):.2f})", m)
+        return m.replace("; ", ", ").replace("|", "\\|")
+
+    short = [tidy(m) for m in per_seed]
+    return "; ".join(f"{k}x ({m})" for m, k in Counter(short).most_common())
+
+
 def leaderboard(reports: Sequence[dict[str, Any]]) -> str:
     """Markdown: per task the score (mean / max over seeds, seeds solved, failures), chance, and
     the mechanism; the overall score over the common tasks; then accuracy per condition."""
@@ -100,13 +117,13 @@ def leaderboard(reports: Sequence[dict[str, Any]]) -> str:
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
     mech_rows = [(n, [_task(r, n).get("mechanism") for r in reports]) for n in common]
     if any(m for _, ms in mech_rows for m in ms):
-        lines += ["", "What each final network keeps time with under constant input (per seed):",
+        lines += ["", "What each final network keeps time with under constant input (seeds with "
+                  "each outcome, per input symbol):",
                   "", "| task | " + " | ".join(r["label"] for r in reports) + " |",
                   "|---|" + "---|" * len(reports)]
         for n, ms in mech_rows:
             if any(ms):
-                lines.append(f"| {n} | " + " | ".join("; ".join(m) if m else "-" for m in ms)
-                             + " |")
+                lines.append(f"| {n} | " + " | ".join(_mechanisms(m) for m in ms) + " |")
     if notes:
         lines += [""] + [f"Note: {x}" for x in notes]
     return "\n".join(lines)
