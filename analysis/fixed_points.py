@@ -137,10 +137,10 @@ def _residual(step: StepFn, u: Tensor, h: Tensor) -> Tensor:
 
 
 def _minimise_speed(step: StepFn, u: Tensor, h: Tensor, steps: int, lr: float, q_stop: float,
-                    window: int = 50) -> tuple[Tensor, Tensor]:
+                    window: int = 50, factor: float = 0.5) -> tuple[Tensor, Tensor]:
     """Adam on each state's ``q`` (independent terms), stopping a state when ``q < q_stop`` or when
-    its ``q`` did not halve over the last ``window`` steps. Runs in float32 when the step has a
-    ``fast`` variant (a model's); returns float64 ``(states, q)`` with ``q`` in float64."""
+    its ``q`` did not fall below ``factor`` times its value ``window`` steps earlier (stalled). Runs
+    in float32 when the step has a ``fast`` variant (a model's); returns float64 ``(states, q)``."""
     fast = getattr(step, "fast", None)
     f, dtype = (fast, torch.float32) if fast is not None else (step, h.dtype)
     x64 = h
@@ -166,7 +166,7 @@ def _minimise_speed(step: StepFn, u: Tensor, h: Tensor, steps: int, lr: float, q
             h[active] = x.detach() - lr * (ma / (1 - b1**k)) / ((va / (1 - b2**k)).sqrt() + eps)
             keep = q[active] >= q_stop
             if k % window == 0:
-                keep &= q[active] < 0.5 * ref[active]
+                keep &= q[active] < factor * ref[active]
                 ref[active] = q[active]
             active = active[keep]
         if len(active) == 0:
@@ -249,6 +249,23 @@ def _isolated(step: StepFn, u: Tensor, h: Tensor, tol_sigma: float, tol_step: fl
     return well & small & torch.isfinite(delta).all(1), J
 
 
+def _mirrored(step: StepFn, u: Tensor, found: Tensor, lm_steps: int, tol: float,
+              isolation_tol: float, step_tol: float, unique_tol: float) -> Tensor:
+    """Isolated roots polished from ``−found`` that are not already among ``found``."""
+    cand = -found[found.abs().amax(1) > unique_tol]
+    if len(cand) == 0:
+        return cand
+    pol = _levenberg_marquardt(step, u, cand, lm_steps)
+    keep = _residual(step, u, pol) < tol
+    if not bool(keep.any()):
+        return pol[:0]
+    pol = pol[keep]
+    good, _ = _isolated(step, u, pol, isolation_tol, step_tol)
+    pol = pol[good]
+    dist = (pol[:, None, :] - found[None, :, :]).abs().amax(-1)
+    return pol[(dist >= unique_tol).all(1)]
+
+
 def find_fixed_points(
     model_or_step: Any,
     inputs: Tensor | np.ndarray,
@@ -265,12 +282,16 @@ def find_fixed_points(
     marginal_tol: float = 1e-3,
     isolation_tol: float = 1e-10,
     step_tol: float = 1e-8,
+    mirror: bool = True,
 ) -> FixedPoints:
     """Fixed points of ``h -> step(h, u)`` for each constant input ``u``.
 
     ``inputs``: ``[U, I]`` (or ``[I]``) constant inputs; ``initial_states``: ``[N, S]`` starting
     states (e.g. from :func:`sample_states`), used for every input. Runs in float64. A model needs
-    the recurrent interface (``step``).
+    the recurrent interface (``step``). ``mirror``: also try ``−h`` for every point found (an odd
+    map, such as a tanh network without biases under zero input, has its fixed points in ± pairs,
+    and the two members of a pair can have very different basins); a mirrored candidate is kept
+    only when it is an isolated root like any other, with 0 hits.
     """
     step = as_step(model_or_step, "find_fixed_points")
     U = torch.as_tensor(np.asarray(inputs), dtype=torch.float64)
@@ -287,6 +308,8 @@ def find_fixed_points(
     pts, idx, nfound, slow, slow_idx, slow_res, iso, iso_idx = ([] for _ in range(8))
     for u_i, u in enumerate(U):
         h, q = _minimise_speed(step, u, H0, adam_steps, adam_lr, q_stop)
+        # Newton candidates: the near points, then the ``far_candidates`` best (lowest q) of the
+        # states still converging when Adam stopped and as many of the stalled ones
         near = q < q_polish
         reps, _, sizes = _cluster(h[near], 1e-3)
         far = (~near) & torch.isfinite(q)
@@ -304,6 +327,14 @@ def find_fixed_points(
         if bool(small.any()):
             good, _ = _isolated(step, u, polished[small], isolation_tol, step_tol)
             ok[small] = good
+        if mirror and bool(ok.any()):
+            new = _mirrored(step, u, polished[ok], lm_steps, tol, isolation_tol, step_tol,
+                            unique_tol)
+            if len(new):
+                polished = torch.cat([polished, new])
+                small = torch.cat([small, torch.ones(len(new), dtype=torch.bool)])
+                ok = torch.cat([ok, torch.ones(len(new), dtype=torch.bool)])
+                sizes = torch.cat([sizes, torch.zeros(len(new), dtype=sizes.dtype)])
         if bool(ok.any()):
             reps2, label2, _ = _cluster(polished[ok], unique_tol)
             counts = torch.zeros(len(reps2), dtype=torch.long).index_add_(0, label2, sizes[ok])

@@ -13,7 +13,7 @@ lasts while ``d = u − v`` stays at or above ``low``: with ``u = 1`` and ``v`` 
 neuron i's own previous low phase ended at ``v = 1 − low``, ``P − 2 t_low`` earlier:
 ``v_before = 1 − low · e^{−(P − 2 t_low)}``. With ``P = N t_low`` this is one equation in
 ``t_low``; its root with ``1 − v0 ≥ high`` (the rise does trigger the neuron) gives the period.
-For large N, ``v_before → 1`` and ``t_low → ln((1 + sqrt(1 − 4·low)) / (2·low))`` (1.2861 for
+For large N, ``v_before → 1`` and ``t_low → ln((1 + sqrt(1 − 4·low)) / (2·low))`` (1.2859 for
 low = 0.2), so ``P ≈ 1.286 N``; for small N the shorter high phase leaves ``v_before`` lower and
 the low phase longer. The straight line ``1.26 N + 0.27`` quoted earlier is the least-squares line
 through this curve for N = 2..8, not a separate law. The simulation with step ``dt`` agrees with

@@ -177,3 +177,20 @@ def test_the_three_points_of_a_random_chaotic_network_are_found():
         if np.abs(p).max() > 1e-6:
             assert np.abs(pts + p).max(1).min() < 1e-8
     assert len(pts) >= 3
+
+
+def test_an_odd_map_gets_both_members_of_each_pair():
+    """x -> tanh(2x) per unit has the roots 0 and ±0.9575 in each coordinate; started only from
+    positive states the search reaches +h*, and the mirror pass adds -h* (checked like any root)."""
+    def step(h, x):
+        return torch.tanh(2.0 * h)
+
+    h0 = np.random.default_rng(0).uniform(0.5, 1.5, size=(64, 2))
+    with_mirror = find_fixed_points(step, np.zeros((1, 1)), h0)
+    without = find_fixed_points(step, np.zeros((1, 1)), h0, mirror=False)
+    star = 0.9575040240772687  # root of x = tanh(2x)
+    pts = sorted(map(tuple, np.round(with_mirror.points, 6)))
+    assert pts == [(-round(star, 6),) * 2, (round(star, 6),) * 2]
+    assert without.points.tolist() == [[pytest.approx(star)] * 2]
+    mirrored = with_mirror.points[:, 0] < 0
+    assert with_mirror.n_found[mirrored].tolist() == [0]
