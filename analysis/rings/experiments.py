@@ -4,7 +4,7 @@ and the reservoir sweeps; the lattice study is in :mod:`analysis.rings.lattices`
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -120,22 +120,26 @@ class ReservoirSweep:
         check_int_fields(self, ("rows", "cols", "ring_size", "hold", "train", "seeds"), 1)
         check_seed("seed", self.seed)
 
-    def models(self, seed: int) -> list[tuple[str, FeatureReservoir]]:
-        """``(name, reservoir)`` for every model of the sweep at ``seed``."""
+    def models(self, seed: int) -> list[tuple[str, Callable[[], FeatureReservoir]]]:
+        """``(name, build)`` for every model of the sweep at ``seed`` (a fresh reservoir per job:
+        a fitted readout belongs to one task)."""
         from baselines.echo_state import EchoStateConfig, EchoStateNetwork
         from baselines.rings.reservoir import ReservoirConfig, RingReservoir
 
-        out: list[tuple[str, FeatureReservoir]] = []
+        out: list[tuple[str, Callable[[], FeatureReservoir]]] = []
+        widths = set()
         for m in self.sharing:
             lat = LatticeConfig(self.rows, self.cols, self.ring_size, m)
             for d in self.drive:
-                r = RingReservoir(ReservoirConfig(lattice=lat, drive=d, hold=self.hold,
-                                                  input_fraction=1.0, seed=seed))
-                out.append((f"rings m={m} drive={d:g}", r))
-        for units in sorted({r.num_features - 1 for _, r in out}):  # matched feature counts
+                cfg = ReservoirConfig(lattice=lat, drive=d, hold=self.hold, input_fraction=1.0,
+                                      seed=seed)
+                widths.add(RingReservoir(cfg).num_features - 1)
+                out.append((f"rings m={m} drive={d:g}", lambda cfg=cfg: RingReservoir(cfg)))
+        for units in sorted(widths):  # an echo-state network as wide as each ring reservoir
             for sc in self.esn_scaling:
-                out.append((f"esn units={units} scaling={sc:g}", EchoStateNetwork(
-                    EchoStateConfig(units=units, input_scaling=sc, seed=seed))))
+                ecfg = EchoStateConfig(units=units, input_scaling=sc, seed=seed)
+                out.append((f"esn units={units} scaling={sc:g}",
+                            lambda ecfg=ecfg: EchoStateNetwork(ecfg)))
         return out
 
 
@@ -171,9 +175,10 @@ def run_reservoir(sweep: ReservoirSweep) -> list[str]:
     jobs = list(sweep.benchmarks) + list(sweep.tasks)
     todo = []
     for s in range(sweep.seed, sweep.seed + sweep.seeds):
-        for name, model in sweep.models(s):
-            todo += [(name, model, j, s) for j in jobs if f"{name}/{j}/seed{s}" not in runs]
-    for name, model, job, s in iterate(todo, "reservoir", sweep.progress):
+        for name, build in sweep.models(s):
+            todo += [(name, build, j, s) for j in jobs if f"{name}/{j}/seed{s}" not in runs]
+    for name, build, job, s in iterate(todo, "reservoir", sweep.progress):
+        model = build()
         runs[f"{name}/{job}/seed{s}"] = {"model": name, "job": job, "seed": s,
                                          "features": model.num_features,
                                          **_score(name, model, job, s, sweep.train)}
