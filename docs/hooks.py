@@ -19,3 +19,17 @@ def on_files(files, config):  # noqa: D103 - the MkDocs hook signature
                                         abs_src_path=str(path)))
     files.append(File.generated(config, "changelog.md", abs_src_path=str(ROOT / "CHANGELOG.md")))
     return files
+
+
+def on_page_markdown(markdown, page, config, files):  # noqa: D103 - the MkDocs hook signature
+    """Replace ``<!-- table: NAME -->`` with the table of that name from ``benchmarks/tables.py``
+    (the numbers come from the committed JSON; a missing file fails the build)."""
+    import re
+    import sys
+
+    if "<!-- table:" not in markdown:
+        return markdown
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    import tables
+
+    return re.sub(r"<!-- table: (\w+) -->", lambda m: tables.render(m.group(1)), markdown)

@@ -25,9 +25,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--ring-size", type=int, help="neurons per ring (lattice: 12, reservoir: 8)")
     p.add_argument("--sharing", type=int, nargs="+",
                    help="shared neurons m (lattice: 0 1 2 3, reservoir: 0 1 2)")
-    p.add_argument("--coupling", type=float, nargs="+", default=[0.02, 0.05, 0.1],
+    p.add_argument("--coupling", type=float, nargs="*", default=[0.02, 0.05, 0.1],
                    help="lattice: weak coupling ε of the m = 0 lattices")
-    p.add_argument("--kuramoto", type=float, nargs="+", default=[0.01, 0.03, 0.1, 0.3],
+    p.add_argument("--kuramoto", type=float, nargs="*", default=[0.01, 0.03, 0.1, 0.3],
                    help="lattice: Kuramoto couplings K")
     p.add_argument("--duration", type=float, default=2000.0, help="lattice: time constants")
     p.add_argument("--sample", type=float, default=10.0, help="lattice: measure every this many")
