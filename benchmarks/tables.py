@@ -1,0 +1,399 @@
+"""Markdown tables of the committed results, read from the JSON in ``benchmarks/results``.
+
+The documentation pages hold markers such as ``<!-- table: timing_offsets -->``; the MkDocs hook
+(``docs/hooks.py``) replaces each with the table of that name, so every number on the results
+pages comes from the JSON next to its figure. ``python benchmarks/tables.py NAME`` prints one.
+Standard library only (the docs build needs nothing else).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+def _load(rel: str) -> Any:
+    path = RESULTS / rel
+    if not path.exists():
+        raise FileNotFoundError(f"{path} is missing: run the command that makes it (see the page)")
+    return json.loads(path.read_text())
+
+
+def _fmt(v: Any, digits: int = 3) -> str:
+    if v is None:
+        return "-"
+    if isinstance(v, bool):
+        return "yes" if v else "no"
+    if isinstance(v, int):
+        return f"{v:,}"
+    if isinstance(v, float):
+        if v != v:
+            return "-"
+        if abs(v) >= 1000:
+            return f"{v:,.0f}"
+        if abs(v) >= 100:
+            return f"{v:.0f}"
+        return f"{v:.{digits}g}"
+    return str(v)
+
+
+def _table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+    out = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    out += ["| " + " | ".join(_fmt(c) if not isinstance(c, str) else c for c in r) + " |"
+            for r in rows]
+    return "\n".join(out)
+
+
+def _spread(s: dict[str, Any] | None, digits: int = 3) -> str:
+    """``median [q1, q3]`` (or ``[min, max]``) of a stats dict."""
+    if not s or s.get("n", 1) == 0 or "median" not in s:
+        return "-"
+    lo, hi = (s["q1"], s["q3"]) if "q1" in s else (s["min"], s["max"])
+    return f"{_fmt(s['median'], digits)} [{_fmt(lo, digits)}, {_fmt(hi, digits)}]"
+
+
+# -- performance -----------------------------------------------------------------------------------
+def perf_data() -> str:
+    """Datasets against the hand-written NumPy generator and NeuroGym."""
+    d = _load("bench_data.json")
+    main = [r for r in d["rows"] if "ratio (ta-envs / hand-written)" in r]
+    peer = {r["batch x steps"]: r for r in d["rows"] if "ratio (ta-envs / neurogym)" in r}
+    rows = []
+    for r in main:
+        p = peer.get(r["batch x steps"], {})
+        rows.append([r["batch x steps"], r["ta-envs batches/s"], r["hand-written batches/s"],
+                     f"{r['ratio (ta-envs / hand-written)']:.2f}x",
+                     f"{r['sample_into gain']:.2f}x",
+                     f"{p['ratio (ta-envs / neurogym)']:.0f}x" if p else "-"])
+    for k, p in peer.items():
+        if all(r["batch x steps"] != k for r in main):
+            rows.append([k, p["ta-envs batches/s"], "-", "-", "-",
+                         f"{p['ratio (ta-envs / neurogym)']:.0f}x"])
+    return (_table(["batch x steps", "ta-envs batches/s", "hand-written batches/s",
+                    "ta-envs / hand-written", "sample_into gain", "ta-envs / NeuroGym"], rows)
+            + f"\n\nCost per batch ~ B^{d['scaling_exponent_batch']:.2f} at T = 100.")
+
+
+def perf_env() -> str:
+    """Vector env and single env against CartPole; SyncVectorEnv info variants."""
+    d = _load("bench_env.json")
+    ids = ["TemporalFlipFlop-v0", "RelativeTimingFlipFlop-v0", "FlipFlop-v0"]
+    rows = [[r["mode"], r["num_envs"], r["CartPole steps/s"]]
+            + [f"{r[f'{e} steps/s'] / 1e6:.2f}M ({r[f'{e} / CartPole']:.1f}x)" for e in ids]
+            for r in d["rows"] if r["mode"] != "SyncVectorEnv"]
+    sync = [[r["variant"], r["steps/s"], f"{r['vs full info']:.2f}x", f"{r['vs CartPole']:.2f}x"]
+            for r in d["rows"] if r["mode"] == "SyncVectorEnv"]
+    return (_table(["mode", "n", "CartPole steps/s"] + [f"{e} (vs CartPole)" for e in ids], rows)
+            + f"\n\nSeconds per vector step ~ n^{d['scaling_exponent_num_envs']:.2f} "
+              f"(n^{d['scaling_exponent_num_envs_ge_1024']:.2f} for n >= 1024).\n\n"
+            + "`SyncVectorEnv` of the single `TemporalFlipFlop-v0`, 64 envs:\n\n"
+            + _table(["variant", "steps/s", "vs full info", "vs CartPole"], sync))
+
+
+def perf_fixed_points() -> str:
+    """Fixed points: ours against plain Adam, and the scaling rows."""
+    d = _load("bench_fixed_points.json")
+    cmp_rows = [[r["network"], r["method"], f"{r['wall_s']:.1f}", r["reported"],
+                 r["true_fixed_points"], r["false_reports"],
+                 "-" if r["max_residual"] is None else f"{r['max_residual']:.1e}",
+                 r["true_points_missed_vs_other"]]
+                for r in d["rows"] if "method" in r]
+    sc = [[r["scaling"], r["hidden"], r["states"], f"{r['wall_s']:.1f}", f"{r['peak_rss_mb']:.0f}",
+           r["points"]] for r in d["rows"] if "scaling" in r]
+    return (_table(["network", "method", "wall s", "reported", "true", "false", "max residual",
+                    "true points the other found and this missed"], cmp_rows)
+            + "\n\n" + _table(["scaling", "hidden", "initial states", "wall s", "peak RSS MB",
+                               "points"], sc)
+            + f"\n\nWall time ~ hidden^{d['scaling_exponent_hidden']:.2f} (1024 states), "
+              f"~ states^{d['scaling_exponent_states']:.2f} (hidden 64).")
+
+
+def perf_train() -> str:
+    """train() against a minimal loop, and the scaling of one iteration."""
+    d = _load("bench_train.json")
+    rows = [[r["model"], r["evaluation"], r["train() it/s"], r["minimal loop it/s"],
+             f"{r['ratio (train / minimal)']:.2f}x"] for r in d["rows"] if "evaluation" in r]
+    sc = [[r["scaling"], r["batch"], r["hidden"], f"{r['ms/iteration']:.1f}"]
+          for r in d["rows"] if "scaling" in r]
+    return (_table(["model", "evaluation", "train() it/s", "minimal loop it/s", "ratio"], rows)
+            + "\n\n" + _table(["scaling", "batch", "hidden", "ms per iteration"], sc)
+            + f"\n\nCost per iteration ~ batch^{d['scaling_exponent_batch']:.2f}, "
+              f"~ hidden^{d['scaling_exponent_hidden']:.2f}.")
+
+
+def perf_compile() -> str:
+    """Compile and minimisation times, and the refusals."""
+    d = _load("bench_compile.json")
+    built = [[r["automaton"], r["configurations"], f"{r['build s']:.2f}", r["minimal"],
+              f"{r['minimise s']:.2f}", _fmt(r["schedule (no scan)"])]
+             for r in d["rows"] if "build s" in r]
+    refused = [[r["automaton"], f"{r['refused in s'] * 1000:.1f} ms", r["message"]]
+               for r in d["rows"] if "refused in s" in r]
+    return (_table(["automaton", "configurations", "build s", "minimal configurations",
+                    "minimise s", "schedule (no scan)"], built)
+            + f"\n\nBuild ~ configs^{d['scaling_exponent_build']:.2f}, minimise ~ "
+              f"configs^{d['scaling_exponent_minimise']:.2f}.\n\n"
+            + _table(["automaton", "refused in", "message"], refused))
+
+
+def perf_suite() -> str:
+    """Each built-in's train() against the minimal loop, and the ladder's wall times."""
+    d = _load("bench_suite.json")
+    rows = [[r["arch"], r["hidden"], r["params"], r["train() it/s"], r["minimal loop it/s"],
+             f"{r['ratio (train / minimal)']:.2f}x"] for r in d["rows"]]
+    return _table(["arch", "hidden", "params", "train() it/s", "minimal loop it/s", "ratio"], rows)
+
+
+# -- suite ---------------------------------------------------------------------------------------
+def suite_leaderboard() -> str:
+    """The committed reference leaderboard (written by ``suite_table.py``)."""
+    text = (RESULTS / "suite" / "leaderboard.md").read_text()
+    return text.split("\n", 2)[2] if text.startswith("# ") else text
+
+
+# -- rings ---------------------------------------------------------------------------------------
+def rings_period() -> str:
+    """Simulated and derived one-pulse ring periods."""
+    d = _load("rings/period.json")
+    rows = [[n, f"{p:.3f}", f"{q:.3f}", f"{(p - q) / n:+.4f}"]
+            for n, p, q in zip(d["sizes"], d["periods"], d["derived"])]
+    return (_table(["ring size N", "simulated period", "derived N · t_low(N)",
+                    "gap per neuron"], rows)
+            + f"\n\nLeast-squares line through the simulated periods: {d['slope']:.3f} N + "
+              f"{d['intercept']:.3f}; large-ring slope (derived) {d['limit_slope']:.4f}; "
+              f"dt = {d['dt']}.")
+
+
+def rings_lattice() -> str:
+    """Per lattice setting: ξ, locking, defect density, convergence (median [min, max])."""
+    d = _load("rings/lattice_summary.json")
+    rows = []
+    for name, s in d["settings"].items():
+        rows.append([name, s["n"], "/".join(s["ordering"]), _spread(s["xi"]),
+                     _spread(s["lock"]), _spread(s["defect_density"], 2),
+                     f"{s['converged']}/{s['n']}", _spread(s["period_median"])])
+    return (_table(["setting", "seeds", "order", "steady ξ (rings)", "neighbour locking",
+                    "defects per oscillator", "defects converged", "median period"], rows)
+            + f"\n\n{d['rows']} x {d['cols']} torus, rings of {d['ring_size']} neurons, "
+              f"{d['duration']:g} time constants, seeds {d['seeds']}; median [min, max] over "
+              "seeds; ξ is capped at the lattice size.")
+
+
+def rings_reservoir() -> str:
+    """Reservoirs per benchmark and task (median [min, max] over seeds)."""
+    d = _load("rings/reservoir_summary.json")
+    jobs = list(d)
+    models = list(dict.fromkeys(m for j in jobs for m in d[j]))
+    rows = [[m] + [_spread(d[j].get(m)) for j in jobs] for m in models]
+    n = max(s["n"] for j in jobs for s in d[j].values())
+    heads = {"memory": "memory capacity ↑", "narma10": "NARMA-10 NRMSE ↓"}
+    return (_table(["model"] + [heads.get(j, f"{j} (TD acc) ↑") for j in jobs], rows)
+            + f"\n\nMedian [min, max] over {n} seeds.")
+
+
+# -- theory --------------------------------------------------------------------------------------
+def theory_order() -> str:
+    """Half-learned steps, theory against GD."""
+    d = _load("theory/order.json")
+    rows = [[lab, p, s] for lab, p, s in zip(d["labels"], d["predicted_half"], d["simulated_half"])]
+    return _table(["mode", "theory", "full GD"], rows) + \
+        f"\n\nSame order: {_fmt(d['same_order'])} (one run: seed 0)."
+
+
+def theory_extrapolation() -> str:
+    """Learned gain and error growth, reduced model and full matrices."""
+    d = _load("theory/extrapolation.json")
+    f = d["full_gd"]
+    rows = []
+    for i, g in enumerate(d["gammas"]):
+        rows.append([f"{g:g}", f"{d['w'][i]:.3f}", f"{d['error_growth_to_longest'][i]:.3g}x",
+                     f"{f['eig_median'][i]:.3f} [{f['eig_min'][i]:.3f}, {f['eig_max'][i]:.3f}]",
+                     f"{f['error_growth_median'][i]:.3g}x [{f['error_growth_min'][i]:.3g}, "
+                     f"{f['error_growth_max'][i]:.3g}]"])
+    return (_table(["γ", "reduced: learned w", "reduced: error growth T -> 8T",
+                    "full GD: max abs eig W", "full GD: error growth T -> 8T"], rows)
+            + f"\n\nReduced: median over {5 if d.get('quick') else 20} data draws; full GD: "
+              f"median [min, max] over {len(f['seeds'])} seeds (width {f['hidden']}).")
+
+
+def theory_weights() -> str:
+    """Property 3 under full GD: ‖W‖ with and without a skip; rank of what training added."""
+    d = _load("theory/weights.json")
+    e, r = d["echo"], d["rank"]
+    rows = []
+    for k, route in enumerate(e["routes"]):
+        for i, c in enumerate(e["c"]):
+            st = e["norm_w_stats"]
+            ls = e["loss_stats"]
+            rows.append([f"{c:g}", route, f"{st['median'][k][i]:.2f} [{st['min'][k][i]:.2f}, "
+                         f"{st['max'][k][i]:.2f}]", f"{ls['median'][k][i]:.3f}",
+                         f"{e['loss_ff'][i]:.3f}", f"{e['loss_star'][i]:.3f}"])
+    rk = [[n, str(g), _spread({"median": a, "min": b, "max": c}, 2),
+           _spread({"median": a2, "min": b2, "max": c2}, 2), _fmt(x)]
+          for n, g, a, b, c, a2, b2, c2, x in zip(
+              r["names"], r["gammas"], r["rank_delta_stats"]["median"],
+              r["rank_delta_stats"]["min"], r["rank_delta_stats"]["max"],
+              r["rank_stats"]["median"], r["rank_stats"]["min"], r["rank_stats"]["max"],
+              r["rank0_stats"]["median"])]
+    return (_table(["echo c", "route", "‖W‖₂ after training", "final loss (median)",
+                    "reduced feed-forward loss", "reduced optimum loss"], rows)
+            + f"\n\n‖W₀‖₂ at init: median {_median(e['norm_w0']):.2f}; {len(e['seeds'])} seeds.\n\n"
+            + _table(["task dynamics", "decays γ", "rank of W − W₀", "rank of W",
+                      "rank of W₀ (median)"], rk)
+            + f"\n\nTeacher modes: {r['modes']}; width {r['hidden']}; effective rank = singular "
+              f"values above 5% of the largest; median [min, max] over {len(d['seeds'])} seeds.")
+
+
+def _median(v: Any) -> float:
+    flat = sorted(x for row in v for x in (row if isinstance(row, list) else [row]))
+    n = len(flat)
+    return flat[n // 2] if n % 2 else 0.5 * (flat[n // 2 - 1] + flat[n // 2])
+
+
+def theory_ntk() -> str:
+    """Final kernel distance per model and init scale."""
+    d = _load("theory/ntk.json")
+    models = list(dict.fromkeys(k.split("@")[0] for k in d["distance"]))
+    scales = list(dict.fromkeys(k.split("@")[1] for k in d["distance"]))
+    rows = [[sc] + [_spread(d["distance"].get(f"{m}@{sc}")) for m in models] for sc in scales]
+    return (_table(["init scale"] + models, rows)
+            + f"\n\nKernel distance from init after training, median [min, max] over seeds "
+              f"{d['seeds']}; `feedforward` = 2 weight layers, `feedforward3/4` = 3/4. The RNN's "
+              f"closed-form NTK matches autograd to {d['analytic_vs_autograd_max_rel']:.0e} "
+              "(relative).")
+
+
+def theory_integration() -> str:
+    """Half-learned steps per channel, theory against GD, both variants, per seed."""
+    d = _load("theory/integration.json")
+    rows = []
+    for name, v in d["variants"].items():
+        for r in v["runs"]:
+            rows.append([name, r["seed"], str(r["order"]), str(r["predicted_half"]),
+                         str(r["simulated_half"]), _fmt(r["same_order"]),
+                         ", ".join(f"{x:.3f}" for x in r["w_simulated"]),
+                         ", ".join(f"{x:.1e}" for x in r["test_error"])])
+    return _table(["variant", "seed", "channels (strongest mode first)", "half-learned: theory",
+                   "half-learned: GD", "same order", "learned gain per mode",
+                   "test error at lengths"], rows)
+
+
+# -- studies -------------------------------------------------------------------------------------
+def timing_offsets() -> str:
+    """Bifurcation minus phase, per phase definition."""
+    d = _load("analysis/timing.json")
+    rows = [[k, v.get("n", 0), _spread(v), _fmt(v.get("within"))]
+            for k, v in d["offsets"].items()]
+    return (_table(["phase definition", "seeds", "bifurcation − phase: median [IQR]",
+                    "fraction within ±20"], rows)
+            + f"\n\n{d['seeds']} seeds, {d['solved']} solved within the budget, "
+              f"{d['bifurcated']} lost their last stable fixed point.")
+
+
+def timing_kinds() -> str:
+    """Types of every loss of stability and of the bifurcation itself."""
+    d = _load("analysis/timing.json")
+    kinds = sorted(set(d["losses_of_stability"]) | set(d["bifurcation_kinds"]))
+    rows = [[k, d["losses_of_stability"].get(k, 0), d["bifurcation_kinds"].get(k, 0)]
+            for k in kinds]
+    return _table(["type", "every loss of stability", "the bifurcation (last stable point lost)"],
+                  rows)
+
+
+def complexity_table() -> str:
+    """Per complexity setting: solved, plateau, transition, bifurcation, configuration counts."""
+    d = _load("analysis/complexity.json")["settings"]
+    rows = [[k, s["configs"], s["minimal"], f"{s['solved']}/{s['seeds']}",
+             _spread(s["plateau_length"]), _spread(s["transition_at"]),
+             _spread(s["bifurcation_at"]), f"{s['bifurcated']}/{s['seeds']}"]
+            for k, s in d.items()]
+    return _table(["setting", "configurations", "minimal", "solved", "plateau length",
+                   "transition at", "bifurcation at", "bifurcated"], rows)
+
+
+def gated_table() -> str:
+    """GRU and LSTM tracked like the tanh RNN."""
+    d = _load("analysis/gated.json")
+    rows = []
+    for arch, s in d.items():
+        kinds = ", ".join(f"{k} {v}" for k, v in s["bifurcation_kinds"].items() if v) or "-"
+        off = s["offsets"].get("smoothed TD >= 0.75", {})
+        rows.append([arch, s["seeds"], s["solved"], s["bifurcated"], kinds, _spread(off)])
+    return _table(["network", "seeds", "solved", "lost last stable point", "type",
+                   "bifurcation − transition (smoothed)"], rows)
+
+
+def retrain_table() -> str:
+    """Retraining 24 -> 12 grouped by the winding the P = 24 rings had."""
+    d = _load("analysis/retrain.json")
+    rows = [[m, s["n"], s["solved"], _spread(s["plateau_td"]), _spread(s["transition_at"]),
+             _spread(s["solved_at"]), _spread(s["period_orbit_born_at"])]
+            for m, s in d["by_winding"].items()]
+    return _table(["winding m at P = 24", "seeds", "solved", "plateau TD", "transition at",
+                   "solved at", "period-12 orbit born at"], rows)
+
+
+def controls_table() -> str:
+    """Subspace readout against its controls, and the phase across switches."""
+    d = _load("analysis/controls.json")
+    rows = [["subspace (leading complex eigenvector + readout)", _spread(d["subspace_td"])],
+            ["random 3-D projections (median per network)", _spread(d["random_td_median"])],
+            ["top 3 principal components", _spread(d["top3_pc_td"])],
+            ["full state", _spread(d["full_td"])]]
+    ph = d["phase_error"]
+    rows2 = [[k.replace("_", " "), _spread(v)] for k, v in ph.items()]
+    return (_table(["readout (same linear classifier)", "TD accuracy: median [IQR]"], rows)
+            + f"\n\n{d['n']} solved networks.\n\n"
+            + _table(["decoded phase error (steps)", "median [IQR] over networks"], rows2)
+            + f"\n\nDecoded t mod P accuracy: {_spread(d['phase_decoded_accuracy'])}.")
+
+
+TABLES: dict[str, Callable[[], str]] = {
+    "perf_data": perf_data,
+    "perf_env": perf_env,
+    "perf_fixed_points": perf_fixed_points,
+    "perf_train": perf_train,
+    "perf_suite": perf_suite,
+    "perf_compile": perf_compile,
+    "suite_leaderboard": suite_leaderboard,
+    "rings_period": rings_period,
+    "rings_lattice": rings_lattice,
+    "rings_reservoir": rings_reservoir,
+    "theory_order": theory_order,
+    "theory_extrapolation": theory_extrapolation,
+    "theory_weights": theory_weights,
+    "theory_ntk": theory_ntk,
+    "theory_integration": theory_integration,
+    "timing_offsets": timing_offsets,
+    "timing_kinds": timing_kinds,
+    "complexity_table": complexity_table,
+    "gated_table": gated_table,
+    "retrain_table": retrain_table,
+    "controls_table": controls_table,
+}
+
+
+def render(name: str) -> str:
+    """The table ``name`` (a note naming the missing file when its JSON is not there yet)."""
+    if name not in TABLES:
+        raise KeyError(f"unknown table {name!r}; known: {sorted(TABLES)}")
+    return TABLES[name]()
+
+
+def main() -> None:
+    """Print the tables named on the command line (all when none)."""
+    for name in sys.argv[1:] or sorted(TABLES):
+        print(f"## {name}\n")
+        try:
+            print(render(name) + "\n")
+        except FileNotFoundError as err:
+            print(f"(missing: {err})\n")
+
+
+if __name__ == "__main__":
+    main()
