@@ -25,21 +25,23 @@ def pin_threads() -> None:
         pass
 
 
+def seconds_per_call(fn: Callable[[], Any], min_time: float) -> float:
+    """Calls ``fn`` until ``min_time`` seconds have passed; mean seconds per call."""
+    n, t0 = 0, time.perf_counter()
+    while True:
+        fn()
+        n += 1
+        dt = time.perf_counter() - t0
+        if dt >= min_time:
+            return dt / n
+
+
 def rate(fn: Callable[[], Any], units_per_call: float, min_time: float = 0.5,
          repeats: int = 5) -> dict[str, float]:
     """Calls ``fn`` repeatedly for ``min_time`` seconds, ``repeats`` times (after one warm-up);
     returns the median and best rate in units per second."""
     fn()
-    rates = []
-    for _ in range(repeats):
-        n, t0 = 0, time.perf_counter()
-        while True:
-            fn()
-            n += 1
-            dt = time.perf_counter() - t0
-            if dt >= min_time:
-                break
-        rates.append(n * units_per_call / dt)
+    rates = [units_per_call / seconds_per_call(fn, min_time) for _ in range(repeats)]
     return {"median": statistics.median(rates), "best": max(rates)}
 
 
@@ -61,17 +63,8 @@ def interleaved(fns: dict[str, Callable[[], Any] | Remote], rounds: int, min_tim
             f()
     for _ in range(rounds):
         for k, f in fns.items():
-            if isinstance(f, Remote):
-                out[k].append(f.fn(min_time))
-                continue
-            n, t0 = 0, time.perf_counter()
-            while True:
-                f()
-                n += 1
-                dt = time.perf_counter() - t0
-                if dt >= min_time:
-                    break
-            out[k].append(dt / n)
+            out[k].append(f.fn(min_time) if isinstance(f, Remote)
+                          else seconds_per_call(f, min_time))
     return out
 
 

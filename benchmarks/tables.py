@@ -295,6 +295,38 @@ def timing_offsets() -> str:
               f"{d['bifurcated']} lost their last stable fixed point.")
 
 
+def _stats(values: Sequence[Any]) -> dict[str, float] | None:
+    v = sorted(float(x) for x in values if x is not None)
+    if not v:
+        return None
+
+    def q(p: float) -> float:  # linear interpolation, as numpy.percentile
+        k = (len(v) - 1) * p
+        lo, hi = int(k), min(int(k) + 1, len(v) - 1)
+        return v[lo] + (v[hi] - v[lo]) * (k - lo)
+
+    return {"median": q(0.5), "q1": q(0.25), "q3": q(0.75), "n": len(v)}
+
+
+def timing_phases() -> str:
+    """The learning phases over the timing study's seeds (median [IQR], n)."""
+    d = _load("analysis/timing.json")
+    ph = [r["phases"] for r in d["runs"]]
+    keys = [("TI >= 0.99 at", "ti_solved_at"), ("TD plateau: mean accuracy", "plateau_td"),
+            ("plateau end", "plateau_end"), ("transition (TD >= 0.75, smoothed)", "transition_at"),
+            ("first raw TD >= 0.75", "raw_transition_at"), ("jump width (TD 0.6 -> 0.9)",
+                                                             "jump_width"),
+            ("solved (TD >= 0.99) at", "solved_at")]
+    rows = []
+    for label, k in keys:
+        st = _stats([p[k] for p in ph])
+        rows.append([label, _spread(st), st["n"] if st else 0])
+    solved = sum(p["solved"] for p in ph)
+    return (_table(["phase", "median [IQR] (iterations, or accuracy)", "seeds with a value"],
+                   rows) + f"\n\n{solved} of {len(ph)} seeds solved within "
+            f"{d['config']['iterations']:,} iterations.")
+
+
 def timing_kinds() -> str:
     """Types of every loss of stability and of the bifurcation itself."""
     d = _load("analysis/timing.json")
@@ -369,6 +401,7 @@ TABLES: dict[str, Callable[[], str]] = {
     "theory_weights": theory_weights,
     "theory_ntk": theory_ntk,
     "theory_integration": theory_integration,
+    "timing_phases": timing_phases,
     "timing_offsets": timing_offsets,
     "timing_kinds": timing_kinds,
     "complexity_table": complexity_table,
