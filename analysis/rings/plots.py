@@ -81,7 +81,8 @@ def lattice_sweep_figure(runs: Sequence[LatticeRun], summary: dict[str, Any],
     ax[1].set_xscale("log")
     ax[1].set_xlabel("coupling (ε for rings, K for Kuramoto)")
     ax[1].set_ylabel("steady ξ")
-    ax[1].legend(fontsize=8)
+    if eps or kur:
+        ax[1].legend(fontsize=8)
     for name in dict.fromkeys(r.name for r in runs):
         rs = [r for r in runs if r.name == name]
         n = min(len(r.times) for r in rs)
