@@ -88,7 +88,8 @@ class ReservoirSweep:
     - ring lattices of ``rows x cols`` rings of ``ring_size`` neurons, one per ``sharing`` value
       (0: independent rings of one size) and ``drive`` (input gain), ``hold`` simulation steps
       per input step, every ring taking input; the suite's tasks use the drive ``task_drive``
-      only (simulating 256 sequences per task is the expensive part);
+      only (default: the first of ``drive``; simulating 256 sequences per task is the expensive
+      part);
     - an echo-state network with as many features as each lattice (spectral radius 0.9), one per
       ``esn_scaling`` (input scaling).
 
@@ -100,7 +101,7 @@ class ReservoirSweep:
     ring_size: int = 8
     sharing: tuple[int, ...] = (0, 1, 2)
     drive: tuple[float, ...] = (0.5, 2.0)
-    task_drive: float = 0.5
+    task_drive: float | None = None
     hold: int = 50
     esn_scaling: tuple[float, ...] = (0.1, 0.5)
     benchmarks: tuple[str, ...] = BENCHMARKS
@@ -121,6 +122,10 @@ class ReservoirSweep:
             raise InvalidValue(f"benchmarks must be among {list(BENCHMARKS)}, got {bad}")
         check_int_fields(self, ("rows", "cols", "ring_size", "hold", "train", "seeds"), 1)
         check_seed("seed", self.seed)
+        if not self.drive:
+            raise InvalidValue("drive must name at least one input gain")
+        if self.task_drive is None:
+            object.__setattr__(self, "task_drive", self.drive[0])
 
     def models(self, seed: int) -> list[tuple[str, Callable[[], FeatureReservoir]]]:
         """``(name, build)`` for every model of the sweep at ``seed`` (a fresh reservoir per job:
