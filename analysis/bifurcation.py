@@ -2,7 +2,8 @@
 
 A *loss of stability* is a checkpoint where the tracked fixed point of a symbol, stable at the
 previous checkpoint, is unstable or gone (no fixed point within ``JUMP`` of its last position:
-continuation then resumes on another branch). Its type, from the tracked eigenvalues and the attractors
+continuation then resumes on another branch; a fixed point that is the only one before and after
+is the same branch however far it moved). Its type, from the tracked eigenvalues and the attractors
 around it (standard normal forms of maps):
 
 - **Neimark-Sacker**: the point survives, and the eigenvalues that left the unit circle are a
@@ -78,8 +79,12 @@ def losses_of_stability(tr: Tracking, window: int = 3) -> list[StabilityLoss]:
     for u in range(U):
         for c in range(1, C):
             after = tr.eigenvalues[c, u, 0]
-            gone = not np.isfinite(after) or not np.isfinite(tr.tracked_jump[c, u]) or \
-                tr.tracked_jump[c, u] > JUMP  # the branch vanished: continuation jumped away
+            # A unique fixed point before and after is the same branch however far it moved
+            # (early in training one step of the weights moves it a lot); otherwise a jump
+            # farther than JUMP means the branch vanished and continuation went elsewhere.
+            unique = tr.n_fixed[c - 1, u] == 1 and tr.n_fixed[c, u] == 1
+            gone = not np.isfinite(after) or not np.isfinite(tr.tracked_jump[c, u]) or (
+                tr.tracked_jump[c, u] > JUMP and not unique)
             if not tr.tracked_stable[c - 1, u] or (tr.tracked_stable[c, u] and not gone):
                 continue
             lam_b = complex(tr.eigenvalues[c - 1, u, 0])

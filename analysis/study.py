@@ -230,22 +230,25 @@ def gated(study: StudyConfig, archs: Sequence[str] = ("gru", "lstm")) -> dict[st
     return out
 
 
-def _solved_timing_runs(study: StudyConfig) -> list[Path]:
+def _solved_timing_runs(study: StudyConfig, first: int | None = None) -> list[Path]:
+    """Solved timing runs among seeds ``0 .. first - 1`` (all when ``first`` is None)."""
     root = study.runs / "timing_rnn_p24"
-    found = sorted(p for p in root.glob("seed_*") if checkpoints(p))
+    found = sorted(p for p in root.glob("seed_*") if checkpoints(p)
+                   and (first is None or int(p.name.split("_")[1]) < first))
     if not found:
         raise InvalidValue(f"no timing runs in {root}: run the timing study first")
     return [p for p in found if phases_from_metrics(p).solved]
 
 
-def retrain(study: StudyConfig, seeds: int = 8, period: int = 12, iterations: int = 800
-            ) -> dict[str, Any]:
-    """The ``retrain`` study: the first ``seeds`` solved timing networks retrained on ``period``,
-    tracked, grouped by the winding m their P = 24 rings had."""
+def retrain(study: StudyConfig, period: int = 12) -> dict[str, Any]:
+    """The ``retrain`` study: the first ``study.seeds`` solved timing networks retrained on
+    ``period`` for ``study.iterations`` iterations, tracked, grouped by the winding m their P = 24
+    rings had."""
     from .subspace import subspace_test
 
     rows = []
-    for run in iterate(_solved_timing_runs(study)[:seeds], "retraining", study.progress):
+    iterations = study.iterations
+    for run in iterate(_solved_timing_runs(study)[:study.seeds], "retraining", study.progress):
         last = checkpoints(run)[-1]
         model, task, cfg = load_model(last)
         sub = subspace_test(model, task)
@@ -284,12 +287,13 @@ def retrain(study: StudyConfig, seeds: int = 8, period: int = 12, iterations: in
 
 def controls(study: StudyConfig, projections: int = 50) -> dict[str, Any]:
     """The ``controls`` study: subspace readout vs random 3-D projections and the top-3 PCs, and
-    the phase carried across switches, on every solved timing network."""
+    the phase carried across switches, on every solved timing network among seeds
+    ``0 .. study.seeds - 1``."""
     from .phase import phase_carry
     from .subspace import projection_controls, subspace_test
 
     rows = []
-    for run in iterate(_solved_timing_runs(study), "controls", study.progress):
+    for run in iterate(_solved_timing_runs(study, study.seeds), "controls", study.progress):
         model, task, _ = load_model(checkpoints(run)[-1])
         sub = subspace_test(model, task)
         ctl = projection_controls(model, task, projections=projections)

@@ -69,6 +69,12 @@ CASES = [
     (["theory", "nope", "--out", "{FILES}/th"], "experiments must be among"),
     (["study", "timing", "--seeds", "0", "--runs", "{FILES}/r", "--out", "{FILES}/o"],
      "seeds must be an int >= 1"),
+    (["study", "timing", "--settings", "P=6", "--runs", "{FILES}/r", "--out", "{FILES}/o"],
+     "--settings does not apply to the timing study"),
+    (["study", "controls", "--iterations", "5", "--runs", "{FILES}/r", "--out", "{FILES}/o"],
+     "--iterations does not apply to the controls study"),
+    (["study", "retrain", "--past-solve", "5", "--runs", "{FILES}/r", "--out", "{FILES}/o"],
+     "--past-solve does not apply to the retrain study"),
 ]
 
 

@@ -7,6 +7,7 @@ import argparse
 import json
 
 from ta_envs.cli import Command
+from ta_envs.validation import InvalidValue
 
 STUDIES = ("timing", "complexity", "gated", "retrain", "controls")
 
@@ -17,11 +18,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--runs", required=True, help="folder for the training runs (reused)")
     p.add_argument("--out", required=True, help="folder for the JSON and figures")
     p.add_argument("--seeds", type=int, default=None,
-                   help="seeds per setting (default: timing 30, others 10)")
+                   help="seeds per setting (default: timing 30, gated and complexity 10); "
+                        "retrain: solved timing networks retrained (8); controls: timing seeds "
+                        "examined (30)")
     p.add_argument("--workers", type=int, default=1, help="training worker processes")
-    p.add_argument("--iterations", type=int, default=3000, help="training budget per run")
-    p.add_argument("--past-solve", type=int, default=300,
-                   help="iterations trained after a run first reaches TD >= 0.99")
+    p.add_argument("--iterations", type=int, default=None,
+                   help="training budget per run (default 3000; retrain: 800)")
+    p.add_argument("--past-solve", type=int, default=None,
+                   help="iterations trained after a run first reaches TD >= 0.99 (default 300)")
     p.add_argument("--settings", nargs="*", default=[], help="complexity: settings to run")
     p.add_argument("--states", type=int, default=128, help="fixed-point initial states")
     p.add_argument("--every", type=int, default=1, help="track every n-th checkpoint")
@@ -33,9 +37,20 @@ def run(a: argparse.Namespace) -> int:
     from analysis import study as st
     from analysis.tracking import TrackConfig
 
-    seeds = a.seeds if a.seeds is not None else (30 if a.study == "timing" else 10)
+    refuse = {"--settings": a.settings and a.study != "complexity",
+              "--past-solve": a.past_solve is not None and a.study in ("retrain", "controls"),
+              "--iterations": a.iterations is not None and a.study == "controls",
+              "--workers": a.workers != 1 and a.study in ("retrain", "controls")}
+    bad = [k for k, v in refuse.items() if v]
+    if bad:
+        raise InvalidValue(f"{', '.join(bad)} does not apply to the {a.study} study")
+    seeds = a.seeds if a.seeds is not None else {"timing": 30, "retrain": 8,
+                                                 "controls": 30}.get(a.study, 10)
+    iterations = a.iterations if a.iterations is not None else (
+        800 if a.study == "retrain" else 3000)
     cfg = st.StudyConfig(runs=a.runs, out=a.out, seeds=seeds, workers=a.workers,
-                         iterations=a.iterations, continue_after_stop=a.past_solve,
+                         iterations=iterations,
+                         continue_after_stop=300 if a.past_solve is None else a.past_solve,
                          track=TrackConfig(fixed_point_states=a.states, every=a.every),
                          progress=not a.quiet)
     cfg.out.mkdir(parents=True, exist_ok=True)

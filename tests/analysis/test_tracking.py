@@ -85,6 +85,32 @@ def test_each_bifurcation_type_is_found_where_and_what_it_is(kind, tmp_path):
         assert abs(s.eigenvalue_before) > 0.5  # approaching +1 as the points collide
 
 
+def test_a_unique_fixed_point_that_moves_far_is_still_classified(tmp_path):
+    """Early in training one step moves the only fixed point far (here the bias alternates sign,
+    so it jumps across the origin): it is the same branch, and its loss of stability is typed from
+    its eigenvalues, not reported as a vanished branch."""
+    from scipy.optimize import fsolve
+
+    from analysis.bifurcation import JUMP
+
+    gains = [0.7, 0.8, 0.9, 1.0, 1.5, 1.6, 1.7]
+    weights = [(_rot(g), [0.3 * (-1) ** i, 0.0]) for i, g in enumerate(gains)]
+    # the answer, independently: the unique fixed point and its leading |λ| at each checkpoint
+    lam = []
+    for W, b in weights:
+        h = fsolve(lambda x, W=W, b=b: np.tanh(W @ x + b) - x, np.zeros(2), xtol=1e-13)
+        J = np.diag(1 - np.tanh(W @ h + b) ** 2) @ W
+        lam.append(np.abs(np.linalg.eigvals(J)).max())
+    lost = next(i for i, x in enumerate(lam) if x > 1)
+    run = constructed_run(tmp_path / "run", weights)
+    tr = track_run(run, config=FAST, progress=False)
+    assert (tr.n_fixed[:, 0] == 1).all() and np.nanmax(tr.tracked_jump[1:, 0]) > JUMP
+    first = [s for s in losses_of_stability(tr) if s.symbol == 0][0]
+    assert first.iteration == 10 * lost and first.kind == "neimark-sacker"
+    assert first.eigenvalue_after is not None and abs(first.eigenvalue_after) == \
+        pytest.approx(lam[lost], abs=1e-6)
+
+
 def test_tracking_series_events_resume_and_save_load(tmp_path):
     run = constructed_run(tmp_path / "run", CASES["neimark-sacker"])
     tr = track_run(run, config=FAST, progress=False)
