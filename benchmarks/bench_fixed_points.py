@@ -175,11 +175,11 @@ def one(hidden: int, states: int) -> None:
     m = random_rnn(hidden)
     h0 = random_states(m, states)
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     fp = find_fixed_points(m, np.eye(2), h0)
-    wall = time.perf_counter() - t0
+    wall, cpu = time.perf_counter() - t0, time.process_time() - c0
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    print(json.dumps({"wall_s": wall, "peak_rss_mb": peak / 1024,
+    print(json.dumps({"wall_s": wall, "cpu_s": cpu, "peak_rss_mb": peak / 1024,
                       "rss_before_mb": before / 1024, "points": len(fp)}))
 
 
@@ -233,13 +233,14 @@ def compare(a: argparse.Namespace) -> list[dict[str, Any]]:
             variants.append(("ta-envs find_fixed_points(far_candidates=1024)",
                              {"far_candidates": 1024}))
         for label, kw in variants:
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             fp = find_fixed_points(fresh(), inp, h0, **kw)
             t_ours = time.perf_counter() - t0
-            rows.append(_ours_row(name, label, fp, t_ours, fresh, inp))
-        t0 = time.perf_counter()
+            rows.append({**_ours_row(name, label, fp, t_ours, fresh, inp),
+                         "cpu_s": time.process_time() - c0})
+        t0, c0 = time.perf_counter(), time.process_time()
         claims = plain_adam(fresh(), inp, h0)
-        t_plain = time.perf_counter() - t0
+        t_plain, c_plain = time.perf_counter() - t0, time.process_time() - c0
         true_plain, resid_plain = check_claims(fresh(), inp, claims)
         ours_true = []
         for r in rows[-len(variants):]:
@@ -249,6 +250,7 @@ def compare(a: argparse.Namespace) -> list[dict[str, Any]]:
                 not _among(ui, p, mine) for ui, p in true_plain)
         plain_missed = sum(not _among(ui, p, true_plain) for ui, p in _distinct(ours_true))
         rows.append({"network": name, "method": "plain Adam (float32, 5000 it)", "wall_s": t_plain,
+                     "cpu_s": c_plain,
                      "reported": len(claims), "true_fixed_points": len(true_plain),
                      "false_reports": len(claims) - len(true_plain),
                      "max_residual": max(resid_plain) if resid_plain else None,
@@ -272,7 +274,7 @@ def main() -> None:
         return
     pin_threads()
     rows = compare(a)
-    cols = ["network", "method", "wall_s", "reported", "true_fixed_points", "false_reports",
+    cols = ["network", "method", "wall_s", "cpu_s", "reported", "true_fixed_points", "false_reports",
             "max_residual", "true_points_missed_vs_other"]
     print(table([{**r, "max_residual": "-" if r["max_residual"] is None
                   else f"{r['max_residual']:.1e}"} for r in rows], cols))
@@ -293,7 +295,8 @@ def main() -> None:
         scaling.append({"scaling": "goal", "hidden": 256, "states": 4096,
                         **timed_in_fresh_process(256, 4096)})
     print()
-    print(table(scaling, ["scaling", "hidden", "states", "wall_s", "peak_rss_mb", "points"]))
+    print(table(scaling, ["scaling", "hidden", "states", "wall_s", "cpu_s", "peak_rss_mb",
+                          "points"]))
     hid = [r for r in scaling if r["states"] == 1024]
     st = [r for r in scaling if r["hidden"] == 64]
     e_h = exponent([r["hidden"] for r in hid], [r["wall_s"] for r in hid])

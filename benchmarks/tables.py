@@ -8,6 +8,7 @@ Standard library only (the docs build needs nothing else).
 
 from __future__ import annotations
 
+import functools
 import json
 import sys
 from collections.abc import Callable, Sequence
@@ -98,18 +99,21 @@ def perf_env() -> str:
 def perf_fixed_points() -> str:
     """Fixed points: ours against plain Adam, and the scaling rows."""
     d = _load("bench_fixed_points.json")
-    cmp_rows = [[r["network"], r["method"], f"{r['wall_s']:.1f}", r["reported"],
+    cmp_rows = [[r["network"], r["method"], f"{r['wall_s']:.1f}", f"{r['cpu_s']:.1f}",
+                 r["reported"],
                  r["true_fixed_points"], r["false_reports"],
                  "-" if r["max_residual"] is None else f"{r['max_residual']:.1e}",
                  r["true_points_missed_vs_other"]]
                 for r in d["rows"] if "method" in r]
-    sc = [[r["scaling"], r["hidden"], r["states"], f"{r['wall_s']:.1f}", f"{r['peak_rss_mb']:.0f}",
-           r["points"]] for r in d["rows"] if "scaling" in r]
-    return (_table(["network", "method", "wall s", "reported", "true", "false", "max residual",
-                    "true points the other found and this missed"], cmp_rows)
-            + "\n\n" + _table(["scaling", "hidden", "initial states", "wall s", "peak RSS MB",
-                               "points"], sc)
-            + f"\n\nWall time ~ hidden^{d['scaling_exponent_hidden']:.2f} (1024 states), "
+    sc = [[r["scaling"], r["hidden"], r["states"], f"{r['wall_s']:.1f}", f"{r['cpu_s']:.1f}",
+           f"{r['peak_rss_mb']:.0f}", r["points"]] for r in d["rows"] if "scaling" in r]
+    return (_table(["network", "method", "wall s", "CPU s", "reported", "true", "false",
+                    "max residual", "true points the other found and this missed"], cmp_rows)
+            + "\n\n" + _table(["scaling", "hidden", "initial states", "wall s", "CPU s",
+                               "peak RSS MB", "points"], sc)
+            + "\n\nCPU s: the process's CPU time on its one thread (what the wall time would be on "
+              "an idle core).\n\n"
+              f"Wall time ~ hidden^{d['scaling_exponent_hidden']:.2f} (1024 states), "
               f"~ states^{d['scaling_exponent_states']:.2f} (hidden 64).")
 
 
@@ -169,9 +173,9 @@ def rings_period() -> str:
               f"dt = {d['dt']}.")
 
 
-def rings_lattice() -> str:
+def rings_lattice(rel: str = "rings/lattice_summary.json") -> str:
     """Per lattice setting: ξ, locking, defect density, convergence (median [min, max])."""
-    d = _load("rings/lattice_summary.json")
+    d = _load(rel)
     rows = []
     for name, s in d["settings"].items():
         rows.append([name, s["n"], "/".join(s["ordering"]), _spread(s["xi"]),
@@ -333,8 +337,18 @@ def timing_kinds() -> str:
     kinds = sorted(set(d["losses_of_stability"]) | set(d["bifurcation_kinds"]))
     rows = [[k, d["losses_of_stability"].get(k, 0), d["bifurcation_kinds"].get(k, 0)]
             for k in kinds]
-    return _table(["type", "every loss of stability", "the bifurcation (last stable point lost)"],
+    rot = [r["bifurcation_rotation"] for r in d["runs"] if r.get("bifurcation_rotation")]
+    wind = [r["bifurcation_winding"] for r in d["runs"] if r.get("bifurcation_winding")]
+    text = _table(["type", "every loss of stability", "the bifurcation (last stable point lost)"],
                   rows)
+    if wind:
+        period = d["config"]["task_kwargs"].get("period", 24)  # the task's default
+        near = sum(abs(w - round(w)) <= 0.25 for w in wind)
+        text += (f"\n\nAt the bifurcation, |arg λ| · P / 2π (the winding m a ring of period P "
+                 f"would have): median {_spread(_stats(wind), 2)} over {len(wind)} seeds; "
+                 f"within 0.25 of an integer in {near}; rotation at birth "
+                 f"{_spread(_stats(rot), 3)} turns per step (1/P = {1 / period:.3f}).")
+    return text
 
 
 def complexity_table() -> str:
@@ -395,6 +409,7 @@ TABLES: dict[str, Callable[[], str]] = {
     "suite_leaderboard": suite_leaderboard,
     "rings_period": rings_period,
     "rings_lattice": rings_lattice,
+    "rings_lattice8": functools.partial(rings_lattice, "rings/lattice8/lattice_summary.json"),
     "rings_reservoir": rings_reservoir,
     "theory_order": theory_order,
     "theory_extrapolation": theory_extrapolation,
