@@ -31,5 +31,12 @@ def on_page_markdown(markdown, page, config, files):  # noqa: D103 - the MkDocs 
         return markdown
     sys.path.insert(0, str(ROOT / "benchmarks"))
     import tables
+    from mkdocs.exceptions import PluginError
 
-    return re.sub(r"<!-- table: (\w+) -->", lambda m: tables.render(m.group(1)), markdown)
+    def table(m: re.Match) -> str:
+        try:
+            return tables.render(m.group(1))
+        except FileNotFoundError as e:  # a result not committed yet: one line, not a traceback
+            raise PluginError(f"{page.file.src_path}: table {m.group(1)!r}: {e}") from None
+
+    return re.sub(r"<!-- table: (\w+) -->", table, markdown)
