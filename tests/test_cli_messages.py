@@ -71,6 +71,8 @@ CASES = [
      "seeds must be an int >= 1"),
     (["study", "timing", "--settings", "P=6", "--runs", "{FILES}/r", "--out", "{FILES}/o"],
      "--settings does not apply to the timing study"),
+    (["study", "timing", "--archs", "gru", "--runs", "{FILES}/r", "--out", "{FILES}/o"],
+     "--archs does not apply to the timing study"),
     (["study", "controls", "--iterations", "5", "--runs", "{FILES}/r", "--out", "{FILES}/o"],
      "--iterations does not apply to the controls study"),
     (["study", "retrain", "--past-solve", "5", "--runs", "{FILES}/r", "--out", "{FILES}/o"],

@@ -27,6 +27,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--past-solve", type=int, default=None,
                    help="iterations trained after a run first reaches TD >= 0.99 (default 300)")
     p.add_argument("--settings", nargs="*", default=[], help="complexity: settings to run")
+    p.add_argument("--archs", nargs="+", default=None, choices=("gru", "lstm"),
+                   help="gated: the architectures (default: gru lstm)")
     p.add_argument("--states", type=int, default=128, help="fixed-point initial states")
     p.add_argument("--every", type=int, default=1, help="track every n-th checkpoint")
     p.add_argument("--quiet", action="store_true")
@@ -38,6 +40,7 @@ def run(a: argparse.Namespace) -> int:
     from analysis.tracking import TrackConfig
 
     refuse = {"--settings": a.settings and a.study != "complexity",
+              "--archs": a.archs is not None and a.study != "gated",
               "--past-solve": a.past_solve is not None and a.study in ("retrain", "controls"),
               "--iterations": a.iterations is not None and a.study == "controls",
               "--workers": a.workers != 1 and a.study in ("retrain", "controls")}
@@ -56,6 +59,8 @@ def run(a: argparse.Namespace) -> int:
     cfg.out.mkdir(parents=True, exist_ok=True)
     if a.study == "complexity":
         result = st.complexity(cfg, tuple(a.settings) or tuple(st.COMPLEXITY))
+    elif a.study == "gated":
+        result = st.gated(cfg, tuple(a.archs or ("gru", "lstm")))
     else:
         result = st.RUNNERS[a.study](cfg)
     keep = {k: v for k, v in result.items() if k != "runs"} if isinstance(result, dict) else result
