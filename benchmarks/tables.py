@@ -354,12 +354,16 @@ def timing_kinds() -> str:
 def complexity_table() -> str:
     """Per complexity setting: solved, plateau, transition, bifurcation, configuration counts."""
     d = _load("analysis/complexity.json")["settings"]
+    def kinds(s: dict[str, Any]) -> str:
+        return ", ".join(f"{k} {v}" for k, v in s.get("bifurcation_kinds", {}).items() if v) or "-"
+
     rows = [[k, s["configs"], s["minimal"], f"{s['solved']}/{s['seeds']}",
              _spread(s["plateau_length"]), _spread(s["transition_at"]),
-             _spread(s["bifurcation_at"]), f"{s['bifurcated']}/{s['seeds']}"]
+             _spread(s["bifurcation_at"]), f"{s['bifurcated']}/{s['seeds']}", kinds(s)]
             for k, s in d.items()]
-    return _table(["setting", "configurations", "minimal", "solved", "plateau length",
-                   "transition at", "bifurcation at", "bifurcated"], rows)
+    return (_table(["setting", "configurations", "minimal", "solved", "plateau length",
+                    "transition at", "bifurcation at", "bifurcated", "type"], rows)
+            + "\n\nIterations, median [IQR] over the seeds that have the value.")
 
 
 def gated_table() -> str:
