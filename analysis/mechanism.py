@@ -1,6 +1,7 @@
 """What a trained recurrent network keeps time with under constant input: per input symbol, the
 attractors reached from its own states, classified as a stable periodic orbit (with its period), a
-torus (aperiodic rotation, with its rotation number) or fixed points only.
+torus (aperiodic rotation, with its rotation number; at least one full turn in the window watched),
+a slow drift (aperiodic, less than one turn: no attractor established) or fixed points only.
 
 This is the suite's *mechanism* column: a score with its explanation (e.g. a minGRU's gates read
 only the input, so under constant input it settles to one stable point and cannot oscillate).
@@ -40,9 +41,11 @@ def classify(model: torch.nn.Module, task: Task, *, states: int = 64, orbit_stat
                                                & (fp.max_abs_eigenvalue < 1))
     out: dict[str, Any] = {}
     parts = []
+    max_period = max(64, 2 * period + 4)
+    window = 2 * max_period  # steps find_periodic_orbits watches after its transient
     for u, sym in enumerate(task.automaton.alphabet):
         orb = find_periodic_orbits(model, inputs[u : u + 1], h0[:orbit_states],
-                                   max_period=max(64, 2 * period + 4), transient=800)
+                                   max_period=max_period, transient=800)
         stable = sorted({o.period for o in orb.orbits if o.stability == "stable"})
         rot = orb.rotation_numbers
         mine = fp.input_index == u
@@ -50,10 +53,12 @@ def classify(model: torch.nn.Module, task: Task, *, states: int = 64, orbit_stat
         slowest = float(fp.max_abs_eigenvalue[mine & attracting].max()) if n_stable_fp else None
         if stable:
             kind, text = "orbit", "orbit " + "/".join(map(str, stable))
-        elif len(rot):
+        elif len(rot) and float(np.median(np.abs(rot))) * window >= 1:
             r = float(np.median(np.abs(rot)))
-            kind, text = "torus", f"torus (rotation {r:.3f}, ~period {1 / r:.1f})" if r > 1e-6 \
-                else "torus"
+            kind, text = "torus", f"torus (rotation {r:.3f}, ~period {1 / r:.1f})"
+        elif len(rot):  # less than one turn in the window: a slow drift, not a rotation
+            turns = float(np.median(np.abs(rot))) * window
+            kind, text = "drift", f"slow drift ({turns:.2f} turns in {window} steps)"
         elif n_stable_fp:
             kind = "fixed point"
             text = ("fixed point" if n_stable_fp == 1 else f"{n_stable_fp} fixed points") + \

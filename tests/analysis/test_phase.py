@@ -99,3 +99,20 @@ def test_mechanism_of_a_circle_is_a_torus_and_of_a_contraction_a_fixed_point():
     assert all(v["attractor"] == "fixed point" for v in m["symbols"].values())
     assert m["summary"].startswith("a: fixed point")
     assert np.isfinite(m["symbols"]["a"]["slowest_abs_eigenvalue"])
+
+
+class Drift(Clock):
+    """A state that slides along a line, whatever the input: no fixed point, no orbit, no
+    rotation (its angle in its own principal plane flips once, which reads as ~1/(2T) turns per
+    step)."""
+
+    def step(self, h, x):
+        return h + torch.tensor([0.01, 0.0], dtype=h.dtype)
+
+
+def test_a_slow_drift_is_not_called_a_torus():
+    m = classify(Drift(), temporal_flipflop(period=P))
+    for sym in ("a", "b"):
+        assert m["symbols"][sym]["attractor"] == "drift", m["summary"]
+        assert m["symbols"][sym]["stable_fixed_points"] == 0
+    assert "slow drift" in m["summary"] and "torus" not in m["summary"]
