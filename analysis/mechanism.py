@@ -53,12 +53,12 @@ def classify(model: torch.nn.Module, task: Task, *, states: int = 64, orbit_stat
         slowest = float(fp.max_abs_eigenvalue[mine & attracting].max()) if n_stable_fp else None
         if stable:
             kind, text = "orbit", "orbit " + "/".join(map(str, stable))
-        elif len(rot) and float(np.median(np.abs(rot))) * window >= 1:
+        elif len(rot):
             r = float(np.median(np.abs(rot)))
-            kind, text = "torus", f"torus (rotation {r:.3f}, ~period {1 / r:.1f})"
-        elif len(rot):  # less than one turn in the window: a slow drift, not a rotation
-            turns = float(np.median(np.abs(rot))) * window
-            kind, text = "drift", f"slow drift ({turns:.2f} turns in {window} steps)"
+            if r * window >= 1:
+                kind, text = "torus", f"torus (rotation {r:.3f}, ~period {1 / r:.1f})"
+            else:  # less than one turn in the window: a slow drift, not a rotation
+                kind, text = "drift", f"slow drift ({r * window:.2f} turns in {window} steps)"
         elif n_stable_fp:
             kind = "fixed point"
             text = ("fixed point" if n_stable_fp == 1 else f"{n_stable_fp} fixed points") + \
