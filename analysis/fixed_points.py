@@ -7,9 +7,10 @@ One verb, :func:`find_fixed_points`, and a result object, :class:`FixedPoints`:
    did not halve over the last 50 steps: a slow point, a far basin, or Adam's noise floor);
 2. candidates with ``q < q_polish`` are clustered (the many states that reach one point polish
    once), then polished by a batched float64 Levenberg–Marquardt on ``F(h) − h = 0`` with exact
-   Jacobians; of the states Adam left farther away, at most ``far_candidates`` (the lowest ``q``,
-   after clustering) get a short Newton attempt that continues only while it converges (Newton
-   finds the far fixed points of nearly linear maps in a few steps, where Adam crawls); the rest
+   Jacobians; of the states Adam left farther away, at most ``far_candidates`` (after
+   clustering, half with the lowest ``q`` and half farthest from every state already picked) get
+   a short Newton attempt that continues only while it converges (Newton finds the far fixed
+   points of nearly linear maps in a few steps, where Adam crawls); the rest
    are *slow points*, with no Jacobian work spent on them;
 3. a point is accepted only when it is an **isolated root**: ``‖F(h) − h‖ < tol`` (1e-10),
    ``I − J`` is well conditioned (smallest singular value above ``isolation_tol`` relative to
@@ -266,6 +267,24 @@ def _mirrored(step: StepFn, u: Tensor, found: Tensor, lm_steps: int, tol: float,
     return pol[(dist >= unique_tol).all(1)]
 
 
+def _far_pick(far: Tensor, near: Tensor, k: int) -> Tensor:
+    """Which of the ``far`` candidates (sorted by ``q``, lowest first) get a Newton attempt: the
+    ``k − k // 2`` lowest ``q``, and the ``k // 2`` farthest from all of those and from every
+    ``near`` candidate. A far fixed point's basin can hold only states with a large ``q`` (as in a
+    chaotic network, whose low-``q`` states all lead back to the origin), so half the attempts go
+    to the states least like the ones already tried."""
+    pick = torch.zeros(len(far), dtype=torch.bool)
+    if len(far) <= k:
+        pick[:] = True
+        return pick
+    pick[: k - k // 2] = True
+    if k // 2:
+        dist = torch.cdist(far, torch.cat([near, far[pick]])).amin(1)
+        dist[pick] = -1.0
+        pick[torch.topk(dist, k // 2).indices] = True
+    return pick
+
+
 def find_fixed_points(
     model_or_step: Any,
     inputs: Tensor | np.ndarray,
@@ -317,9 +336,10 @@ def find_fixed_points(
         if bool(far.any()):
             order = torch.argsort(q[far])
             far_reps, _, far_sizes = _cluster(h[far][order], 1e-2)
-            reps = torch.cat([reps, far_reps[:far_candidates]])
-            sizes = torch.cat([sizes, far_sizes[:far_candidates]])
-            unpolished = far_reps[far_candidates:]
+            pick = _far_pick(far_reps, reps, far_candidates)
+            reps = torch.cat([reps, far_reps[pick]])
+            sizes = torch.cat([sizes, far_sizes[pick]])
+            unpolished = far_reps[~pick]
         polished = _levenberg_marquardt(step, u, reps, lm_steps) if len(reps) else reps
         r = _residual(step, u, polished)
         small = r < tol

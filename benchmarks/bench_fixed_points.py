@@ -229,7 +229,7 @@ def compare(a: argparse.Namespace) -> list[dict[str, Any]]:
             inp = np.eye(2)
             name = f"{arch}({cfg.hidden}) P=24 seed {seed}"
         variants = [("ta-envs find_fixed_points", {})]
-        if arch == "chaotic":  # a hard landscape: Newton from every candidate, not the best 64
+        if arch == "chaotic":  # a hard landscape: the control tries Newton from every candidate
             variants.append(("ta-envs find_fixed_points(far_candidates=1024)",
                              {"far_candidates": 1024}))
         for label, kw in variants:

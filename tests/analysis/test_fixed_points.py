@@ -179,6 +179,21 @@ def test_the_three_points_of_a_random_chaotic_network_are_found():
     assert len(pts) >= 3
 
 
+def test_far_fixed_points_whose_basins_hold_only_high_speed_states_are_found():
+    """The hard case of ``bench_fixed_points``: gain 1.5, seed 1, 1024 uniform states. Every
+    low-speed state Adam leaves leads Newton back to the origin; the pair ±h* (|h*| = 3.45) is
+    reached only from states far from those, which the default candidate choice now includes."""
+    N = 64
+    W = np.random.default_rng(1).normal(scale=1.5 / np.sqrt(N), size=(N, N))
+    Wt = torch.as_tensor(W)
+    h0 = np.random.default_rng(0).uniform(-1, 1, (1024, N))
+    fp = find_fixed_points(lambda h, x: torch.tanh(h @ Wt.T), ZERO, h0)
+    norms = sorted(np.round(np.linalg.norm(fp.points, axis=1), 6))
+    assert len(norms) == 3 and norms[0] < 1e-12 and norms[1] == norms[2] > 3
+    for h in fp.points:  # checked independently of the finder
+        assert np.linalg.norm(np.tanh(W @ h) - h) < 1e-10
+
+
 def test_an_odd_map_gets_both_members_of_each_pair():
     """x -> tanh(2x) per unit has the roots 0 and ±0.9575 in each coordinate; started only from
     positive states the search reaches +h*, and the mirror pass adds -h* (checked like any root)."""
