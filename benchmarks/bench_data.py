@@ -112,13 +112,20 @@ def main() -> None:
         try:
             for B, T in PEER_SHAPES:
                 ds = ta_envs.make_dataset("TemporalFlipFlop-v0", batch_size=B, seq_len=T, seed=0)
-                t = interleaved({"ours": lambda ds=ds: next(ds), "peer": peer.timer(B, T)},
+                into = ta_envs.make_dataset("TemporalFlipFlop-v0", batch_size=B, seq_len=T, seed=0)
+                buf = into.empty_batch()
+                # the hand-written generator against NeuroGym is the NumPy ceiling of the ratio
+                t = interleaved({"ours": lambda ds=ds: next(ds), "peer": peer.timer(B, T),
+                                 "hand": hand_written(24, B, T, 0),
+                                 "into": lambda into=into, buf=buf: into.sample_into(buf)},
                                 rounds, max(min_time, 0.5))
                 peer_version = peer.version
                 rows.append({"batch x steps": f"{B}x{T}", "B": B, "T": T,
                              "ta-envs batches/s": 1 / statistics.median(t["ours"]),
                              f"neurogym {peer_version} batches/s": 1 / statistics.median(t["peer"]),
-                             "ratio (ta-envs / neurogym)": round_ratio(t["peer"], t["ours"])})
+                             "ratio (ta-envs / neurogym)": round_ratio(t["peer"], t["ours"]),
+                             "hand-written / neurogym": round_ratio(t["peer"], t["hand"]),
+                             "sample_into / neurogym": round_ratio(t["peer"], t["into"])})
         finally:
             peer.close()
     else:
@@ -131,7 +138,8 @@ def main() -> None:
     if peer_rows:
         print()
         print(table(peer_rows, ["batch x steps", "ta-envs batches/s",
-                                f"neurogym {peer_version} batches/s", "ratio (ta-envs / neurogym)"]))
+                                f"neurogym {peer_version} batches/s", "ratio (ta-envs / neurogym)",
+                                "hand-written / neurogym", "sample_into / neurogym"]))
     t100 = [(r["B"], 1 / r["ta-envs batches/s"]) for r in main_rows if r["T"] == 100]
     b, c = zip(*t100)
     expo = exponent(b, c)
