@@ -18,6 +18,8 @@ from torch import Tensor, nn
 
 from ta_envs.validation import check_choice, check_float, check_int
 
+from .scan import sequential
+
 
 def _uniform_(params: list[Tensor], bound: float, generator: torch.Generator | None) -> None:
     with torch.no_grad():
@@ -141,7 +143,8 @@ class LSTM(_Base):
     """``torch.nn.LSTM``; the state is ``[h, c]`` (size 2H), so fixed points live in the full state.
 
     ``forward`` runs the fused LSTM for ``h_t`` and recovers ``c_t`` exactly from the gates (which
-    depend only on ``x_t`` and the known ``h_{t-1}``)."""
+    depend only on ``x_t`` and the known ``h_{t-1}``); the returned states are detached (they are
+    for analysis, and the logits carry the gradient)."""
 
     def __init__(self, input_size: int, hidden_size: int = 64, output_size: int = 1, *,
                  init: str = "orthogonal", gain: float = 1.0,
@@ -164,13 +167,12 @@ class LSTM(_Base):
         state0 = self.initial_state(B) if h0 is None else h0
         h_init, c_init = state0[:, :H], state0[:, H:]
         hs, _ = self.rnn(inputs, (h_init[None].contiguous(), c_init[None].contiguous()))
-        prev_h = torch.cat([h_init[:, None], hs[:, :-1]], dim=1)
-        i, f, g, _ = self._gates(prev_h, inputs)
-        cs, c = [], c_init
-        for t in range(T):
-            c = f[:, t] * c + i[:, t] * g[:, t]
-            cs.append(c)
-        return self.head(hs), torch.cat([hs, torch.stack(cs, dim=1)], dim=-1)
+        with torch.no_grad():  # the states are for analysis: c_t costs no autograd graph
+            prev_h = torch.cat([h_init[:, None], hs[:, :-1]], dim=1)
+            i, f, g, _ = self._gates(prev_h, inputs)
+            cs = sequential(f, i * g, c_init.detach())
+            states = torch.cat([hs.detach(), cs], dim=-1)
+        return self.head(hs), states
 
     def step(self, h: Tensor, x: Tensor) -> Tensor:
         """One update of ``[h, c] [B, 2H]`` with input ``x [B, I]``."""
