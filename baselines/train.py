@@ -31,7 +31,7 @@ from ta_envs.progress import progress as progress_reporter
 from ta_envs.validation import check_int
 
 from .config import TrainConfig, resolve_device
-from .models import head_spec, logits_of, spectral_radius
+from .models import head_spec, predict, spectral_radius
 from .runs import (
     MetricsLog,
     RunLock,
@@ -133,7 +133,7 @@ class Session:
         """Held-out loss and TD / TI / all-step accuracy, and the spectral radius."""
         self.model.eval()
         with torch.no_grad():
-            logits = logits_of(self.model(self.val["inputs"]))
+            logits = predict(self.model, self.val["inputs"])
             loss, correct = loss_and_correct(logits, self.val["targets"], self.kind, None)
         self.model.train()
         return {"val_loss": float(loss), "val_td_acc": _acc(correct, self.val["mask_td"]),
@@ -148,7 +148,7 @@ class Session:
         x = torch.from_numpy(b.inputs).to(dev)
         y = torch.from_numpy(b.targets).to(dev)
         w = None if weight_key is None else torch.from_numpy(b[weight_key]).to(dev)
-        logits = logits_of(self.model(x))
+        logits = predict(self.model, x)
         loss, correct = loss_and_correct(logits, y, self.kind, w)
         if not torch.isfinite(loss):
             raise DivergedError(f"{self.config.arch} on {self.config.task}: the loss became "

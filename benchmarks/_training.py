@@ -1,11 +1,11 @@
 """Training throughput of ``baselines.train.train`` against a minimal torch loop over the same
 module, optimiser and data stream (shared by ``bench_train.py`` and ``bench_suite.py``).
 
-The minimal loop is what a user would write: next batch, forward, loss on all steps, backward,
-clip, step; no evaluation, no logging, no checkpoints. ``train()`` runs with its defaults
-(evaluation on the held-out set every ``eval_every`` iterations, a metrics row per iteration,
-checkpoints), timed from its metrics log after a warm-up so that building the session is not
-counted on either side.
+The minimal loop is what a user would write: next batch, forward (the model's logits-only
+``logits`` where it has one, as ``train()`` uses), loss on all steps, backward, clip, step; no
+evaluation, no logging, no checkpoints. ``train()`` runs with its defaults (evaluation on the
+held-out set every ``eval_every`` iterations, a metrics row per iteration, checkpoints), timed from
+its metrics log after a warm-up so that building the session is not counted on either side.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from typing import Any
 import torch
 
 from baselines.config import TrainConfig
-from baselines.models import logits_of
+from baselines.models import predict
 from baselines.runs import read_metrics
 from baselines.train import Session, loss_and_correct, train
 
@@ -34,7 +34,7 @@ def minimal_seconds(config: TrainConfig, iterations: int) -> float:
 
     def one() -> None:
         b = next(s.data)
-        logits = logits_of(s.model(torch.from_numpy(b.inputs)))
+        logits = predict(s.model, torch.from_numpy(b.inputs))
         loss, _ = loss_and_correct(logits, torch.from_numpy(b.targets), s.kind, None)
         s.optimizer.zero_grad(set_to_none=True)
         loss.backward()

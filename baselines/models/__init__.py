@@ -12,6 +12,11 @@
     h0 = model.initial_state(B)  # [B, S]
     model.state_size             # S
 
+A model may also define ``logits(inputs)``: the same logits without the analysis states, which
+training and evaluation then call (:func:`predict`); the built-in LSTM and Mamba do, because their
+states cost extra work (the LSTM's cell, Mamba's conv window). :func:`check_sequence_model`
+refuses a ``logits`` that disagrees with ``forward``.
+
 ``forward`` then returns ``(logits, states)`` with ``states[:, t]`` equal to ``step`` iterated from
 ``initial_state`` (checked to 1e-5). ``readout`` takes the step's input because some models have an
 input skip (the LRU's ``D·u``, Mamba's gate); a model without one may define ``readout(h)`` alone
@@ -179,6 +184,13 @@ def logits_of(out: Any) -> Tensor:
     return out[0] if isinstance(out, tuple) else out
 
 
+def predict(model: Any, inputs: Tensor) -> Tensor:
+    """Logits ``[B, T, O]`` of ``inputs [B, T, I]``: ``model.logits(inputs)`` where the model
+    defines it (no analysis states), else the logits of ``model(inputs)``."""
+    fast = getattr(model, "logits", None)
+    return fast(inputs) if callable(fast) else logits_of(model(inputs))
+
+
 def check_sequence_model(model: Any, input_size: int, output_size: int, name: str = "model",
                          task: str | None = None) -> None:
     """``ModelError`` (one line naming the model, the task and what was expected) unless
@@ -208,6 +220,18 @@ def check_sequence_model(model: Any, input_size: int, output_size: int, name: st
         raise ModelError(f"{where}: forward logits must be floating point, got {logits.dtype}")
     if not torch.isfinite(logits).all():
         raise ModelError(f"{where}: forward returned non-finite logits on a plain input")
+    fast = getattr(model, "logits", None)
+    if callable(fast):
+        x = torch.rand(2, 5, input_size, generator=torch.Generator().manual_seed(0)).to(x)
+        try:
+            with torch.no_grad():
+                same = torch.allclose(fast(x), logits_of(model(x)), atol=1e-5, rtol=1e-4)
+        except Exception as err:
+            raise ModelError(f"{where}: logits(inputs [2, 5, {input_size}]) raised "
+                             f"{type(err).__name__}: {err}") from None
+        if not same:
+            raise ModelError(f"{where}: logits(inputs) must return forward's logits (training "
+                             "and evaluation call it in place of forward); it does not")
 
 
 def readout_of(model: Any, h: Tensor, x: Tensor | None) -> Tensor:

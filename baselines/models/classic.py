@@ -174,6 +174,13 @@ class LSTM(_Base):
             states = torch.cat([hs.detach(), cs], dim=-1)
         return self.head(hs), states
 
+    def logits(self, inputs: Tensor) -> Tensor:
+        """``forward``'s logits ``[B, T, O]`` alone (the fused LSTM, no cell states)."""
+        h0 = self.initial_state(len(inputs))
+        H = self.hidden_size
+        hs, _ = self.rnn(inputs, (h0[None, :, :H].contiguous(), h0[None, :, H:].contiguous()))
+        return self.head(hs)
+
     def step(self, h: Tensor, x: Tensor) -> Tensor:
         """One update of ``[h, c] [B, 2H]`` with input ``x [B, I]``."""
         H = self.hidden_size

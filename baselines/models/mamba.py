@@ -138,6 +138,13 @@ class Mamba(nn.Module):
         # the states are for analysis: detached, so training pays only for the copy
         return self.head(self.norm(x)), torch.cat(states, dim=-1)
 
+    def logits(self, inputs: Tensor) -> Tensor:
+        """``forward``'s logits ``[B, T, O]`` alone (no conv windows or SSM states copied out)."""
+        x = self.embed(inputs)
+        for m in self.mixers:
+            x = m(x)[0]
+        return self.head(self.norm(x))
+
     def step(self, s: Tensor, x: Tensor) -> Tensor:
         """One step of every layer: ``s [B, S], x [B, I] -> [B, S]``."""
         z = self.embed(x)

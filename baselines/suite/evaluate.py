@@ -11,7 +11,7 @@ from ta_envs import make_dataset, make_task
 from ta_envs.dataset import Batch
 
 from ..config import TrainConfig
-from ..models import head_spec, logits_of
+from ..models import head_spec, predict
 from ..train import loss_and_correct
 from .protocol import CONDITIONS, EVAL_SEQUENCES, LENGTHS, SuiteTask
 
@@ -36,7 +36,7 @@ def correct_steps(model: torch.nn.Module, batch: Batch, kind: str, device: str =
         for s in range(0, len(batch.inputs), n):
             x = torch.as_tensor(batch.inputs[s : s + n], device=device)
             y = torch.as_tensor(batch.targets[s : s + n], device=device)
-            _, correct = loss_and_correct(logits_of(model(x)), y, kind, None)
+            _, correct = loss_and_correct(predict(model, x), y, kind, None)
             out.append(correct.cpu().numpy())
     return np.concatenate(out)
 

@@ -9,17 +9,21 @@ torch = pytest.importorskip("torch")
 
 from baselines.models import (  # noqa: E402
     BUILTIN,
+    ModelError,
     build_model,
     check_arch_options,
+    check_sequence_model,
     count_parameters,
     has_recurrent_interface,
     logits_of,
+    predict,
     readout_of,
     require_recurrent,
     spectral_radius,
     width_for_budget,
 )
 from baselines.models.scan import scan_invariant, scan_log  # noqa: E402
+from toy_models import ToyRNN  # noqa: E402
 
 RECURRENT = [a for a, b in BUILTIN.items() if b.recurrent]
 
@@ -48,6 +52,31 @@ def test_iterating_step_reproduces_forward_to_1e_5(arch):
             torch.testing.assert_close(h, states[:, t], atol=1e-5, rtol=0)
             torch.testing.assert_close(readout_of(model, h, x[:, t]), logits[:, t], atol=1e-5,
                                        rtol=0)
+
+
+@pytest.mark.parametrize("arch", ["lstm", "mamba"])
+def test_the_logits_only_path_gives_forward_logits_and_gradients(arch):
+    g = torch.Generator().manual_seed(2)
+    model = build_model(arch, 3, 12, 2, generator=g).double()
+    x = torch.randn(4, 30, 3, generator=g, dtype=torch.float64)
+    torch.testing.assert_close(model.logits(x), logits_of(model(x)), atol=1e-12, rtol=0)
+    grads = []
+    for f in (model.logits, lambda v: logits_of(model(v))):
+        model.zero_grad()
+        f(x).pow(2).sum().backward()
+        grads.append([p.grad.clone() for p in model.parameters()])
+    for a, b in zip(*grads):
+        torch.testing.assert_close(a, b, atol=1e-10, rtol=0)
+    assert predict(model, x) is not None and torch.equal(predict(model, x), model.logits(x))
+
+
+def test_a_logits_method_that_disagrees_with_forward_is_refused():
+    class Wrong(ToyRNN):
+        def logits(self, inputs):
+            return self.forward(inputs)[0] + 1.0
+
+    with pytest.raises(ModelError, match="logits\\(inputs\\) must return forward's logits"):
+        check_sequence_model(Wrong(2, 4, 1), 2, 1, name="Wrong")
 
 
 @pytest.mark.parametrize("arch", ["lru", "mingru", "mamba"])
