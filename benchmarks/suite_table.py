@@ -48,11 +48,15 @@ def main() -> None:
         (OUT / f"suite_{r['config']['arch'].replace(':', '_')}.json").write_text(
             json.dumps(clean, indent=1) + "\n")
     env = reports[0]["environment"]
+    by_commit: dict[str, list[str]] = {}  # the code each column ran (ladders can run apart)
+    for r in reports:
+        c = (r["environment"].get("git_commit") or "no git")[:10]
+        by_commit.setdefault(f"{c} (torch {r['environment']['torch']})", []).append(r["label"])
+    commits = "; ".join(f"{', '.join(v)}: commit {k}" for k, v in by_commit.items())
     text = (f"# Reference leaderboard ({reports[0]['protocol']})\n\n"
             f"Every architecture at about {reports[0]['config']['params']:,} parameters, "
             f"{reports[0]['config']['seeds']} seeds, the full ladder, one recipe (see "
-            "`baselines/suite/protocol.py`); torch "
-            f"{env['torch']}, {env['machine']}, commit {env['git_commit'][:10]}.\n\n"
+            f"`baselines/suite/protocol.py`); {env['machine']}. {commits}.\n\n"
             + board + "\n\n" + wall_table(reports) + "\n")
     (OUT / "leaderboard.md").write_text(text)
     accuracy_vs_length(reports, OUT / "accuracy_vs_length.png",
