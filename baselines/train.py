@@ -132,8 +132,9 @@ class Session:
     def evaluate(self) -> dict[str, Any]:
         """Held-out loss and TD / TI / all-step accuracy, and the spectral radius."""
         self.model.eval()
-        with torch.no_grad():
-            logits = predict(self.model, self.val["inputs"])
+        with torch.no_grad():  # in chunks of the training batch: 2x faster for Mamba at 256
+            x, n = self.val["inputs"], self.config.batch
+            logits = torch.cat([predict(self.model, x[i : i + n]) for i in range(0, len(x), n)])
             loss, correct = loss_and_correct(logits, self.val["targets"], self.kind, None)
         self.model.train()
         return {"val_loss": float(loss), "val_td_acc": _acc(correct, self.val["mask_td"]),
