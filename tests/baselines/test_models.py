@@ -7,6 +7,8 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
+from toy_models import ToyRNN  # noqa: E402
+
 from baselines.models import (  # noqa: E402
     BUILTIN,
     ModelError,
@@ -23,7 +25,6 @@ from baselines.models import (  # noqa: E402
     width_for_budget,
 )
 from baselines.models.scan import scan_invariant, scan_log  # noqa: E402
-from toy_models import ToyRNN  # noqa: E402
 
 RECURRENT = [a for a, b in BUILTIN.items() if b.recurrent]
 
