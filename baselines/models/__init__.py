@@ -184,11 +184,15 @@ def logits_of(out: Any) -> Tensor:
     return out[0] if isinstance(out, tuple) else out
 
 
-def predict(model: Any, inputs: Tensor) -> Tensor:
+def predict(model: Any, inputs: Tensor, chunk: int | None = None) -> Tensor:
     """Logits ``[B, T, O]`` of ``inputs [B, T, I]``: ``model.logits(inputs)`` where the model
-    defines it (no analysis states), else the logits of ``model(inputs)``."""
+    defines it (no analysis states), else the logits of ``model(inputs)``; ``chunk``: at most
+    that many sequences per call (the same logits, smaller intermediates)."""
     fast = getattr(model, "logits", None)
-    return fast(inputs) if callable(fast) else logits_of(model(inputs))
+    f = fast if callable(fast) else (lambda x: logits_of(model(x)))
+    if chunk is None or chunk >= len(inputs):
+        return f(inputs)
+    return torch.cat([f(inputs[i : i + chunk]) for i in range(0, len(inputs), chunk)])
 
 
 def check_sequence_model(model: Any, input_size: int, output_size: int, name: str = "model",

@@ -162,11 +162,10 @@ class LSTM(_Base):
 
     def forward(self, inputs: Tensor, h0: Tensor | None = None) -> tuple[Tensor, Tensor]:
         """``(logits [B, T, O], states [B, T, 2H])``: the fused LSTM's ``h`` and the cell ``c``."""
-        B, T, _ = inputs.shape
         H = self.hidden_size
-        state0 = self.initial_state(B) if h0 is None else h0
+        state0 = self.initial_state(len(inputs)) if h0 is None else h0
         h_init, c_init = state0[:, :H], state0[:, H:]
-        hs, _ = self.rnn(inputs, (h_init[None].contiguous(), c_init[None].contiguous()))
+        hs = self._hidden(inputs, state0)
         with torch.no_grad():  # the states are for analysis: c_t costs no autograd graph
             prev_h = torch.cat([h_init[:, None], hs[:, :-1]], dim=1)
             i, f, g, _ = self._gates(prev_h, inputs)
@@ -174,12 +173,16 @@ class LSTM(_Base):
             states = torch.cat([hs.detach(), cs], dim=-1)
         return self.head(hs), states
 
+    def _hidden(self, inputs: Tensor, state0: Tensor) -> Tensor:
+        """The fused LSTM's ``h_t [B, T, H]`` from the state ``[h, c] [B, 2H]``."""
+        H = self.hidden_size
+        hs, _ = self.rnn(inputs, (state0[None, :, :H].contiguous(),
+                                  state0[None, :, H:].contiguous()))
+        return hs
+
     def logits(self, inputs: Tensor) -> Tensor:
         """``forward``'s logits ``[B, T, O]`` alone (the fused LSTM, no cell states)."""
-        h0 = self.initial_state(len(inputs))
-        H = self.hidden_size
-        hs, _ = self.rnn(inputs, (h0[None, :, :H].contiguous(), h0[None, :, H:].contiguous()))
-        return self.head(hs)
+        return self.head(self._hidden(inputs, self.initial_state(len(inputs))))
 
     def step(self, h: Tensor, x: Tensor) -> Tensor:
         """One update of ``[h, c] [B, 2H]`` with input ``x [B, I]``."""

@@ -69,6 +69,7 @@ def test_the_logits_only_path_gives_forward_logits_and_gradients(arch):
     for a, b in zip(*grads):
         torch.testing.assert_close(a, b, atol=1e-10, rtol=0)
     assert predict(model, x) is not None and torch.equal(predict(model, x), model.logits(x))
+    torch.testing.assert_close(predict(model, x, chunk=3), model.logits(x), atol=1e-12, rtol=0)
 
 
 def test_a_logits_method_that_disagrees_with_forward_is_refused():
