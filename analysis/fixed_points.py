@@ -4,7 +4,8 @@ One verb, :func:`find_fixed_points`, and a result object, :class:`FixedPoints`:
 
 1. speed minimisation: Adam on ``q(h) = ½‖F(h, u) − h‖²`` from many initial states at once; each
    state stops as soon as its ``q`` is below ``q_stop`` (Newton takes over) or stalls (its ``q``
-   did not halve over the last 50 steps: a slow point, a far basin, or Adam's noise floor);
+   did not halve over the last 50 steps: a slow point, a far basin, or Adam's noise floor); the
+   gradient is in closed form for a model with ``step_speed_grad`` (tanh RNN, GRU), else autograd;
 2. candidates with ``q < q_polish`` are clustered (the many states that reach one point polish
    once), then polished by a batched float64 Levenberg–Marquardt on ``F(h) − h = 0`` with exact
    Jacobians; of the states Adam left farther away, at most ``far_candidates`` (after
@@ -144,34 +145,43 @@ def _minimise_speed(step: StepFn, u: Tensor, h: Tensor, steps: int, lr: float, q
     in float32 when the step has a ``fast`` variant (a model's); returns float64 ``(states, q)``."""
     fast = getattr(step, "fast", None)
     f, dtype = (fast, torch.float32) if fast is not None else (step, h.dtype)
+    speed = getattr(step, "fast_speed", None) if fast is not None else None
     x64 = h
     h = h.to(dtype).clone()
     n = len(h)
     uu = u.to(dtype)
-    q = torch.full((n,), float("inf"), dtype=dtype)
-    m = torch.zeros_like(h)
-    v = torch.zeros_like(h)
     b1, b2, eps = 0.9, 0.999, 1e-8
+    # the active states' working copies, dense; written back and compacted only when one stops
     active = torch.arange(n)
+    ha, ma, va = h.clone(), torch.zeros_like(h), torch.zeros_like(h)
     ref = torch.full((n,), float("inf"), dtype=dtype)
     for k in range(1, steps + 1):
-        x = h[active].clone().requires_grad_(True)
-        r = f(x, uu.expand(len(x), -1)) - x
-        qa = 0.5 * (r**2).sum(1)
-        (g,) = torch.autograd.grad(qa.sum(), x)
+        ua = uu.expand(len(ha), -1)
+        if speed is not None:
+            qa, g = speed(ha, ua)
+        else:
+            x = ha.clone().requires_grad_(True)
+            r = f(x, ua) - x
+            qa = 0.5 * (r**2).sum(1)
+            (g,) = torch.autograd.grad(qa.sum(), x)
         with torch.no_grad():
-            q[active] = qa.detach()
-            ma = b1 * m[active] + (1 - b1) * g
-            va = b2 * v[active] + (1 - b2) * g * g
-            m[active], v[active] = ma, va
-            h[active] = x.detach() - lr * (ma / (1 - b1**k)) / ((va / (1 - b2**k)).sqrt() + eps)
-            keep = q[active] >= q_stop
+            qa = qa.detach()
+            ma.mul_(b1).add_(g, alpha=1 - b1)
+            va.mul_(b2).addcmul_(g, g, value=1 - b2)
+            denom = va.div(1 - b2**k).sqrt_().add_(eps)
+            ha.addcdiv_(ma, denom, value=-lr / (1 - b1**k))
+            keep = qa >= q_stop
             if k % window == 0:
-                keep &= q[active] < factor * ref[active]
-                ref[active] = q[active]
-            active = active[keep]
+                keep &= qa < factor * ref
+                ref = qa.clone()
+            if not bool(keep.all()):
+                h[active] = ha
+                active, ha, ma, va, ref = (active[keep], ha[keep], ma[keep], va[keep],
+                                           ref[keep])
         if len(active) == 0:
             break
+    if len(active):
+        h[active] = ha
     h = h.to(x64.dtype) if steps > 0 else x64.clone()
     with torch.no_grad():
         q = 0.5 * ((step(h, u.expand(n, -1)) - h) ** 2).sum(1)

@@ -21,12 +21,18 @@ StepFn = Callable[[Tensor, Tensor], Tensor]
 
 class ModelMap:
     """A model's float64 step as a function, with its closed-form Jacobian when the model has one
-    (an optional ``step_jacobian(h, x) -> [B, S, S]`` method; the classic cells define it)."""
+    (an optional ``step_jacobian(h, x) -> [B, S, S]`` method; the classic cells define it), and
+    ``fast_speed``: the float32 speed and its gradient in closed form when the model has an
+    optional ``step_speed_grad(h, x) -> (q [B], dq/dh [B, S])`` (the tanh RNN and the GRU), else
+    None."""
 
     def __init__(self, model: torch.nn.Module) -> None:
         self.model = model
         self.jacobian = getattr(model, "step_jacobian", None)
         self._fast: torch.nn.Module | None = None
+        has = callable(getattr(model, "step_speed_grad", None))
+        self.fast_speed: Callable[[Tensor, Tensor], tuple[Tensor, Tensor]] | None = (
+            self._fast_speed if has else None)
 
     def __call__(self, h: Tensor, x: Tensor) -> Tensor:
         """Map a batch of states ``h`` (n, H) under inputs ``x`` (n, I) to F(h, x) (n, H)."""
@@ -37,6 +43,12 @@ class ModelMap:
         if self._fast is None:
             self._fast = copy.deepcopy(self.model).float()
         return self._fast.step(h, x)
+
+    def _fast_speed(self, h: Tensor, x: Tensor) -> tuple[Tensor, Tensor]:
+        """``(q [n], dq/dh [n, H])`` of ``q = ½‖F(h, x) − h‖²`` in float32, in closed form."""
+        if self._fast is None:
+            self._fast = copy.deepcopy(self.model).float()
+        return self._fast.step_speed_grad(h, x)
 
 
 def as_step(model_or_step: Any, analysis: str = "this analysis") -> StepFn:

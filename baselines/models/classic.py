@@ -85,6 +85,13 @@ class ElmanRNN(_Base):
         hn = self.step(h, x)
         return (1 - hn**2)[..., :, None] * self.rnn.weight_hh_l0
 
+    def step_speed_grad(self, h: Tensor, x: Tensor) -> tuple[Tensor, Tensor]:
+        """``(q [B], dq/dh [B, H])`` of the speed ``q = ½‖step(h, x) − h‖²``, in closed form:
+        ``dq/dh = W_hhᵀ((1 − h'²) ⊙ r) − r`` with ``r = h' − h``."""
+        hn = self.step(h, x)
+        res = hn - h
+        return 0.5 * (res**2).sum(-1), ((1 - hn**2) * res) @ self.rnn.weight_hh_l0 - res
+
     @property
     def recurrent_weight(self) -> Tensor:
         """The hidden-to-hidden weights (all gate blocks stacked)."""
@@ -132,6 +139,25 @@ class GRU(_Base):
         eye = torch.eye(H, dtype=h.dtype, device=h.device)
         return ((1 - update)[..., :, None] * d_new + (h - new)[..., :, None] * d_update
                 + update[..., :, None] * eye)
+
+    def step_speed_grad(self, h: Tensor, x: Tensor) -> tuple[Tensor, Tensor]:
+        """``(q [B], dq/dh [B, H])`` of the speed ``q = ½‖step(h, x) − h‖²``, in closed form
+        (``(J − I)ᵀ r`` with ``r = step(h, x) − h``, one matrix product through the gates)."""
+        r, H = self.rnn, self.hidden_size
+        W = r.weight_hh_l0
+        gi = x @ r.weight_ih_l0.T + r.bias_ih_l0
+        gh = h @ W.T + r.bias_hh_l0
+        rz = torch.sigmoid(gi[..., : 2 * H] + gh[..., : 2 * H])
+        reset, update = rz[..., :H], rz[..., H:]
+        gh_new = gh[..., 2 * H :]
+        new = torch.tanh(torch.addcmul(gi[..., 2 * H :], reset, gh_new))
+        step = new - h
+        res = (1 - update) * step
+        a = (1 - update) * res
+        d_new = a - a * new * new  # (1 − n²) ⊙ (1 − z) ⊙ r
+        d = torch.cat([rz * (1 - rz) * torch.cat([gh_new * d_new, -step * res], dim=-1),
+                       reset * d_new], dim=-1)
+        return 0.5 * (res * res).sum(-1), d @ W - a
 
     @property
     def recurrent_weight(self) -> Tensor:

@@ -209,3 +209,43 @@ def test_an_odd_map_gets_both_members_of_each_pair():
     assert without.points.tolist() == [[pytest.approx(star)] * 2]
     mirrored = with_mirror.points[:, 0] < 0
     assert with_mirror.n_found[mirrored].tolist() == [0]
+
+
+@pytest.mark.parametrize("arch", ["rnn", "gru"])
+@settings(max_examples=10, deadline=None)
+@given(seed=st.integers(0, 2**31 - 1), gain=st.floats(0.3, 2.0))
+def test_closed_form_jacobians_and_speed_gradients_are_autograds(arch, seed, gain):
+    """The closed forms that the search uses in place of autograd (``step_jacobian`` for Newton,
+    ``step_speed_grad`` for Adam) agree with autograd of ``step`` in float64."""
+    from baselines.models import build_model
+
+    g = torch.Generator().manual_seed(seed)
+    m = build_model(arch, 3, 12, 1, generator=g, init="orthogonal", gain=gain).double()
+    h = torch.randn(9, 12, generator=g, dtype=torch.float64) * 1.5
+    x = torch.randn(9, 3, generator=g, dtype=torch.float64)
+    J = torch.func.vmap(torch.func.jacrev(lambda a, b: m.step(a[None], b[None])[0]))(h, x)
+    torch.testing.assert_close(m.step_jacobian(h, x), J, rtol=1e-12, atol=1e-12)
+    hh = h.clone().requires_grad_(True)
+    q = 0.5 * ((m.step(hh, x) - hh) ** 2).sum(1)
+    (grad,) = torch.autograd.grad(q.sum(), hh)
+    q2, grad2 = m.step_speed_grad(h, x)
+    torch.testing.assert_close(q2, q.detach(), rtol=1e-12, atol=1e-12)
+    torch.testing.assert_close(grad2, grad, rtol=1e-12, atol=1e-12)
+
+
+def test_the_closed_form_speed_gradient_finds_the_same_points_as_autograd():
+    """A trained-like GRU (gain 1.3, two inputs): the search with the closed-form gradient and the
+    search with autograd's report the same points."""
+    from baselines.models import build_model
+
+    g = torch.Generator().manual_seed(4)
+    m = build_model("gru", 2, 16, 1, generator=g, init="orthogonal", gain=1.3)
+    h0 = torch.randn(64, 16, generator=g, dtype=torch.float64)
+    fast = find_fixed_points(m, np.eye(2), h0)
+    m.step_speed_grad = None  # the search falls back to autograd
+    slow = find_fixed_points(m, np.eye(2), h0)
+    assert len(fast) == len(slow) >= 2
+    for u in range(2):
+        a, b = fast.for_input(u).points, slow.for_input(u).points
+        assert len(a) == len(b)
+        assert np.abs(a[:, None] - b[None]).max(-1).min(1).max() < 1e-8
