@@ -31,7 +31,7 @@ from ta_envs.progress import progress as progress_reporter
 from ta_envs.validation import check_int
 
 from .config import TrainConfig, resolve_device
-from .models import head_spec, predict, spectral_radius
+from .models import eval_chunk, head_spec, predict, spectral_radius
 from .runs import (
     MetricsLog,
     RunLock,
@@ -132,8 +132,8 @@ class Session:
     def evaluate(self) -> dict[str, Any]:
         """Held-out loss and TD / TI / all-step accuracy, and the spectral radius."""
         self.model.eval()
-        with torch.no_grad():  # in chunks of the training batch: 2x faster for Mamba at 256
-            logits = predict(self.model, self.val["inputs"], chunk=self.config.batch)
+        with torch.no_grad():  # in one call, or in chunks where the model asks for them
+            logits = predict(self.model, self.val["inputs"], chunk=eval_chunk(self.model))
             loss, correct = loss_and_correct(logits, self.val["targets"], self.kind, None)
         self.model.train()
         return {"val_loss": float(loss), "val_td_acc": _acc(correct, self.val["mask_td"]),

@@ -195,6 +195,16 @@ def predict(model: Any, inputs: Tensor, chunk: int | None = None) -> Tensor:
     return torch.cat([f(inputs[i : i + chunk]) for i in range(0, len(inputs), chunk)])
 
 
+def eval_chunk(model: Any) -> int | None:
+    """The model's optional ``eval_chunk`` (sequences per evaluation call; None: all in one).
+    ``ModelError`` unless it is a positive int or None."""
+    chunk = getattr(model, "eval_chunk", None)
+    if chunk is not None and (isinstance(chunk, bool) or not isinstance(chunk, int) or chunk < 1):
+        raise ModelError(f"{type(model).__name__}.eval_chunk must be a positive int or None, "
+                         f"got {chunk!r}")
+    return chunk
+
+
 def check_sequence_model(model: Any, input_size: int, output_size: int, name: str = "model",
                          task: str | None = None) -> None:
     """``ModelError`` (one line naming the model, the task and what was expected) unless
@@ -236,6 +246,7 @@ def check_sequence_model(model: Any, input_size: int, output_size: int, name: st
         if not same:
             raise ModelError(f"{where}: logits(inputs) must return forward's logits (training "
                              "and evaluation call it in place of forward); it does not")
+    eval_chunk(model)
 
 
 def readout_of(model: Any, h: Tensor, x: Tensor | None) -> Tensor:

@@ -244,3 +244,30 @@ def test_transformer_positions_and_causality():
     with pytest.raises(ValueError, match="multiple of heads"):
         build_model("transformer", 2, 18, 1)
     assert np.isfinite(count_parameters(build_model("transformer", 2, 16, 1)))
+
+
+def test_evaluation_runs_in_the_models_eval_chunks_with_the_same_metrics():
+    from baselines.config import TrainConfig
+    from baselines.train import Session
+
+    s = Session.build(TrainConfig(eval_size=40, hidden=16))
+    sizes: list[int] = []
+    s.model.register_forward_pre_hook(lambda m, args: sizes.append(args[0].shape[0]))
+    whole = s.evaluate()
+    assert sizes == [40]
+    sizes.clear()
+    s.model.eval_chunk = 16
+    chunked = s.evaluate()
+    assert sizes == [16, 16, 8]
+    assert chunked["val_td_acc"] == whole["val_td_acc"]
+    assert chunked["val_loss"] == pytest.approx(whole["val_loss"], rel=1e-6)
+    assert build_model("mamba", 2, 8, 1).eval_chunk == 64  # its scan is slower in one call
+
+
+@pytest.mark.parametrize("bad", [0, -3, 2.5, True, "64"])
+def test_a_bad_eval_chunk_is_refused(bad):
+    class Chunky(ToyRNN):
+        eval_chunk = bad
+
+    with pytest.raises(ModelError, match="eval_chunk must be a positive int or None"):
+        check_sequence_model(Chunky(2, 4, 1), 2, 1, name="Chunky")
