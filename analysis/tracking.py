@@ -27,7 +27,14 @@ import numpy as np
 import torch
 
 from baselines.phases import phases_from_metrics
-from baselines.runs import atomic_write_json, checkpoints, load_model, read_jsonl, read_metrics
+from baselines.runs import (
+    atomic_write_json,
+    atomic_write_text,
+    checkpoints,
+    load_model,
+    read_jsonl,
+    read_metrics,
+)
 from ta_envs import make_dataset
 from ta_envs.progress import iterate
 from ta_envs.validation import InvalidValue, check_float, check_int, check_int_fields
@@ -236,6 +243,13 @@ def _checkpoint_row(model: torch.nn.Module, inputs: np.ndarray, states: torch.Te
     return fp, per_symbol
 
 
+def checkpoint_generator(seed: int, iteration: int) -> torch.Generator:
+    """The generator of one checkpoint's random draws (states, orbit starts), from ``(seed,
+    iteration)`` alone: a resumed tracking draws exactly what a straight one does."""
+    state = np.random.SeedSequence([seed, iteration]).generate_state(1, np.uint64)[0]
+    return torch.Generator().manual_seed(int(state))
+
+
 def track_run(run_dir: str | Path, out_dir: str | Path | None = None,
               config: TrackConfig = TrackConfig(), progress: bool = True,
               arch: str | None = None) -> Tracking:
@@ -252,8 +266,11 @@ def track_run(run_dir: str | Path, out_dir: str | Path | None = None,
     out = Path(out_dir) if out_dir is not None else run_dir / "tracking"
     out.mkdir(parents=True, exist_ok=True)
     log = out / "tracking.jsonl"
-    done = {r["iteration"]: r for r in read_jsonl(log)} if log.exists() else {}
-    gen = torch.Generator().manual_seed(config.seed)
+    done_rows = read_jsonl(log) if log.exists() else []
+    if done_rows and not log.read_text(encoding="utf-8").endswith("\n"):
+        # a torn last row (killed mid-write): keep the complete ones before appending again
+        atomic_write_text(log, "".join(json.dumps(r) + "\n" for r in done_rows))
+    done = {r["iteration"]: r for r in done_rows}
     rows: list[dict[str, Any]] = []
     prev_points: np.ndarray | None = None
     for ck in iterate(ckpts, f"tracking {run_dir.name}", progress):
@@ -264,6 +281,7 @@ def track_run(run_dir: str | Path, out_dir: str | Path | None = None,
             prev_points = FixedPoints.load(npz).points
             continue
         model, task, tcfg = load_model(ck, arch=arch)
+        gen = checkpoint_generator(config.seed, it)
         inputs = np.asarray(task.obs_table, dtype=np.float64)
         batch = next(make_dataset(task, batch_size=32, seq_len=tcfg.seq_len, seed=config.seed))
         states = sample_states(model, batch.inputs, config.fixed_point_states, noise=config.noise,

@@ -185,3 +185,69 @@ def test_demo_report_tells_the_story(tmp_path):
     ph = phases_from_metrics(tmp_path / "run")
     assert f"| TI accuracy >= 99% at iteration | {ph.ti_solved_at} |" in report
     assert "## 2. The bifurcation" in report and "| iteration | input | type |" in report
+
+
+KILLED_RUNNER = """
+import sys
+import torch
+torch.set_num_threads(1)
+from analysis.tracking import TrackConfig, track_run
+track_run(sys.argv[1], sys.argv[2], TrackConfig(fixed_point_states=32, orbit_states=8,
+          transient=400, adam_steps=100), progress=False)
+"""
+
+
+def test_tracking_killed_midway_then_resumed_gives_the_straight_result(tmp_path):
+    """SIGKILL a tracking process after a few checkpoints, resume it: every checkpoint's fixed
+    points (points, basin counts, slow points) and row equal those of a straight run. Two stable
+    points per input (a pitchfork), so the counts depend on which states were drawn."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from analysis.fixed_points import FixedPoints
+    from baselines.runs import read_jsonl
+
+    weights = [(np.diag([g, 0.5]), [0.0, 0.0]) for g in np.linspace(1.2, 1.6, 24)]
+    run = constructed_run(tmp_path / "run", weights)
+    straight = track_run(run, tmp_path / "straight", config=FAST, progress=False)
+    out = tmp_path / "killed"
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    proc = subprocess.Popen([sys.executable, "-c", KILLED_RUNNER, str(run), str(out)], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    log = out / "tracking.jsonl"
+    t0 = time.time()
+    while not (log.exists() and log.read_text().count("\n") >= 3):
+        assert proc.poll() is None, proc.communicate()[1].decode()[-2000:]
+        assert time.time() - t0 < 120, "tracking wrote no rows"
+        time.sleep(0.005)
+    proc.send_signal(signal.SIGKILL)
+    proc.communicate(timeout=60)
+    done = len(read_jsonl(log))
+    assert 3 <= done < 24  # killed midway
+    resumed = track_run(run, out, config=FAST, progress=False)
+    assert read_jsonl(out / "tracking.jsonl") == read_jsonl(tmp_path / "straight" /
+                                                           "tracking.jsonl")
+    for p in sorted((tmp_path / "straight").glob("fixed_points_*.npz")):
+        a, b = FixedPoints.load(p), FixedPoints.load(out / p.name)
+        np.testing.assert_array_equal(a.n_found, b.n_found)
+        np.testing.assert_allclose(a.points, b.points, atol=1e-12)
+        np.testing.assert_allclose(a.slow_points, b.slow_points, atol=1e-12)
+    assert any(len(set(FixedPoints.load(p).n_found.tolist())) > 1
+               for p in (tmp_path / "straight").glob("fixed_points_*.npz"))  # draws mattered
+    np.testing.assert_array_equal(resumed.lam_abs, straight.lam_abs)
+    assert resumed.events == straight.events
+
+
+def test_a_torn_last_tracking_row_is_dropped_and_recomputed(tmp_path):
+    run = constructed_run(tmp_path / "run", CASES["pitchfork"])
+    straight = track_run(run, tmp_path / "a", config=FAST, progress=False)
+    log = tmp_path / "a" / "tracking.jsonl"
+    lines = log.read_text().splitlines(keepends=True)
+    log.write_text("".join(lines[:3]) + lines[3][: len(lines[3]) // 2])  # killed mid-write
+    with pytest.warns(UserWarning, match="tracking.jsonl"):
+        again = track_run(run, tmp_path / "a", config=FAST, progress=False)
+    assert log.read_text() == "".join(lines)
+    assert again.events == straight.events
