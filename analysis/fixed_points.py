@@ -5,7 +5,8 @@ One verb, :func:`find_fixed_points`, and a result object, :class:`FixedPoints`:
 1. speed minimisation: Adam on ``q(h) = ½‖F(h, u) − h‖²`` from many initial states at once; each
    state stops as soon as its ``q`` is below ``q_stop`` (Newton takes over) or stalls (its ``q``
    did not halve over the last 50 steps: a slow point, a far basin, or Adam's noise floor); the
-   gradient is in closed form for a model with ``step_speed_grad`` (tanh RNN, GRU), else autograd;
+   gradient is in closed form for a model with ``step_speed_grad`` (tanh RNN, GRU, LSTM), else
+   autograd's;
 2. candidates with ``q < q_polish`` are clustered (the many states that reach one point polish
    once), then polished by a batched float64 Levenberg–Marquardt on ``F(h) − h = 0`` with exact
    Jacobians; of the states Adam left farther away, at most ``far_candidates`` (after

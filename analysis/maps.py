@@ -23,7 +23,7 @@ class ModelMap:
     """A model's float64 step as a function, with its closed-form Jacobian when the model has one
     (an optional ``step_jacobian(h, x) -> [B, S, S]`` method; the classic cells define it), and
     ``fast_speed``: the float32 speed and its gradient in closed form when the model has an
-    optional ``step_speed_grad(h, x) -> (q [B], dq/dh [B, S])`` (the tanh RNN and the GRU), else
+    optional ``step_speed_grad(h, x) -> (q [B], dq/dh [B, S])`` (the tanh RNN, GRU and LSTM), else
     None."""
 
     def __init__(self, model: torch.nn.Module) -> None:

@@ -217,6 +217,39 @@ class LSTM(_Base):
         c = f * h[..., H:] + i * g
         return torch.cat([o * torch.tanh(c), c], dim=-1)
 
+    def _step_parts(self, s: Tensor, x: Tensor) -> tuple[Tensor, ...]:
+        """``(i, f, g, o, c, c', tanh c')`` of one update of ``s = [h, c]``."""
+        H = self.hidden_size
+        i, f, g, o = self._gates(s[..., :H], x)
+        c = s[..., H:]
+        cn = f * c + i * g
+        return i, f, g, o, c, cn, torch.tanh(cn)
+
+    def step_jacobian(self, s: Tensor, x: Tensor) -> Tensor:
+        """``[B, 2H, 2H]`` Jacobian of :meth:`step` in ``[h, c]``, in closed form."""
+        H = self.hidden_size
+        W = self.rnn.weight_hh_l0
+        i, f, g, o, c, cn, tc = self._step_parts(s, x)
+        col = lambda v: v[..., :, None]  # noqa: E731
+        dc_dh = (col(g * i * (1 - i)) * W[:H] + col(c * f * (1 - f)) * W[H : 2 * H]
+                 + col(i * (1 - g * g)) * W[2 * H : 3 * H])
+        do = o * (1 - tc * tc)
+        dh_dh = col(tc * o * (1 - o)) * W[3 * H :] + col(do) * dc_dh
+        top = torch.cat([dh_dh, torch.diag_embed(do * f)], dim=-1)
+        return torch.cat([top, torch.cat([dc_dh, torch.diag_embed(f)], dim=-1)], dim=-2)
+
+    def step_speed_grad(self, s: Tensor, x: Tensor) -> tuple[Tensor, Tensor]:
+        """``(q [B], dq/ds [B, 2H])`` of the speed ``q = ½‖step(s, x) − s‖²``, in closed form
+        (``(J − I)ᵀ r``: the adjoint of ``c'`` through the four gates, one matrix product)."""
+        H = self.hidden_size
+        i, f, g, o, c, cn, tc = self._step_parts(s, x)
+        r_h, r_c = o * tc - s[..., :H], cn - c
+        a = o * (1 - tc * tc) * r_h + r_c  # adjoint of c'
+        d = torch.cat([g * i * (1 - i) * a, c * f * (1 - f) * a, i * (1 - g * g) * a,
+                       tc * o * (1 - o) * r_h], dim=-1)
+        q = 0.5 * ((r_h * r_h).sum(-1) + (r_c * r_c).sum(-1))
+        return q, torch.cat([d @ self.rnn.weight_hh_l0 - r_h, f * a - r_c], dim=-1)
+
     @property
     def recurrent_weight(self) -> Tensor:
         """The hidden-to-hidden weights (all gate blocks stacked)."""

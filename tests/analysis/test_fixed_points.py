@@ -211,7 +211,7 @@ def test_an_odd_map_gets_both_members_of_each_pair():
     assert with_mirror.n_found[mirrored].tolist() == [0]
 
 
-@pytest.mark.parametrize("arch", ["rnn", "gru"])
+@pytest.mark.parametrize("arch", ["rnn", "gru", "lstm"])
 @settings(max_examples=10, deadline=None)
 @given(seed=st.integers(0, 2**31 - 1), gain=st.floats(0.3, 2.0))
 def test_closed_form_jacobians_and_speed_gradients_are_autograds(arch, seed, gain):
@@ -221,9 +221,10 @@ def test_closed_form_jacobians_and_speed_gradients_are_autograds(arch, seed, gai
 
     g = torch.Generator().manual_seed(seed)
     m = build_model(arch, 3, 12, 1, generator=g, init="orthogonal", gain=gain).double()
-    h = torch.randn(9, 12, generator=g, dtype=torch.float64) * 1.5
+    h = torch.randn(9, m.state_size, generator=g, dtype=torch.float64) * 1.5
     x = torch.randn(9, 3, generator=g, dtype=torch.float64)
     J = torch.func.vmap(torch.func.jacrev(lambda a, b: m.step(a[None], b[None])[0]))(h, x)
+    assert J.shape == (9, m.state_size, m.state_size)
     torch.testing.assert_close(m.step_jacobian(h, x), J, rtol=1e-12, atol=1e-12)
     hh = h.clone().requires_grad_(True)
     q = 0.5 * ((m.step(hh, x) - hh) ** 2).sum(1)
@@ -233,16 +234,17 @@ def test_closed_form_jacobians_and_speed_gradients_are_autograds(arch, seed, gai
     torch.testing.assert_close(grad2, grad, rtol=1e-12, atol=1e-12)
 
 
-def test_the_closed_form_speed_gradient_finds_the_same_points_as_autograd():
-    """A trained-like GRU (gain 1.3, two inputs): the search with the closed-form gradient and the
-    search with autograd's report the same points."""
+@pytest.mark.parametrize("arch", ["gru", "lstm"])
+def test_the_closed_forms_find_the_same_points_as_autograd(arch):
+    """A GRU and an LSTM with gain 1.3 and two inputs: the search with the closed-form gradient
+    and Jacobians and the search with autograd's report the same points."""
     from baselines.models import build_model
 
     g = torch.Generator().manual_seed(4)
-    m = build_model("gru", 2, 16, 1, generator=g, init="orthogonal", gain=1.3)
-    h0 = torch.randn(64, 16, generator=g, dtype=torch.float64)
+    m = build_model(arch, 2, 16, 1, generator=g, init="orthogonal", gain=1.3)
+    h0 = torch.randn(64, m.state_size, generator=g, dtype=torch.float64)
     fast = find_fixed_points(m, np.eye(2), h0)
-    m.step_speed_grad = None  # the search falls back to autograd
+    m.step_speed_grad = m.step_jacobian = None  # the search falls back to autograd
     slow = find_fixed_points(m, np.eye(2), h0)
     assert len(fast) == len(slow) >= 2
     for u in range(2):
