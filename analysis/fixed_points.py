@@ -16,8 +16,9 @@ One verb, :func:`find_fixed_points`, and a result object, :class:`FixedPoints`:
    are *slow points*, with no Jacobian work spent on them;
 3. a point is accepted only when it is an **isolated root**: ``‖F(h) − h‖ < tol`` (1e-10),
    ``I − J`` is well conditioned (smallest singular value above ``isolation_tol`` relative to
-   ``1 + ‖J‖``) and one more Newton step moves it by less than ``step_tol``. Candidates with a tiny
-   residual that fail this (a line or plane of near-fixed points, ``I − J`` singular) are returned
+   ``2 + ‖I − J‖``, which bounds ``1 + ‖J‖``) and one more Newton step moves it by less than
+   ``step_tol``. Candidates with a tiny residual that fail this (a line or plane of near-fixed
+   points, ``I − J`` singular) are returned
    separately as ``non_isolated``, never as fixed points; the rest are ``slow_points``;
 4. de-duplication, Jacobian eigenvalues and a classification of each point: ``stable`` (all
    ``|λ| < 1``), ``saddle`` (some above 1; ``n_unstable`` counts them), ``unstable`` (all above 1),
@@ -252,8 +253,7 @@ def _isolated(step: StepFn, u: Tensor, h: Tensor, tol_sigma: float, tol_step: fl
     J = jacobians(step, u.expand(len(h), -1), h)
     A = torch.eye(h.shape[1], dtype=h.dtype) - J
     sv = torch.linalg.svdvals(A)
-    norm_j = torch.linalg.matrix_norm(J, ord=2)
-    well = sv[:, -1] > tol_sigma * (1 + norm_j)
+    well = sv[:, -1] > tol_sigma * (2 + sv[:, 0])  # 1 + ‖J‖ <= 2 + ‖I − J‖: no second SVD
     with torch.no_grad():
         r = step(h, u.expand(len(h), -1)) - h
     delta = torch.linalg.lstsq(A, r[..., None]).solution[..., 0]
