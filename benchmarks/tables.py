@@ -125,6 +125,17 @@ def perf_fixed_points() -> str:
               f"~ states^{d['scaling_exponent_states']:.2f} (hidden 64).")
 
 
+def perf_tracking() -> str:
+    """Seconds per tracked checkpoint, closed forms against autograd."""
+    d = _load("bench_tracking.json")
+    rows = [[r["network"], r["checkpoints"], f"{r['closed form CPU s/checkpoint']:.2f}",
+             f"{r['autograd CPU s/checkpoint']:.2f}", f"{r['speed-up']:.2f}x",
+             r["points found by both"]] for r in d["rows"]]
+    return (_table(["network", "checkpoints", "closed forms: CPU s per checkpoint",
+                    "autograd: CPU s per checkpoint", "speed-up", "points found by both"], rows)
+            + f"\n\nMedian of {d['rounds']} interleaved rounds, one thread.")
+
+
 def perf_train() -> str:
     """train() against a minimal loop, and the scaling of one iteration."""
     d = _load("bench_train.json")
@@ -416,6 +427,7 @@ TABLES: dict[str, Callable[[], str]] = {
     "perf_env": perf_env,
     "perf_fixed_points": perf_fixed_points,
     "perf_train": perf_train,
+    "perf_tracking": perf_tracking,
     "perf_suite": perf_suite,
     "perf_compile": perf_compile,
     "suite_leaderboard": suite_leaderboard,
