@@ -71,6 +71,10 @@ class LRU(nn.Module):
     """``LRU(input_size, hidden_size, output_size, *, layers=1, state_size=None (= hidden_size),
     r_min=0.5, r_max=0.99, max_phase=2π, scan="auto")``."""
 
+    #: Sequences per held-out evaluation call (the scan's complex intermediates grow with the
+    #: batch; four calls of 64 measured up to 1.1x faster than 256 in one at the suite's size).
+    eval_chunk = 64
+
     def __init__(self, input_size: int, hidden_size: int = 64, output_size: int = 1, *,
                  layers: int = 1, state_size: int | None = None, r_min: float = 0.5,
                  r_max: float = 0.99, max_phase: float = 2 * math.pi, scan: str = "auto",
