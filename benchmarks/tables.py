@@ -378,10 +378,11 @@ def complexity_table() -> str:
 
     rows = [[k, s["configs"], s["minimal"], f"{s['solved']}/{s['seeds']}",
              _spread(s["plateau_length"]), _spread(s["transition_at"]),
-             _spread(s["bifurcation_at"]), f"{s['bifurcated']}/{s['seeds']}", kinds(s)]
+             _spread(s["solved_at"]), _spread(s["bifurcation_at"]),
+             f"{s['bifurcated']}/{s['seeds']}", kinds(s)]
             for k, s in d.items()]
     return (_table(["setting", "configurations", "minimal", "solved", "plateau length",
-                    "transition at", "bifurcation at", "bifurcated", "type"], rows)
+                    "transition at", "solved at", "bifurcation at", "bifurcated", "type"], rows)
             + "\n\nIterations, median [IQR] over the seeds that have the value.")
 
 
