@@ -38,17 +38,19 @@ class ModelMap:
         """Map a batch of states ``h`` (n, H) under inputs ``x`` (n, I) to F(h, x) (n, H)."""
         return self.model.step(h, x)
 
-    def fast(self, h: Tensor, x: Tensor) -> Tensor:
-        """The same step in float32 (for the coarse search; results are polished in float64)."""
+    def _float32(self) -> torch.nn.Module:
+        """A float32 copy of the model, made once."""
         if self._fast is None:
             self._fast = copy.deepcopy(self.model).float()
-        return self._fast.step(h, x)
+        return self._fast
+
+    def fast(self, h: Tensor, x: Tensor) -> Tensor:
+        """The same step in float32 (for the coarse search; results are polished in float64)."""
+        return self._float32().step(h, x)
 
     def _fast_speed(self, h: Tensor, x: Tensor) -> tuple[Tensor, Tensor]:
         """``(q [n], dq/dh [n, H])`` of ``q = ½‖F(h, x) − h‖²`` in float32, in closed form."""
-        if self._fast is None:
-            self._fast = copy.deepcopy(self.model).float()
-        return self._fast.step_speed_grad(h, x)
+        return self._float32().step_speed_grad(h, x)
 
 
 def as_step(model_or_step: Any, analysis: str = "this analysis") -> StepFn:

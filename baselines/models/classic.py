@@ -113,25 +113,27 @@ class GRU(_Base):
         states, _ = self.rnn(inputs, None if h0 is None else h0[None].contiguous())
         return self.head(states), states
 
-    def step(self, h: Tensor, x: Tensor) -> Tensor:
-        """One update ``h [B, H], x [B, I] -> [B, H]`` (PyTorch's GRU equations)."""
+    def _gates(self, h: Tensor, x: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+        """``(gh [B, 3H], σ(reset, update) [B, 2H], new [B, H])`` of one update (PyTorch's GRU
+        equations), shared by :meth:`step` and its closed-form derivatives."""
         r, H = self.rnn, self.hidden_size
         gi = x @ r.weight_ih_l0.T + r.bias_ih_l0
         gh = h @ r.weight_hh_l0.T + r.bias_hh_l0
-        reset = torch.sigmoid(gi[..., :H] + gh[..., :H])
-        update = torch.sigmoid(gi[..., H : 2 * H] + gh[..., H : 2 * H])
-        new = torch.tanh(gi[..., 2 * H :] + reset * gh[..., 2 * H :])
+        rz = torch.sigmoid(gi[..., : 2 * H] + gh[..., : 2 * H])
+        new = torch.tanh(torch.addcmul(gi[..., 2 * H :], rz[..., :H], gh[..., 2 * H :]))
+        return gh, rz, new
+
+    def step(self, h: Tensor, x: Tensor) -> Tensor:
+        """One update ``h [B, H], x [B, I] -> [B, H]`` (PyTorch's GRU equations)."""
+        _, rz, new = self._gates(h, x)
+        update = rz[..., self.hidden_size :]
         return (1 - update) * new + update * h
 
     def step_jacobian(self, h: Tensor, x: Tensor) -> Tensor:
         """``[B, H, H]`` Jacobian of :meth:`step` in ``h``, in closed form."""
-        r, H = self.rnn, self.hidden_size
-        W = r.weight_hh_l0
-        gi = x @ r.weight_ih_l0.T + r.bias_ih_l0
-        gh = h @ W.T + r.bias_hh_l0
-        reset = torch.sigmoid(gi[..., :H] + gh[..., :H])
-        update = torch.sigmoid(gi[..., H : 2 * H] + gh[..., H : 2 * H])
-        new = torch.tanh(gi[..., 2 * H :] + reset * gh[..., 2 * H :])
+        H, W = self.hidden_size, self.rnn.weight_hh_l0
+        gh, rz, new = self._gates(h, x)
+        reset, update = rz[..., :H], rz[..., H:]
         d_reset = (reset * (1 - reset))[..., :, None] * W[:H]
         d_update = (update * (1 - update))[..., :, None] * W[H : 2 * H]
         d_new = (1 - new**2)[..., :, None] * (reset[..., :, None] * W[2 * H :]
@@ -143,21 +145,16 @@ class GRU(_Base):
     def step_speed_grad(self, h: Tensor, x: Tensor) -> tuple[Tensor, Tensor]:
         """``(q [B], dq/dh [B, H])`` of the speed ``q = ½‖step(h, x) − h‖²``, in closed form
         (``(J − I)ᵀ r`` with ``r = step(h, x) − h``, one matrix product through the gates)."""
-        r, H = self.rnn, self.hidden_size
-        W = r.weight_hh_l0
-        gi = x @ r.weight_ih_l0.T + r.bias_ih_l0
-        gh = h @ W.T + r.bias_hh_l0
-        rz = torch.sigmoid(gi[..., : 2 * H] + gh[..., : 2 * H])
+        H = self.hidden_size
+        gh, rz, new = self._gates(h, x)
         reset, update = rz[..., :H], rz[..., H:]
-        gh_new = gh[..., 2 * H :]
-        new = torch.tanh(torch.addcmul(gi[..., 2 * H :], reset, gh_new))
         step = new - h
         res = (1 - update) * step
         a = (1 - update) * res
         d_new = a - a * new * new  # (1 − n²) ⊙ (1 − z) ⊙ r
-        d = torch.cat([rz * (1 - rz) * torch.cat([gh_new * d_new, -step * res], dim=-1),
+        d = torch.cat([rz * (1 - rz) * torch.cat([gh[..., 2 * H :] * d_new, -step * res], dim=-1),
                        reset * d_new], dim=-1)
-        return 0.5 * (res * res).sum(-1), d @ W - a
+        return 0.5 * (res * res).sum(-1), d @ self.rnn.weight_hh_l0 - a
 
     @property
     def recurrent_weight(self) -> Tensor:
@@ -212,10 +209,8 @@ class LSTM(_Base):
 
     def step(self, h: Tensor, x: Tensor) -> Tensor:
         """One update of ``[h, c] [B, 2H]`` with input ``x [B, I]``."""
-        H = self.hidden_size
-        i, f, g, o = self._gates(h[..., :H], x)
-        c = f * h[..., H:] + i * g
-        return torch.cat([o * torch.tanh(c), c], dim=-1)
+        _, _, _, o, _, cn, tc = self._step_parts(h, x)
+        return torch.cat([o * tc, cn], dim=-1)
 
     def _step_parts(self, s: Tensor, x: Tensor) -> tuple[Tensor, ...]:
         """``(i, f, g, o, c, c', tanh c')`` of one update of ``s = [h, c]``."""
