@@ -41,7 +41,12 @@ from ta_envs.validation import InvalidValue, UsageError
 from .config import TrainConfig
 
 CHECKPOINT_FORMAT = "ta-envs-checkpoint/1"
+#: A native-PPO checkpoint: the same keys (``config`` is the core's supervised twin, so
+#: :func:`load_model` and the analysis read it as is; ``data_rng`` holds the frames done) plus
+#: ``rl_config`` (JSON), ``value`` (the value head) and ``sample_rng`` (the action sampler's state).
+RL_CHECKPOINT_FORMAT = "ta-envs-rl-checkpoint/1"
 CHECKPOINT_KEYS = ("format", "iteration", "config", "model", "optimizer", "data_rng", "wall_s")
+RL_CHECKPOINT_KEYS = ("rl_config", "value", "sample_rng")
 LOCK_NAME = ".lock"
 
 
@@ -236,6 +241,8 @@ class Checkpoint:
     data_rng: dict[str, Any]
     wall_s: float
     init_from: str | None  #: the stored config's init_from (its weights are in this file)
+    kind: str = "train"  #: ``"train"`` or ``"native-ppo"`` (whose ``config`` is the core's twin)
+    extra: Mapping[str, Any] | None = None  #: native-ppo: rl_config, value, sample_rng, frames
 
 
 def checkpoint_path(run_dir: str | Path, iteration: int) -> Path:
@@ -263,6 +270,23 @@ def save_checkpoint(path: str | Path, iteration: int, config: TrainConfig, model
     return Path(path)
 
 
+def save_rl_checkpoint(path: str | Path, iteration: int, twin: TrainConfig,
+                       rl_config: Mapping[str, Any], core: nn.Module, value: nn.Module,
+                       optimizer: torch.optim.Optimizer, sample_rng: torch.Tensor, frames: int,
+                       wall_s: float) -> Path:
+    """Write a native-PPO checkpoint atomically (see :data:`RL_CHECKPOINT_FORMAT`)."""
+    import io
+
+    buf = io.BytesIO()
+    torch.save({"format": RL_CHECKPOINT_FORMAT, "iteration": int(iteration),
+                "config": json.dumps(twin.to_dict()), "model": core.state_dict(),
+                "optimizer": optimizer.state_dict(), "data_rng": json.dumps({"frames": int(frames)}),
+                "wall_s": float(wall_s), "rl_config": json.dumps(dict(rl_config)),
+                "value": value.state_dict(), "sample_rng": sample_rng}, buf)
+    atomic_write_bytes(path, buf.getvalue(), "earlier checkpoints are kept")
+    return Path(path)
+
+
 def load_checkpoint(path: str | Path, config: TrainConfig | None = None) -> Checkpoint:
     """Read a checkpoint (tensors and plain data only; no module is imported). ``ValueError``
     naming the file for a corrupt or foreign file, a missing key, or (with ``config``) a checkpoint
@@ -273,9 +297,12 @@ def load_checkpoint(path: str | Path, config: TrainConfig | None = None) -> Chec
     except (RuntimeError, pickle.UnpicklingError, EOFError, OSError, ValueError) as err:
         raise InvalidValue(f"checkpoint {str(path)!r} is corrupt or not a ta-envs checkpoint: "
                            f"{type(err).__name__}: {str(err)[:200]}") from None
-    if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT:
-        raise InvalidValue(f"checkpoint {str(path)!r} is not a {CHECKPOINT_FORMAT} file")
-    missing = [k for k in CHECKPOINT_KEYS if k not in state]
+    fmt = state.get("format") if isinstance(state, dict) else None
+    if fmt not in (CHECKPOINT_FORMAT, RL_CHECKPOINT_FORMAT):
+        raise InvalidValue(f"checkpoint {str(path)!r} is not a {CHECKPOINT_FORMAT} or "
+                           f"{RL_CHECKPOINT_FORMAT} file")
+    rl = fmt == RL_CHECKPOINT_FORMAT
+    missing = [k for k in CHECKPOINT_KEYS + (RL_CHECKPOINT_KEYS if rl else ()) if k not in state]
     if missing:
         raise InvalidValue(f"checkpoint {str(path)!r} lacks {missing}; it is damaged")
     try:
@@ -284,8 +311,15 @@ def load_checkpoint(path: str | Path, config: TrainConfig | None = None) -> Chec
         stored["init_from"] = None  # the weights are in the checkpoint itself
         cfg = TrainConfig.from_dict(stored)
         rng = json.loads(state["data_rng"])
-    except (TypeError, ValueError) as err:
+        extra = None
+        if rl:
+            extra = {"rl_config": json.loads(state["rl_config"]), "value": state["value"],
+                     "sample_rng": state["sample_rng"], "frames": int(rng["frames"])}
+    except (TypeError, ValueError, KeyError) as err:
         raise InvalidValue(f"checkpoint {str(path)!r} has an unreadable config: {err}") from None
+    if config is not None and rl:
+        raise InvalidValue(f"checkpoint {str(path)!r} is a native-ppo checkpoint; a training run "
+                           "cannot resume from it (start one with init_from=... instead)")
     if config is not None:
         from .config import RESUMABLE_CHANGES
 
@@ -296,7 +330,7 @@ def load_checkpoint(path: str | Path, config: TrainConfig | None = None) -> Chec
                                f"{diff} differ ("
                                + ", ".join(f"{k}: {a[k]!r} != {b[k]!r}" for k in diff) + ")")
     return Checkpoint(path, int(state["iteration"]), cfg, state["model"], state["optimizer"], rng,
-                      float(state["wall_s"]), init_from)
+                      float(state["wall_s"]), init_from, "native-ppo" if rl else "train", extra)
 
 
 def make_model(config: TrainConfig, task: Task | None = None,

@@ -176,7 +176,7 @@ class Session:
         return ck.iteration, ck.wall_s
 
 
-class _DeferredInterrupt:
+class DeferredInterrupt:
     """While active (main thread only), SIGINT/SIGTERM set :attr:`requested` instead of raising;
     the training loop checkpoints at the end of the iteration and then raises KeyboardInterrupt."""
 
@@ -184,7 +184,7 @@ class _DeferredInterrupt:
         self.requested = False
         self._old: dict[int, Any] = {}
 
-    def __enter__(self) -> _DeferredInterrupt:
+    def __enter__(self) -> DeferredInterrupt:
         if threading.current_thread() is threading.main_thread():
             for sig in (signal.SIGINT, signal.SIGTERM):
                 self._old[sig] = signal.signal(sig, self._handle)
@@ -264,7 +264,7 @@ def _train_locked(session: Session, run_dir: Path, log: MetricsLog, resume: bool
     it = start
     at_boundary = True  # the model, optimiser and data stream are those after iteration ``it``
     try:
-        with _DeferredInterrupt() as interrupt:
+        with DeferredInterrupt() as interrupt:
             for it in range(start + 1, end + 1):
                 at_boundary = False
                 m = session.step(it, weight_key)
@@ -348,5 +348,5 @@ def train_seeds(config: TrainConfig, seeds: Sequence[int], out_dir: str | Path, 
     return [Path(j[1]) for j in jobs]
 
 
-__all__ = ["DivergedError", "RunResult", "Session", "loss_and_correct", "read_metrics",
-           "train", "train_seeds"]
+__all__ = ["DeferredInterrupt", "DivergedError", "RunResult", "Session", "loss_and_correct",
+           "read_metrics", "train", "train_seeds"]

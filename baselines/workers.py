@@ -136,3 +136,50 @@ def run_parallel(fn: Callable[[Any], Any], jobs: Sequence[Any], workers: int,
         return out
     finally:
         bar.close()
+
+
+def run_jobs(fn: Callable[[Any], Any], jobs: Sequence[Any], workers: int = 1,
+             backend: str = "local", address: str | None = None, desc: str = "jobs",
+             show_progress: bool = True, on_result: Callable[[int, Any], None] | None = None
+             ) -> list[Any]:
+    """``[fn(job) for job in jobs]`` on a backend: ``"local"`` (:func:`run_parallel` with
+    ``workers`` processes) or ``"ray"`` (one Ray task per job, one CPU each, on the cluster at
+    ``address`` or a local one started and stopped here). Results in job order."""
+    if backend == "ray":
+        try:
+            import ray
+        except ImportError:
+            from ta_envs.validation import InvalidValue
+
+            raise InvalidValue("backend 'ray' needs the ray extra: pip install 'ta-envs[ray]'") \
+                from None
+        started = not ray.is_initialized()
+        if started:
+            ray.init(address=address, include_dashboard=False, log_to_driver=False)
+        try:
+            remote = ray.remote(num_cpus=1)(fn)
+            refs = [remote.remote(j) for j in jobs]
+            out: list[Any] = [None] * len(jobs)
+            index = {r: i for i, r in enumerate(refs)}
+            pending = list(refs)
+            bar = progress(len(jobs), desc, show_progress)
+            while pending:
+                ready, pending = ray.wait(pending, num_returns=1)
+                i = index[ready[0]]
+                out[i] = ray.get(ready[0])
+                bar.update(1)
+                if on_result is not None:
+                    on_result(i, out[i])
+            bar.close()
+            return out
+        finally:
+            if started:
+                ray.shutdown()
+    from ta_envs.validation import InvalidValue
+
+    if address is not None:
+        raise InvalidValue("address applies to backend 'ray' only (--backend ray --address ...)")
+    if backend != "local":
+        raise InvalidValue(f"backend must be 'local' or 'ray', got {backend!r}")
+    return run_parallel(fn, jobs, workers, desc=desc, show_progress=show_progress,
+                        on_result=on_result)

@@ -144,6 +144,11 @@ class TaskEnv(gym.Env[np.ndarray, Any]):
 
     metadata: ClassVar[dict[str, Any]] = {"render_modes": ["ansi", "rgb_array"], "render_fps": 4}
     task_id: ClassVar[str | None] = None
+    #: Whether an action can change a later observation. False for every task here: the symbol
+    #: stream is drawn independently of the agent, and an action only decides its own reward, so
+    #: a learner may read a whole episode's observations before choosing its actions
+    #: (:meth:`TaskVectorEnv.episode_observations`).
+    observations_depend_on_actions: ClassVar[bool] = False
 
     def __init__(self, task: Any = None, *, render_mode: str | None = None,
                  observe_clock: bool = False, info_keys: Sequence[str] | None = None,
@@ -263,6 +268,9 @@ class TaskVectorEnv(VectorEnv[np.ndarray, np.ndarray, np.ndarray]):
     metadata: ClassVar[dict[str, Any]] = {"render_modes": ["ansi", "rgb_array"], "render_fps": 4,
                                           "autoreset_mode": AutoresetMode.NEXT_STEP}
     task_id: ClassVar[str | None] = None
+    #: Whether an action can change a later observation (see :class:`TaskEnv`); False here, which
+    #: is what makes :meth:`episode_observations` meaningful.
+    observations_depend_on_actions: ClassVar[bool] = False
     #: Episodes are precomputed ahead for at most this many env-steps at once.
     lookahead_steps: ClassVar[int] = 1 << 17
     #: Bytes of the symbol bank (episodes drawn ahead per env, one small integer per step).
@@ -394,6 +402,23 @@ class TaskVectorEnv(VectorEnv[np.ndarray, np.ndarray, np.ndarray]):
                 "clocks": np.where(mask[:, None], self._buf["clocks"][idx], 0),
                 "_t": mask.copy(), "_theta": mask.copy(), "_clocks": mask.copy()}
         return self._buf["obs"][self._t, self._e, self._rows], self._filter(info)
+
+    def episode_observations(self) -> np.ndarray:
+        """The observations of the episode every env has just started, ``[L, num_envs, obs_dim]``
+        float32 (row ``t`` is what :meth:`step` shows after ``t`` steps; row 0 is ``reset``'s).
+
+        Valid only because an action changes no later observation
+        (:attr:`observations_depend_on_actions`), and only right after :meth:`reset` of every env
+        (all envs at step 0 of an episode); otherwise ``RuntimeError``. The episode still has to be
+        stepped to be scored: rewards come from :meth:`step`."""
+        if self.observations_depend_on_actions:
+            raise RuntimeError(f"{type(self).__name__}: observations depend on actions here, so an "
+                               "episode's observations are not known in advance")
+        sync = self._sync
+        if self._gens is None or sync is None or sync[1] != 0:
+            raise RuntimeError("episode_observations() needs every env at the first step of an "
+                               "episode: call reset() (all envs) first")
+        return np.array(self._buf["obs"][: self._L, sync[0]], dtype=np.float32)
 
     def _seeds(self, seed: Any) -> list[int | None]:
         """Per-env seeds from ``reset(seed=...)``: None, an int >= 0 (env i gets seed + i) or a

@@ -20,7 +20,7 @@ from ..config import TrainConfig, resolve_device
 from ..models import BUILTIN, ModelError, count_parameters, width_for_budget
 from ..runs import atomic_write_json, checkpoints, load_model, read_metrics
 from ..train import DivergedError, train
-from ..workers import run_parallel
+from ..workers import run_jobs
 from .cache import model_source_hash, read_result, run_key, write_result
 from .evaluate import chance, evaluate_conditions
 from .protocol import CONDITIONS, PROTOCOL, RECIPE, SuiteConfig, SuiteTask
@@ -102,36 +102,8 @@ def _mechanism(job: dict[str, Any], run_dir: Path, task: SuiteTask, model: Any =
 def _execute(jobs: list[dict[str, Any]], backend: str, workers: int, address: str | None,
              on_result: Callable[[int, dict[str, Any]], None], show_progress: bool
              ) -> list[dict[str, Any]]:
-    if backend == "ray":
-        try:
-            import ray
-        except ImportError:
-            raise InvalidValue("backend 'ray' needs the ray extra: pip install 'ta-envs[ray]'") \
-                from None
-        started = not ray.is_initialized()
-        if started:
-            ray.init(address=address, include_dashboard=False, log_to_driver=False)
-        try:
-            remote = ray.remote(num_cpus=1)(run_unit)
-            refs = [remote.remote(j) for j in jobs]
-            out: list[Any] = [None] * len(jobs)
-            index = {r: i for i, r in enumerate(refs)}
-            pending = list(refs)
-            while pending:
-                ready, pending = ray.wait(pending, num_returns=1)
-                i = index[ready[0]]
-                out[i] = ray.get(ready[0])
-                on_result(i, out[i])
-            return out
-        finally:
-            if started:
-                ray.shutdown()
-    if address is not None:
-        raise InvalidValue("address applies to backend 'ray' only (--backend ray --address ...)")
-    if backend != "local":
-        raise InvalidValue(f"backend must be 'local' or 'ray', got {backend!r}")
-    return run_parallel(run_unit, jobs, workers, desc="suite runs", show_progress=show_progress,
-                        on_result=on_result)
+    return run_jobs(run_unit, jobs, workers, backend=backend, address=address, desc="suite runs",
+                    show_progress=show_progress, on_result=on_result)
 
 
 def _git_commit() -> str | None:
