@@ -432,7 +432,10 @@ def evaluate(agent: Agent, cfg: NativePPOConfig, env: TaskVectorEnv | None = Non
 
 # -- a run ----------------------------------------------------------------------------------------
 @dataclass
-class _State:
+class Learner:
+    """The live objects of one run: agent, optimiser, sampling generator, training and evaluation
+    envs (:func:`new_learner` builds them; :func:`update_once` advances them by one update)."""
+
     agent: Agent
     opt: torch.optim.Optimizer
     gen: torch.Generator
@@ -460,14 +463,16 @@ def build_agent(cfg: NativePPOConfig) -> Agent:
     return agent
 
 
-def _new_state(cfg: NativePPOConfig) -> _State:
+def new_learner(cfg: NativePPOConfig) -> Learner:
+    """Fresh objects for ``cfg`` (the agent from :func:`build_agent`, Adam, the sampler seeded
+    ``SAMPLE_SEED_BASE + seed``)."""
     agent = build_agent(cfg)
     opt = torch.optim.Adam(agent.parameters(), lr=cfg.lr, eps=1e-5)
     gen = torch.Generator().manual_seed(SAMPLE_SEED_BASE + cfg.seed)
-    return _State(agent, opt, gen, cfg.make_env(cfg.n_envs), cfg.make_env(cfg.eval_episodes))
+    return Learner(agent, opt, gen, cfg.make_env(cfg.n_envs), cfg.make_env(cfg.eval_episodes))
 
 
-def _start_episode(st: _State, cfg: NativePPOConfig, k: int) -> np.ndarray:
+def start_episode(st: Learner, cfg: NativePPOConfig, k: int) -> np.ndarray:
     """Put every training env at the start of episode ``k`` of its own stream and return the first
     observations ``[n_envs, I]``. Env ``i`` is seeded ``TRAIN_SEED_BASE + seed * n_envs + i`` once;
     each later episode is one ``reset()``, so a resumed run (a fresh env fast-forwarded ``k``
@@ -482,7 +487,7 @@ def _start_episode(st: _State, cfg: NativePPOConfig, k: int) -> np.ndarray:
     return np.asarray(obs, np.float32)
 
 
-def _restore(st: _State, cfg: NativePPOConfig, path: Path) -> tuple[int, float, int]:
+def _restore(st: Learner, cfg: NativePPOConfig, path: Path) -> tuple[int, float, int]:
     ck = load_checkpoint(path)
     if ck.kind != ALGO:
         raise InvalidValue(f"{path} is a {ck.kind} checkpoint, not a {ALGO} one")
@@ -500,7 +505,7 @@ def _restore(st: _State, cfg: NativePPOConfig, path: Path) -> tuple[int, float, 
     return ck.iteration, ck.wall_s, int(ck.extra["frames"])
 
 
-def _save(st: _State, cfg: NativePPOConfig, run_dir: Path, it: int, frames: int, wall: float
+def _save(st: Learner, cfg: NativePPOConfig, run_dir: Path, it: int, frames: int, wall: float
           ) -> None:
     save_rl_checkpoint(checkpoint_path(run_dir, it), it, cfg.twin(), cfg.to_dict(),
                        st.agent.core, st.agent.value, st.opt, st.gen.get_state(), frames, wall)
@@ -523,7 +528,7 @@ def train_native(cfg: NativePPOConfig, run_dir: str | Path, resume: bool = True,
     run_dir = Path(run_dir)
     with RunLock(run_dir):
         torch.set_num_threads(cfg.threads)
-        st = _new_state(cfg)
+        st = new_learner(cfg)
         log = MetricsLog(run_dir / "metrics.jsonl")
         try:
             return _train_locked(st, cfg, run_dir, log, resume, progress)
@@ -531,7 +536,7 @@ def train_native(cfg: NativePPOConfig, run_dir: str | Path, resume: bool = True,
             log.close()
 
 
-def _resume(st: _State, cfg: NativePPOConfig, run_dir: Path, log: MetricsLog, resume: bool
+def _resume(st: Learner, cfg: NativePPOConfig, run_dir: Path, log: MetricsLog, resume: bool
             ) -> tuple[int, float, int, dict[str, Any] | None]:
     existing = checkpoints(run_dir) if resume else []
     if existing:
@@ -554,7 +559,7 @@ def _reached(cfg: NativePPOConfig, row: Mapping[str, Any]) -> bool:
     return v is not None and v >= cfg.stop_at
 
 
-def _one_update(st: _State, cfg: NativePPOConfig, it: int, total: int, frames: int,
+def update_once(st: Learner, cfg: NativePPOConfig, it: int, total: int, frames: int,
                 step_by_step: bool, evaluated: bool) -> dict[str, Any]:
     """Update ``it`` of ``total``: rollout, PPO epochs, and (``evaluated``) the evaluation; its
     metrics row without ``wall_s``."""
@@ -562,7 +567,7 @@ def _one_update(st: _State, cfg: NativePPOConfig, it: int, total: int, frames: i
         for group in st.opt.param_groups:
             group["lr"] = cfg.lr * (1 - (it - 1) / total)
     m: dict[str, Any] = {"it": it}
-    first = _start_episode(st, cfg, it - 1)
+    first = start_episode(st, cfg, it - 1)
     ro = rollout_episode(st.agent, st.env, first, st.gen, step_by_step)
     m.update(update(st.agent, st.opt, ro, cfg, st.gen))
     ok = ro.rewards > 0.5
@@ -589,7 +594,7 @@ def _log_tensorboard(tb: Any, m: Mapping[str, Any]) -> None:
             tb.add_scalar(("val/" if k.startswith("val_") else "train/") + k, v, m["frames"])
 
 
-def _train_locked(st: _State, cfg: NativePPOConfig, run_dir: Path, log: MetricsLog, resume: bool,
+def _train_locked(st: Learner, cfg: NativePPOConfig, run_dir: Path, log: MetricsLog, resume: bool,
                   show: bool) -> NativeResult:
     start, wall0, frames, last = _resume(st, cfg, run_dir, log, resume)
     L = int(st.env.task.episode_length)
@@ -614,7 +619,7 @@ def _train_locked(st: _State, cfg: NativePPOConfig, run_dir: Path, log: MetricsL
                 at_boundary = False
                 frames += cfg.n_envs * L
                 evaluated = it % cfg.eval_every == 0 or it == total
-                m = _one_update(st, cfg, it, total, frames, step_by_step, evaluated)
+                m = update_once(st, cfg, it, total, frames, step_by_step, evaluated)
                 m["wall_s"] = round(time.perf_counter() - t0, 3)
                 log.append(m)
                 at_boundary, last = True, m
@@ -704,6 +709,7 @@ def train_seeds_native(cfg: NativePPOConfig, seeds: Sequence[int], out: str | Pa
     return summary
 
 
-__all__ = ["ALGO", "Agent", "NativePPOConfig", "NativeResult", "Rollout", "advantages",
+__all__ = ["ALGO", "Agent", "Learner", "NativePPOConfig", "NativeResult", "Rollout", "advantages",
            "build_agent", "evaluate", "frames_to_solve", "greedy", "log_prob_entropy",
-           "rollout_episode", "sample", "train_native", "train_seeds_native", "update"]
+           "new_learner", "rollout_episode", "sample", "start_episode", "train_native",
+           "train_seeds_native", "update", "update_once"]

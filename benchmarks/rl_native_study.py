@@ -64,9 +64,11 @@ def rows_of(seeds: int, scale: float = 1.0) -> list[dict[str, Any]]:
 
 
 def rl_config(row: dict[str, Any], seed: int) -> NativePPOConfig:
+    # P = 24 runs train their whole budget and checkpoint every update: the analysis tracks them
     return NativePPOConfig(env_id=row["env_id"], env_kwargs=row["kwargs"], core=row["core"],
                            observe_clock=row["observe_clock"], frames=row["frames"],
-                           stop_at=row["stop_at"], seed=seed)
+                           stop_at=row["stop_at"], seed=seed,
+                           eval_every=1 if row["task"] == "P=24" else 5)
 
 
 def twin_config(row: dict[str, Any], seed: int) -> TrainConfig:
