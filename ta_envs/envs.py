@@ -27,7 +27,9 @@ _ACTION_KINDS = "iu"
 RENDER_MODES = (None, "ansi", "rgb_array")
 
 
-def _spaces(task: Task, observe_clock: bool) -> tuple[spaces.Box, spaces.Space[Any]]:
+def task_spaces(task: Task, observe_clock: bool) -> tuple[spaces.Box, spaces.Space[Any]]:
+    """The observation space (inputs, and the clocks scaled to [0, 1] if observed) and the action
+    space (``Discrete(K)``, or ``MultiBinary(N)`` for binary target channels) of a task."""
     obs = task.obs_table
     lo, hi = obs.min(axis=0), obs.max(axis=0)
     if observe_clock:
@@ -157,7 +159,7 @@ class TaskEnv(gym.Env[np.ndarray, Any]):
         self._info_keys = _check_info_keys(info_keys)
         self.render_mode = render_mode
         self.observe_clock = observe_clock
-        self.observation_space, self.action_space = _spaces(self.task, observe_clock)
+        self.observation_space, self.action_space = task_spaces(self.task, observe_clock)
         self._names = [c.name for c in self.task.automaton.clocks]
         self._L = int(self.task.episode_length)
         self._multi = self.task.target_channels is not None
@@ -287,7 +289,8 @@ class TaskVectorEnv(VectorEnv[np.ndarray, np.ndarray, np.ndarray]):
         self.num_envs = n = int(num_envs)
         self.render_mode = render_mode
         self.observe_clock = observe_clock
-        self.single_observation_space, self.single_action_space = _spaces(self.task, observe_clock)
+        self.single_observation_space, self.single_action_space = task_spaces(self.task,
+                                                                              observe_clock)
         self.observation_space = batch_space(self.single_observation_space, n)
         self.action_space = batch_space(self.single_action_space, n)
         self._L = L = int(self.task.episode_length)
