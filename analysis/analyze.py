@@ -60,6 +60,13 @@ class AnalyzeConfig:
         for r in self.runs:
             if not checkpoints(r):
                 raise InvalidValue(f"{str(r)!r} is not a run directory with checkpoints")
+        names: dict[str, Path] = {}
+        for r in self.runs:  # outputs go to out/<run name>: two runs must not share one
+            other = names.setdefault(r.name, r)
+            if other.resolve() != r.resolve():
+                raise InvalidValue(f"runs {str(other)!r} and {str(r)!r} share the name {r.name!r}, "
+                                   f"so their outputs would both go to {self.out / r.name}; "
+                                   "analyse them into separate --out directories")
         check_int("final_states", self.final_states, 1)
         check_int("retrain_iterations", self.retrain_iterations, 1)
         if self.retrain_period is not None:

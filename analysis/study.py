@@ -89,7 +89,7 @@ def _train_and_track(config: TrainConfig, seeds: Sequence[int], runs: Path, stud
     return out
 
 
-def _run_record(run: Path, tr: Tracking) -> dict[str, Any]:
+def run_record(run: Path, tr: Tracking) -> dict[str, Any]:
     """Phases, bifurcation and losses of stability of one tracked run."""
     ph = phases_from_metrics(run)
     losses = losses_of_stability(tr)
@@ -105,6 +105,19 @@ def _run_record(run: Path, tr: Tracking) -> dict[str, Any]:
     rec["bifurcation_rotation"] = None if paper is None else paper.rotation_at_birth
     rec["bifurcation_winding"] = None if paper is None else paper.winding_estimate
     return rec
+
+
+def tracked_summary(runs: Sequence[tuple[Path, Tracking]]) -> dict[str, Any]:
+    """Seeds, solved, bifurcated, the offsets of the bifurcation from each phase, the kinds of the
+    bifurcation and every loss of stability, and the per-run records, over tracked runs (of
+    ``train`` or of ``native-ppo``: iterations are then updates)."""
+    recs = [run_record(d, tr) for d, tr in runs]
+    return {"seeds": len(recs), "solved": sum(r["phases"]["solved"] for r in recs),
+            "bifurcated": sum(r["bifurcation_at"] is not None for r in recs),
+            "offsets": offset_table(recs),
+            "bifurcation_kinds": {k: sum(r["bifurcation_kind"] == k for r in recs) for k in KINDS},
+            "losses_of_stability": counts([s for _, tr in runs for s in losses_of_stability(tr)]),
+            "runs": recs}
 
 
 def _paper_loss(tr: Tracking, losses: list[StabilityLoss]) -> StabilityLoss | None:
@@ -136,7 +149,7 @@ def timing(study: StudyConfig) -> dict[str, Any]:
                            continue_after_stop=study.continue_after_stop)
     runs = _train_and_track(cfg, range(study.seeds), study.runs / "timing_rnn_p24", study,
                             study.track)
-    records = [_run_record(d, tr) for d, tr in runs]
+    records = [run_record(d, tr) for d, tr in runs]
     kinds = [s for (_, tr) in runs for s in losses_of_stability(tr)]
     result = {"config": cfg.to_dict(), "track": study.track.__dict__, "seeds": study.seeds,
               "solved": sum(r["phases"]["solved"] for r in records),
@@ -183,7 +196,7 @@ def complexity(study: StudyConfig, names: Sequence[str] = tuple(COMPLEXITY)) -> 
         slug = name.replace(" ", "_").replace("=", "").replace("(", "").replace(")", "")
         runs = _train_and_track(cfg, range(study.seeds), study.runs / f"complexity_{slug}",
                                 study, study.track)
-        recs = [_run_record(d, tr) for d, tr in runs]
+        recs = [run_record(d, tr) for d, tr in runs]
         comp = make_task(task, **kw).automaton.compiled
         plateau = [None if r["phases"]["plateau_end"] is None or r["phases"]["plateau_start"]
                    is None else r["phases"]["plateau_end"] - r["phases"]["plateau_start"]
@@ -217,15 +230,7 @@ def gated(study: StudyConfig, archs: Sequence[str] = ("gru", "lstm")) -> dict[st
                                continue_after_stop=min(100, study.continue_after_stop))
         runs = _train_and_track(cfg, range(study.seeds), study.runs / f"gated_{arch}_p24", study,
                                 replace(study.track, every=2))
-        recs = [_run_record(d, tr) for d, tr in runs]
-        out[arch] = {"seeds": len(recs), "solved": sum(r["phases"]["solved"] for r in recs),
-                     "bifurcated": sum(r["bifurcation_at"] is not None for r in recs),
-                     "offsets": offset_table(recs),
-                     "bifurcation_kinds": {k: sum(r["bifurcation_kind"] == k for r in recs)
-                                           for k in KINDS},
-                     "losses_of_stability": counts([s for _, tr in runs
-                                                    for s in losses_of_stability(tr)]),
-                     "runs": recs}
+        out[arch] = tracked_summary(runs)
         atomic_write_json(study.out / "gated.json", out)
     return out
 

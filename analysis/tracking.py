@@ -250,13 +250,43 @@ def checkpoint_generator(seed: int, iteration: int) -> torch.Generator:
     return torch.Generator().manual_seed(int(state))
 
 
+def _code_digest() -> str:
+    """SHA-256 of the analysis code that decides a tracking row (this module, the fixed-point and
+    orbit finders, the models)."""
+    import hashlib
+
+    import baselines.models as models
+
+    from . import fixed_points, orbits
+
+    h = hashlib.sha256()
+    for mod in (fixed_points, orbits, models):
+        h.update(Path(mod.__file__).read_bytes())
+    h.update(Path(__file__).read_bytes())
+    return h.hexdigest()
+
+
+def row_key(checkpoint: Path, config: TrackConfig, code: str) -> str:
+    """What decides one checkpoint's tracking row: the checkpoint's bytes, the settings and the
+    code; a cached row is reused only under the same key."""
+    import dataclasses
+    import hashlib
+
+    h = hashlib.sha256(Path(checkpoint).read_bytes())
+    h.update(json.dumps(dataclasses.asdict(config), sort_keys=True).encode())
+    h.update(code.encode())
+    return h.hexdigest()
+
+
 def track_run(run_dir: str | Path, out_dir: str | Path | None = None,
               config: TrackConfig = TrackConfig(), progress: bool = True,
               arch: str | None = None) -> Tracking:
     """Track fixed points and orbits over the checkpoints of ``run_dir`` (every
     ``config.every``-th checkpoint, always including the last); partial results go to ``out_dir``
-    (default ``run_dir/tracking``) and are reused when the call is repeated. ``arch`` names a user
-    architecture (see :func:`baselines.runs.load_model`)."""
+    (default ``run_dir/tracking``) and are reused when the call is repeated: a cached row only
+    under the same :func:`row_key` (the checkpoint's bytes, ``config`` and the analysis code), so
+    another run's or another config's rows in ``out_dir`` are recomputed, never returned. ``arch``
+    names a user architecture (see :func:`baselines.runs.load_model`)."""
     run_dir = Path(run_dir)
     ckpts = checkpoints(run_dir)
     if not ckpts:
@@ -270,7 +300,11 @@ def track_run(run_dir: str | Path, out_dir: str | Path | None = None,
     if done_rows and not log.read_text(encoding="utf-8").endswith("\n"):
         # a torn last row (killed mid-write): keep the complete ones before appending again
         atomic_write_text(log, "".join(json.dumps(r) + "\n" for r in done_rows))
-    done = {r["iteration"]: r for r in done_rows}
+    code = _code_digest()
+    keys = {int(ck.stem.split("_")[1]): row_key(ck, config, code) for ck in ckpts}
+    done = {r["iteration"]: r for r in done_rows if r.get("key") == keys.get(r["iteration"])}
+    if len(done) != len(done_rows):  # rows of another run, config or code: dropped, recomputed
+        atomic_write_text(log, "".join(json.dumps(r) + "\n" for r in done.values()))
     rows: list[dict[str, Any]] = []
     prev_points: np.ndarray | None = None
     for ck in iterate(ckpts, f"tracking {run_dir.name}", progress):
@@ -289,8 +323,8 @@ def track_run(run_dir: str | Path, out_dir: str | Path | None = None,
         warm = prev_points if prev_points is not None else np.zeros((0, states.shape[1]))
         fp, per_symbol = _checkpoint_row(model, inputs, states, warm, config, gen)
         fp.save(npz)
-        row = {"iteration": it, "symbols": [str(s) for s in task.automaton.alphabet],
-               "per_symbol": per_symbol}
+        row = {"iteration": it, "key": keys[it],
+               "symbols": [str(s) for s in task.automaton.alphabet], "per_symbol": per_symbol}
         with log.open("a") as f:
             f.write(json.dumps(row) + "\n")
         rows.append(row)

@@ -251,3 +251,30 @@ def test_a_torn_last_tracking_row_is_dropped_and_recomputed(tmp_path):
         again = track_run(run, tmp_path / "a", config=FAST, progress=False)
     assert log.read_text() == "".join(lines)
     assert again.events == straight.events
+
+
+def test_a_cache_of_another_run_or_config_is_not_returned(tmp_path):
+    """Issue 24, items 1-2: rows already in ``out`` belong to the run and settings that made them."""
+    a = constructed_run(tmp_path / "a", CASES["neimark-sacker"])
+    b = constructed_run(tmp_path / "b", CASES["saddle-node"])
+    cache = tmp_path / "cache"
+    ta = track_run(a, cache, FAST, progress=False)
+    tb = track_run(b, cache, FAST, progress=False)  # same folder, another run
+    fresh = track_run(b, tmp_path / "fresh", FAST, progress=False)
+    np.testing.assert_array_equal(tb.lam_abs, fresh.lam_abs)
+    assert not np.allclose(ta.lam_abs, tb.lam_abs, equal_nan=True)
+    other = TrackConfig(fixed_point_states=24, orbit_states=8, transient=400, adam_steps=100)
+    rows_before = (cache / "tracking.jsonl").read_text().count("\n")
+    track_run(b, cache, other, progress=False)  # another config: recomputed, not reused
+    rows = [json.loads(x) for x in (cache / "tracking.jsonl").read_text().splitlines()]
+    assert rows_before == len(rows) == 7
+    assert len({r["key"] for r in rows}) == 7
+
+
+def test_analyze_refuses_two_runs_with_one_output_folder(tmp_path):
+    for parent in ("A", "B"):
+        constructed_run((tmp_path / parent / "seed_000"), CASES["pitchfork"]).mkdir(exist_ok=True)
+    code = main(["analyze", str(tmp_path / "A" / "seed_000"), str(tmp_path / "B" / "seed_000"),
+                 "--out", str(tmp_path / "AN"), "--quiet"])
+    assert code == 2
+    assert not (tmp_path / "AN" / "seed_000").exists()

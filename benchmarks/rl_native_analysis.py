@@ -1,0 +1,73 @@
+"""Do cores trained by reward lose their last stable fixed point like supervised ones? Tracks the
+native-PPO P = 24 runs of ``rl_native_study.py`` (every checkpoint = every update) and puts them in
+the supervised bifurcation study's table (its committed ``gated.json`` / ``timing.json`` rows).
+
+    python benchmarks/rl_native_analysis.py --runs runs/rl_native [--cores gru rnn lstm]
+
+Writes ``benchmarks/results/rl_native_bifurcation.json``. Iterations of the RL rows are PPO
+updates (24,576 frames each); of the supervised rows, SGD iterations.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from analysis.study import tracked_summary  # noqa: E402
+from analysis.tracking import TrackConfig, track_run  # noqa: E402
+from baselines.provenance import provenance  # noqa: E402
+from baselines.workers import run_jobs  # noqa: E402
+
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+def track(job: tuple[str, int]) -> str:
+    run, every = job
+    track_run(run, Path(run) / "tracking", TrackConfig(every=every), progress=False)
+    return run
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--runs", default="runs/rl_native")
+    ap.add_argument("--cores", nargs="*", default=["gru", "rnn", "lstm"])
+    ap.add_argument("--every", type=int, default=1, help="track every n-th checkpoint")
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--out", default=str(RESULTS / "rl_native_bifurcation.json"))
+    a = ap.parse_args()
+    dirs = {c: sorted(Path(a.runs, f"P24__{c}").glob("rl_seed_*")) for c in a.cores}
+    run_jobs(track, [(str(d), a.every) for ds in dirs.values() for d in ds], a.workers,
+             desc="tracking")
+    rows = {}
+    for core, ds in dirs.items():
+        tracked = [(d, track_run(d, d / "tracking", TrackConfig(every=a.every), progress=False))
+                   for d in ds]
+        rows[f"native-ppo {core}"] = tracked_summary(tracked)
+    sup = {}
+    gated = RESULTS / "analysis" / "gated.json"
+    timing = RESULTS / "analysis" / "timing.json"
+    if gated.exists():
+        g = json.loads(gated.read_text())
+        sup.update({f"supervised {k}": {kk: v[kk] for kk in ("seeds", "solved", "bifurcated",
+                                                               "offsets", "bifurcation_kinds")}
+                    for k, v in g.items() if k != "provenance"})
+    if timing.exists():
+        t = json.loads(timing.read_text())
+        sup["supervised rnn"] = {k: t.get(k) for k in ("seeds", "solved", "bifurcated", "offsets",
+                                                        "bifurcation_kinds")}
+    out = {"provenance": provenance(), "units": {"native-ppo": "PPO updates (24,576 frames)",
+                                                 "supervised": "SGD iterations (64 sequences)"},
+           "track_every": a.every, "rows": rows, "supervised": sup}
+    Path(a.out).write_text(json.dumps(out, indent=2) + "\n")
+    for name, r in {**rows, **sup}.items():
+        off = (r.get("offsets") or {}).get("smoothed TD >= 0.75") or {}
+        print(f"{name:22s} seeds {r.get('seeds')} solved {r.get('solved')} bifurcated "
+              f"{r.get('bifurcated')} kinds {r.get('bifurcation_kinds')} offset(smoothed 0.75) "
+              f"{off.get('median')} [{off.get('q1')}, {off.get('q3')}] n={off.get('n')}")
+
+
+if __name__ == "__main__":
+    main()
