@@ -28,6 +28,7 @@ One verb, :func:`find_fixed_points`, and a result object, :class:`FixedPoints`:
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
@@ -331,13 +332,18 @@ def find_fixed_points(
     if H0.ndim != 2 or U.ndim != 2 or len(H0) == 0:
         raise InvalidValue(f"inputs must be [U, I] and initial_states [N, S] with N >= 1, got "
                            f"{tuple(U.shape)} and {tuple(H0.shape)}")
-    check_float("tol", tol, above=0.0)
-    check_int("adam_steps", adam_steps, 0)
-    check_int("lm_steps", lm_steps, 0)
+    _check_settings(U, H0, tol=tol, adam_steps=adam_steps, adam_lr=adam_lr, q_stop=q_stop,
+                    q_polish=q_polish, far_candidates=far_candidates, lm_steps=lm_steps,
+                    unique_tol=unique_tol, marginal_tol=marginal_tol, isolation_tol=isolation_tol,
+                    step_tol=step_tol)
     S = H0.shape[1]
     pts, idx, nfound, slow, slow_idx, slow_res, iso, iso_idx = ([] for _ in range(8))
     for u_i, u in enumerate(U):
         h, q = _minimise_speed(step, u, H0, adam_steps, adam_lr, q_stop)
+        if not bool(torch.isfinite(q).any()):
+            warnings.warn(f"find_fixed_points: the step returned non-finite values from every "
+                          f"initial state under input {u_i} ({U[u_i].tolist()}); no point can be "
+                          "found there (is the model's step NaN?)", RuntimeWarning, stacklevel=2)
         # Newton candidates: the near points, then the ``far_candidates`` best (lowest q) of the
         # states still converging when Adam stopped and as many of the stalled ones
         near = q < q_polish
@@ -408,6 +414,20 @@ def find_fixed_points(
         non_isolated=torch.cat(iso).numpy() if iso else np.zeros((0, S)),
         non_isolated_input_index=torch.cat(iso_idx).numpy() if iso_idx else np.zeros(0, np.int64),
     )
+
+
+def _check_settings(U: Tensor, H0: Tensor, **kw: Any) -> None:
+    """One clear line for a bad setting or non-finite inputs / initial states."""
+    for name in ("tol", "adam_lr", "q_stop", "q_polish", "unique_tol", "isolation_tol",
+                 "step_tol"):
+        check_float(name, kw[name], above=0.0)
+    check_float("marginal_tol", kw["marginal_tol"], 0.0)
+    for name in ("adam_steps", "lm_steps", "far_candidates"):
+        check_int(name, kw[name], 0)
+    if not bool(torch.isfinite(U).all()):
+        raise InvalidValue("inputs must be finite (they hold NaN or infinite values)")
+    if not bool(torch.isfinite(H0).all()):
+        raise InvalidValue("initial_states must be finite (they hold NaN or infinite values)")
 
 
 def _stack_residuals(step: StepFn, U: Tensor, idx: Tensor, P: Tensor) -> np.ndarray:

@@ -123,7 +123,13 @@ class RunLock:
 
     def __enter__(self) -> RunLock:
         self.run_dir.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:  # never follow a link: its target would be truncated and overwritten
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o644)
+        except OSError as err:
+            if err.errno == errno.ELOOP:
+                raise RunLockedError(f"{self.path} is a symbolic link, not a lock file; remove "
+                                     "it (nothing it points to was touched) and rerun") from None
+            raise
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -245,6 +251,45 @@ class Checkpoint:
     extra: Mapping[str, Any] | None = None  #: native-ppo: rl_config, value, sample_rng, frames
 
 
+def state_digest(state: Mapping[str, Any]) -> str:
+    """SHA-256 over a checkpoint's entries (every key, every tensor's dtype, shape and bytes, every
+    plain value), in a fixed order; saved as ``digest`` and verified on load, so a flipped bit in
+    the file is an error, never changed weights. (A checksum detects corruption; it does not prove
+    who wrote the file.)"""
+    import hashlib
+
+    h = hashlib.sha256()
+
+    def walk(x: Any) -> None:
+        if isinstance(x, torch.Tensor):
+            t = x.detach().cpu().contiguous()
+            h.update(f"T{t.dtype}{tuple(t.shape)}".encode())
+            h.update(t.reshape(-1).view(torch.uint8).numpy().tobytes() if t.numel() else b"")
+        elif isinstance(x, Mapping):
+            for k in sorted(x, key=str):
+                h.update(f"K{k!s}".encode())
+                walk(x[k])
+        elif isinstance(x, (list, tuple)):
+            h.update(f"L{len(x)}".encode())
+            for v in x:
+                walk(v)
+        else:
+            h.update(f"V{x!r}".encode())
+
+    walk({k: v for k, v in state.items() if k != "digest"})
+    return h.hexdigest()
+
+
+def _save_state(path: str | Path, state: dict[str, Any]) -> Path:
+    import io
+
+    state["digest"] = state_digest(state)
+    buf = io.BytesIO()
+    torch.save(state, buf)
+    atomic_write_bytes(path, buf.getvalue(), "earlier checkpoints are kept")
+    return Path(path)
+
+
 def checkpoint_path(run_dir: str | Path, iteration: int) -> Path:
     """``run_dir/checkpoints/it_XXXXXXX.pt``."""
     return Path(run_dir, "checkpoints", f"it_{iteration:07d}.pt")
@@ -258,16 +303,12 @@ def checkpoints(run_dir: str | Path) -> list[Path]:
 def save_checkpoint(path: str | Path, iteration: int, config: TrainConfig, model: nn.Module,
                     optimizer: torch.optim.Optimizer, data_rng_state: Mapping[str, Any],
                     wall_s: float) -> Path:
-    """Write a checkpoint atomically (temp file, fsync, replace)."""
-    import io
-
-    buf = io.BytesIO()
-    torch.save({"format": CHECKPOINT_FORMAT, "iteration": int(iteration),
-                "config": json.dumps(config.to_dict()), "model": model.state_dict(),
-                "optimizer": optimizer.state_dict(), "data_rng": json.dumps(dict(data_rng_state)),
-                "wall_s": float(wall_s)}, buf)
-    atomic_write_bytes(path, buf.getvalue(), "earlier checkpoints are kept")
-    return Path(path)
+    """Write a checkpoint atomically (temp file, fsync, replace), with its digest."""
+    return _save_state(path, {"format": CHECKPOINT_FORMAT, "iteration": int(iteration),
+                              "config": json.dumps(config.to_dict()), "model": model.state_dict(),
+                              "optimizer": optimizer.state_dict(),
+                              "data_rng": json.dumps(dict(data_rng_state)),
+                              "wall_s": float(wall_s)})
 
 
 def save_rl_checkpoint(path: str | Path, iteration: int, twin: TrainConfig,
@@ -275,16 +316,12 @@ def save_rl_checkpoint(path: str | Path, iteration: int, twin: TrainConfig,
                        optimizer: torch.optim.Optimizer, sample_rng: torch.Tensor, frames: int,
                        wall_s: float) -> Path:
     """Write a native-PPO checkpoint atomically (see :data:`RL_CHECKPOINT_FORMAT`)."""
-    import io
-
-    buf = io.BytesIO()
-    torch.save({"format": RL_CHECKPOINT_FORMAT, "iteration": int(iteration),
-                "config": json.dumps(twin.to_dict()), "model": core.state_dict(),
-                "optimizer": optimizer.state_dict(), "data_rng": json.dumps({"frames": int(frames)}),
-                "wall_s": float(wall_s), "rl_config": json.dumps(dict(rl_config)),
-                "value": value.state_dict(), "sample_rng": sample_rng}, buf)
-    atomic_write_bytes(path, buf.getvalue(), "earlier checkpoints are kept")
-    return Path(path)
+    return _save_state(path, {"format": RL_CHECKPOINT_FORMAT, "iteration": int(iteration),
+                              "config": json.dumps(twin.to_dict()), "model": core.state_dict(),
+                              "optimizer": optimizer.state_dict(),
+                              "data_rng": json.dumps({"frames": int(frames)}),
+                              "wall_s": float(wall_s), "rl_config": json.dumps(dict(rl_config)),
+                              "value": value.state_dict(), "sample_rng": sample_rng})
 
 
 def load_checkpoint(path: str | Path, config: TrainConfig | None = None) -> Checkpoint:
@@ -305,6 +342,9 @@ def load_checkpoint(path: str | Path, config: TrainConfig | None = None) -> Chec
     missing = [k for k in CHECKPOINT_KEYS + (RL_CHECKPOINT_KEYS if rl else ()) if k not in state]
     if missing:
         raise InvalidValue(f"checkpoint {str(path)!r} lacks {missing}; it is damaged")
+    if "digest" in state and state["digest"] != state_digest(state):
+        raise InvalidValue(f"checkpoint {str(path)!r} is corrupt: its contents do not match the "
+                           "digest saved with them (a changed byte); use an earlier checkpoint")
     try:
         stored = json.loads(state["config"])
         init_from = stored.get("init_from")

@@ -136,6 +136,10 @@ class Session:
             logits = predict(self.model, self.val["inputs"], chunk=eval_chunk(self.model))
             loss, correct = loss_and_correct(logits, self.val["targets"], self.kind, None)
         self.model.train()
+        if not bool(torch.isfinite(logits).all()):
+            raise DivergedError(f"{self.config.arch} on {self.config.task}: the held-out "
+                                "evaluation (eval mode) produced non-finite outputs; a run is not "
+                                "scored on NaN or infinite logits")
         return {"val_loss": float(loss), "val_td_acc": _acc(correct, self.val["mask_td"]),
                 "val_ti_acc": _acc(correct, self.val["mask_ti"]),
                 "val_acc": float(correct.float().mean()),

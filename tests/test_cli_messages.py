@@ -99,6 +99,9 @@ def test_a_diverged_run_is_refused_by_analyze_with_one_line(tmp_path, capsys):
     ck = checkpoints(tmp_path / "run")[-1]
     state = torch.load(ck, weights_only=True)
     state["model"] = {k: v * float("nan") for k, v in state["model"].items()}
+    from baselines.runs import state_digest
+
+    state["digest"] = state_digest(state)  # as a diverged run would have saved it
     torch.save(state, ck)
     rc, err = _run(["analyze", str(tmp_path / "run"), "--out", str(tmp_path / "a"), "--quiet"],
                    capsys)

@@ -97,3 +97,13 @@ class NaNAfter(ToyRNN):
         if type(self).calls > 40:
             logits = logits * float("nan")
         return logits, states
+
+
+class NaNInEval(ToyRNN):
+    """Finite while training (the build check runs in train mode), NaN in eval mode."""
+
+    def forward(self, inputs):
+        logits, states = super().forward(inputs)
+        if not self.training:
+            logits = logits * float("nan")
+        return logits, states

@@ -12,7 +12,7 @@ from ta_envs.dataset import Batch
 
 from ..config import TrainConfig
 from ..models import head_spec, predict
-from ..train import loss_and_correct
+from ..train import DivergedError, loss_and_correct
 from .protocol import CONDITIONS, EVAL_SEQUENCES, LENGTHS, SuiteTask
 
 #: At most this many steps per evaluation chunk (sequences x length).
@@ -36,7 +36,11 @@ def correct_steps(model: torch.nn.Module, batch: Batch, kind: str, device: str =
         for s in range(0, len(batch.inputs), n):
             x = torch.as_tensor(batch.inputs[s : s + n], device=device)
             y = torch.as_tensor(batch.targets[s : s + n], device=device)
-            _, correct = loss_and_correct(predict(model, x), y, kind, None)
+            logits = predict(model, x)
+            if not bool(torch.isfinite(logits).all()):
+                raise DivergedError(f"{type(model).__name__}: evaluation produced non-finite "
+                                    f"outputs at length {T}; the run is recorded as failed")
+            _, correct = loss_and_correct(logits, y, kind, None)
             out.append(correct.cpu().numpy())
     return np.concatenate(out)
 

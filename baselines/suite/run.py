@@ -68,7 +68,11 @@ def run_unit(job: dict[str, Any]) -> dict[str, Any]:
                                    "wall_s": round(time.perf_counter() - t0, 1)})
     train_s = time.perf_counter() - t0
     model, _, _ = load_model(checkpoints(run_dir)[-1], arch=config.arch)
-    acc = evaluate_conditions(model, task, config, resolve_device(config.device))
+    try:
+        acc = evaluate_conditions(model, task, config, resolve_device(config.device))
+    except DivergedError as err:
+        return write_result(done, {**base, "failed": str(err), "acc": None, "solved_at": None,
+                                   "wall_s": round(time.perf_counter() - t0, 1)})
     metrics = read_metrics(run_dir)
     key_acc = "val_td_acc" if any(m.get("val_td_acc") is not None for m in metrics) else "val_acc"
     solved = next((m["it"] for m in metrics if (m.get(key_acc) or 0) >= 0.99), None)

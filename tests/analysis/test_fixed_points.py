@@ -251,3 +251,26 @@ def test_the_closed_forms_find_the_same_points_as_autograd(arch):
         a, b = fast.for_input(u).points, slow.for_input(u).points
         assert len(a) == len(b)
         assert np.abs(a[:, None] - b[None]).max(-1).min(1).max() < 1e-8
+
+
+@pytest.mark.parametrize("kw,match", [({"marginal_tol": -1}, "marginal_tol"),
+                                      ({"far_candidates": -1}, "far_candidates"),
+                                      ({"adam_lr": 0}, "adam_lr"),
+                                      ({"unique_tol": float("nan")}, "unique_tol")])
+def test_bad_settings_are_refused_in_one_line(kw, match):
+    """Issue 24: marginal_tol=-1 labelled a stable point unstable; far_candidates=-1 gave a raw
+    numpy error."""
+    with pytest.raises(ValueError, match=match):
+        find_fixed_points(_affine(np.eye(1) * 0.5, np.zeros(1)), ZERO, np.zeros((4, 1)), **kw)
+
+
+def test_non_finite_inputs_states_or_steps_are_not_silently_empty():
+    step = _affine(np.eye(2) * 0.5, np.zeros(2))
+    with pytest.raises(ValueError, match="inputs must be finite"):
+        find_fixed_points(step, np.full((1, 1), np.nan), np.zeros((4, 2)))
+    with pytest.raises(ValueError, match="initial_states must be finite"):
+        find_fixed_points(step, ZERO, np.full((4, 2), np.inf))
+    nan_step = lambda h, x: h * float("nan")  # noqa: E731
+    with pytest.warns(RuntimeWarning, match="non-finite values from every initial state"):
+        fp = find_fixed_points(nan_step, ZERO, np.ones((4, 2)))
+    assert len(fp) == 0

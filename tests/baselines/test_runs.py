@@ -29,6 +29,7 @@ from baselines.runs import (  # noqa: E402
     load_model,
     read_jsonl,
     read_metrics,
+    state_digest,
 )
 from baselines.train import train  # noqa: E402
 
@@ -233,6 +234,7 @@ def test_loading_a_checkpoint_never_imports_what_it_names(reference, tmp_path):
     cfg = json.loads(state["config"])
     cfg["arch"] = "this:Nope"  # importing `this` prints the Zen of Python
     state["config"] = json.dumps(cfg)
+    state["digest"] = state_digest(state)  # a consistent file: the loader itself must not import
     bad = tmp_path / "bad.pt"
     torch.save(state, bad)
     sys.modules.pop("this", None)
@@ -246,6 +248,7 @@ def test_loading_a_checkpoint_never_imports_what_it_names(reference, tmp_path):
 def test_damaged_checkpoints_give_one_line_naming_the_file(reference, tmp_path):
     _, ref = reference
     good = torch.load(checkpoints(ref)[-1], weights_only=True)
+    good.pop("digest")  # hand-built checkpoints carry no digest (loaded as before)
     no_model = {k: v for k, v in good.items() if k != "model"}
     torch.save(no_model, tmp_path / "a.pt")
     with pytest.raises(ValueError, match=r"a\.pt.*lacks \['model'\]"):
@@ -260,3 +263,37 @@ def test_damaged_checkpoints_give_one_line_naming_the_file(reference, tmp_path):
     with pytest.raises(ValueError, match="corrupt"):
         load_checkpoint(tmp_path / "c.pt")
     assert read_jsonl(ref / "metrics.jsonl")[0]["it"] == 0
+
+
+def test_a_symlinked_lock_is_refused_and_its_target_untouched(tmp_path):
+    """Issue 24, item 9: the lock file was followed through a symlink and its target truncated."""
+    target = tmp_path / "precious.txt"
+    target.write_text("keep me\n")
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / ".lock").symlink_to(target)
+    with pytest.raises(RunLockedError, match="symbolic link"):
+        with RunLock(run):
+            pass
+    assert target.read_text() == "keep me\n"
+
+
+def test_a_flipped_bit_in_tensor_data_is_caught_on_load(reference, tmp_path):
+    """Issue 24, item 6: a one-bit flip in a checkpoint's weights loaded as changed weights."""
+    import shutil
+
+    _, run = reference
+    src = checkpoints(run)[-1]
+    ck = load_checkpoint(src)
+    weight = ck.model["rnn.weight_hh_l0"].numpy().tobytes()
+    data = bytearray(src.read_bytes())
+    at = data.find(weight)
+    assert at > 0
+    data[at + len(weight) // 2] ^= 0x01
+    bad = tmp_path / "it_bad.pt"
+    shutil.copy(src, bad)
+    bad.write_bytes(bytes(data))
+    with pytest.raises(ValueError, match="do not match the digest"):
+        load_checkpoint(bad)
+    with pytest.raises(ValueError, match="do not match the digest"):
+        load_model(bad)

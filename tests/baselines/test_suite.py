@@ -264,3 +264,13 @@ def test_a_forward_only_transformer_in_the_current_directory_enters(tmp_path, mo
     run = rep["tasks"][0]["runs"][0]
     assert run["failed"] is None and set(run["acc"]) == set(CONDITIONS)
     assert run.get("mechanism") is None  # no recurrent interface: no mechanism column
+
+
+def test_nan_only_in_eval_mode_is_a_failed_run_with_the_reason(tmp_path):
+    """Issue 24, item 3: a model finite in train mode and NaN in eval mode is not scored."""
+    cfg = SuiteConfig(arch="toy_models:NaNInEval", seeds=1, quick=True, hidden=8, mechanism=False,
+                      tasks=("periodic P=6",))
+    rep = run_suite(cfg, tmp_path, show_progress=False)
+    run = rep["tasks"][0]["runs"][0]
+    assert "non-finite outputs" in run["failed"] and run["acc"] is None
+    assert rep["tasks"][0]["failed"] == 1
