@@ -11,6 +11,7 @@ from ta_envs.validation import (
     InvalidType,
     InvalidValue,
     check_bool,
+    check_bytes,
     check_choice,
     check_float,
     check_int,
@@ -108,7 +109,8 @@ class TrainConfig:
         check_str("arch", self.arch)
         check_int_fields(self, ("hidden", "batch", "seq_len", "eval_every", "eval_size",
                                 "checkpoint_every", "threads"), 1)
-        check_int_fields(self, ("iterations", "seed", "continue_after_stop"), 0)
+        check_int_fields(self, ("iterations", "continue_after_stop"), 0)
+        check_int("seed", self.seed, 0, 2**32 - 1)
         if self.continue_after_stop and self.stop_at_td is None:
             raise InvalidValue("continue_after_stop needs stop_at_td")
         check_float("lr", self.lr, above=0.0)
@@ -132,6 +134,18 @@ class TrainConfig:
         from .models import head_spec
 
         head_spec(task)  # refuses targets no head supports
+        per_step = self.step_bytes(task)
+        check_bytes(f"batch={self.batch} x seq_len={self.seq_len}",
+                    self.batch * self.seq_len * per_step, "lower batch or seq_len")
+        check_bytes(f"eval_size={self.eval_size} x seq_len={self.seq_len}",
+                    self.eval_size * self.seq_len * per_step,
+                    "lower eval_size (the held-out set is built once) or seq_len")
+
+    def step_bytes(self, task: Task) -> int:
+        """Rough bytes per sequence step: the batch's arrays plus the network's activations kept
+        for backpropagation (about eight floats per hidden unit)."""
+        D, X = task.obs_table.shape[1], len(task.automaton.clocks)
+        return 4 * D + 8 + 2 + 8 + 8 * X + 32 * self.hidden
 
     def make_task(self) -> Task:
         """The task (raises ``TypeError`` for kwargs the task does not take)."""

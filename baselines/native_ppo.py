@@ -50,6 +50,7 @@ import ta_envs
 from ta_envs.envs import TaskVectorEnv
 from ta_envs.progress import progress as progress_reporter
 from ta_envs.validation import (
+    Interrupted,
     InvalidType,
     InvalidValue,
     check_bool,
@@ -632,7 +633,7 @@ def _train_locked(st: Learner, cfg: NativePPOConfig, run_dir: Path, log: Metrics
                 if evaluated:
                     bar.set_postfix(td=m["val_td_acc"], acc=m["val_acc"])
                 if interrupt.requested:
-                    raise KeyboardInterrupt
+                    raise Interrupted(interrupt.signum)
                 if stop:
                     break
     except KeyboardInterrupt:

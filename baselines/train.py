@@ -28,7 +28,7 @@ from torch import Tensor, nn
 
 from ta_envs import Task, make_dataset
 from ta_envs.progress import progress as progress_reporter
-from ta_envs.validation import check_int
+from ta_envs.validation import Interrupted, check_int
 
 from .config import TrainConfig, resolve_device
 from .models import eval_chunk, head_spec, predict, spectral_radius
@@ -182,10 +182,12 @@ class Session:
 
 class DeferredInterrupt:
     """While active (main thread only), SIGINT/SIGTERM set :attr:`requested` instead of raising;
-    the training loop checkpoints at the end of the iteration and then raises KeyboardInterrupt."""
+    the training loop checkpoints at the end of the iteration and then raises
+    :class:`~ta_envs.validation.Interrupted` (a ``KeyboardInterrupt`` carrying the signal)."""
 
     def __init__(self) -> None:
         self.requested = False
+        self.signum = int(signal.SIGINT)
         self._old: dict[int, Any] = {}
 
     def __enter__(self) -> DeferredInterrupt:
@@ -196,6 +198,7 @@ class DeferredInterrupt:
 
     def _handle(self, signum: int, frame: Any) -> None:
         self.requested = True
+        self.signum = signum
 
     def __exit__(self, *exc: Any) -> None:
         for sig, old in self._old.items():
@@ -294,7 +297,7 @@ def _train_locked(session: Session, run_dir: Path, log: MetricsLog, resume: bool
                 if on_iteration is not None:
                     on_iteration(it)
                 if interrupt.requested:
-                    raise KeyboardInterrupt
+                    raise Interrupted(interrupt.signum)
                 if stop:
                     break
     except KeyboardInterrupt:

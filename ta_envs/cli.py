@@ -7,13 +7,15 @@ imported only when that subcommand (or ``--help``) needs it. Another package can
 same way.
 
 A :class:`~ta_envs.validation.UsageError` (a bad argument, a busy run directory, a full disk) is
-printed as one line and exits 2; any other exception is a bug and shows its traceback.
+printed as one line and exits 2; Ctrl-C or SIGTERM prints one line (what was saved, the command to
+resume) and exits 130 or 143; any other exception is a bug and shows its traceback.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import signal
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -25,7 +27,7 @@ import numpy as np
 from .render import timeline
 from .simulate import rollout
 from .tasks import FACTORIES, Task, make_task
-from .validation import InvalidValue, UsageError, check_int
+from .validation import Interrupted, InvalidValue, UsageError, check_int
 
 GROUP = "ta_envs.commands"
 
@@ -160,11 +162,35 @@ def main(argv: Sequence[str] | None = None) -> int:
         else:
             sub.add_parser(name)
     args = parser.parse_args(argv)
+    old = _on_sigterm()
     try:
         return loaded[args.cmd].run(args)
     except UsageError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt as err:
+        signum = getattr(err, "signum", signal.SIGINT)
+        name = signal.Signals(signum).name
+        print(f"interrupted ({name}): the work completed so far is saved (runs checkpoint their "
+              f"last finished iteration); rerun the same command to resume: ta-envs "
+              f"{' '.join(argv)}", file=sys.stderr)
+        return 128 + int(signum)
+    finally:
+        if old is not None:
+            signal.signal(signal.SIGTERM, old)
+
+
+def _on_sigterm() -> Any:
+    """Turn SIGTERM into :class:`Interrupted` (like Ctrl-C) while a command runs (main thread)."""
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        return None
+
+    def handler(signum: int, frame: Any) -> None:
+        raise Interrupted(signum)
+
+    return signal.signal(signal.SIGTERM, handler)
 
 
 if __name__ == "__main__":  # ``python -m ta_envs.cli``: run the importable module's main

@@ -21,7 +21,7 @@ from gymnasium.vector.utils import batch_space
 from .render import frame, timeline
 from .simulate import rollout
 from .tasks import Task, make_task
-from .validation import InvalidValue, check_bool, check_int, check_seed
+from .validation import InvalidValue, check_bool, check_bytes, check_int, check_seed
 
 _ACTION_KINDS = "iu"
 RENDER_MODES = (None, "ansi", "rgb_array")
@@ -108,6 +108,14 @@ def _episodes(task: Task, symbols: np.ndarray, observe_clock: bool, compact: np.
             "theta": r.theta, "clocks": r.clocks, "symbols": compact.copy()}
 
 
+def _step_bytes(task: Task, observe_clock: bool) -> int:
+    """Bytes one env-step of a precomputed episode takes (observation, target, class, TD flag,
+    Θ, clocks, symbol)."""
+    D, X = task.obs_table.shape[1], len(task.automaton.clocks)
+    N = 0 if task.target_channels is None else task.target_channels.shape[1]
+    return 4 * (D + (X if observe_clock else 0)) + 8 * max(N, 1) + 8 + 1 + 8 + 8 * X + 1
+
+
 def _env_task(task: Any, default_id: str | None, render_mode: str | None, observe_clock: bool,
               task_kwargs: dict[str, Any]) -> Task:
     """Validate the constructor arguments shared by both env classes; build the task."""
@@ -160,6 +168,9 @@ class TaskEnv(gym.Env[np.ndarray, Any]):
         self.render_mode = render_mode
         self.observe_clock = observe_clock
         self.observation_space, self.action_space = task_spaces(self.task, observe_clock)
+        check_bytes(f"episode_length={self.task.episode_length}",
+                    self.task.episode_length * _step_bytes(self.task, observe_clock),
+                    "an episode is precomputed at reset; lower episode_length")
         self._names = [c.name for c in self.task.automaton.clocks]
         self._L = int(self.task.episode_length)
         self._multi = self.task.target_channels is not None
@@ -294,6 +305,9 @@ class TaskVectorEnv(VectorEnv[np.ndarray, np.ndarray, np.ndarray]):
         self.observation_space = batch_space(self.single_observation_space, n)
         self.action_space = batch_space(self.single_action_space, n)
         self._L = L = int(self.task.episode_length)
+        check_bytes(f"num_envs={n} x episode_length={L}",
+                    n * L * (_step_bytes(self.task, observe_clock) + 8),
+                    "every env's episode is precomputed at reset; lower num_envs or episode_length")
         self._E = max(1, min(16, self.lookahead_steps // (n * L)))
         # the symbol bank holds Eb = E * r episodes per env, consumed E at a time, in order
         self._Eb = self._E * max(1, min(64, self.bank_bytes // (n * L * self._E)))

@@ -26,6 +26,15 @@ class InvalidType(UsageError, TypeError):
     """An argument of the wrong type."""
 
 
+class Interrupted(KeyboardInterrupt):
+    """Work stopped by a signal (``signum``: SIGINT for Ctrl-C, or SIGTERM) after saving what it
+    had completed; the command line prints one line and exits ``128 + signum``."""
+
+    def __init__(self, signum: int = 2) -> None:
+        super().__init__(f"interrupted by signal {signum}")
+        self.signum = int(signum)
+
+
 def _range_text(minimum: float | None, maximum: float | None) -> str:
     if minimum is not None and maximum is not None:
         return f" in [{minimum}, {maximum}]"
@@ -144,3 +153,30 @@ def check_kwargs(owner: str, given: Iterable[str], allowed: Sequence[str]) -> No
         if k not in allowed:
             raise InvalidType(f"{owner} got an unexpected keyword argument {k!r}; allowed: "
                               f"{', '.join(allowed) or 'none'}")
+
+
+#: Default bound on the bytes one call may allocate for per-step arrays (override with the
+#: environment variable ``TA_ENVS_MAX_BYTES``).
+DEFAULT_MAX_BYTES = 4 << 30
+
+
+def max_bytes() -> int:
+    """The allocation bound in force: ``TA_ENVS_MAX_BYTES`` if set, else 4 GiB."""
+    import os
+
+    env = os.environ.get("TA_ENVS_MAX_BYTES")
+    if env is None:
+        return DEFAULT_MAX_BYTES
+    try:
+        return check_int("TA_ENVS_MAX_BYTES", int(env), 1)
+    except ValueError:
+        raise InvalidValue(f"TA_ENVS_MAX_BYTES must be an int >= 1, got {env!r}") from None
+
+
+def check_bytes(what: str, nbytes: float, fix: str) -> None:
+    """Refuse work whose per-step arrays would take ``nbytes`` above :func:`max_bytes`, before
+    allocating: ``what`` names the arguments and their values, ``fix`` says what to lower."""
+    limit = max_bytes()
+    if nbytes > limit:
+        raise InvalidValue(f"{what} needs about {nbytes / 2**30:.1f} GiB of per-step arrays, over "
+                           f"the {limit / 2**30:.1f} GiB bound (TA_ENVS_MAX_BYTES); {fix}")

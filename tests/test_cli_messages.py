@@ -134,3 +134,58 @@ def test_library_errors_are_usage_errors():
         with pytest.raises(UsageError):
             call()
     assert np.isfinite(ds.fixed(1).inputs).all()
+
+
+@pytest.mark.faults
+@pytest.mark.parametrize("sig,code", [(2, 130), (15, 143)])
+def test_ctrl_c_or_sigterm_prints_one_line_and_exits_128_plus_the_signal(tmp_path, sig, code):
+    """Issue 24: Ctrl-C or SIGTERM on train printed a 30-line KeyboardInterrupt traceback."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    out = tmp_path / "run"
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    proc = subprocess.Popen([sys.executable, "-c", "from ta_envs.cli import main; raise "
+                             "SystemExit(main())", "train", "--kw", "period=4", "--hidden", "8",
+                             "--iterations", "100000", "--seeds", "1", "--quiet", "--out",
+                             str(out)], stderr=subprocess.PIPE, env=env,
+                            start_new_session=True)  # SIGINT is not ignored in a new session
+    metrics = out / "seed_000" / "metrics.jsonl"
+    t0 = time.time()
+    while time.time() - t0 < 60 and not (metrics.exists() and metrics.read_text().count("\n") > 30):
+        time.sleep(0.05)
+    proc.send_signal(signal.Signals(sig))
+    _, err = proc.communicate(timeout=60)
+    lines = err.decode().strip().splitlines()
+    assert proc.returncode == code, err.decode()[-2000:]
+    assert len(lines) == 1 and "rerun the same command to resume" in lines[0]
+    assert "Traceback" not in err.decode()
+    assert main(["train", "--kw", "period=4", "--hidden", "8", "--iterations", "40", "--seeds",
+                 "1", "--quiet", "--out", str(out)]) == 0  # resumes (and stops at 40... or later)
+
+
+@pytest.mark.parametrize("kw,match", [
+    ({"batch": 100_000_000, "seq_len": 100_000}, r"batch=100000000 x seq_len=100000 needs about"),
+    ({"eval_size": 10**9}, r"eval_size=1000000000 x seq_len=96"),
+    ({"seed": 2**70}, r"seed must be an int in \[0, 4294967295\]"),
+])
+def test_train_configs_that_would_take_all_memory_or_overflow_are_refused_first(kw, match):
+    """Issue 24: the batch check ran after the iteration-0 evaluation (8.7 GB); seed 2**70
+    overflowed deep inside train."""
+    from baselines.config import TrainConfig
+
+    with pytest.raises(ValueError, match=match):
+        TrainConfig(**kw)
+
+
+def test_envs_refuse_episodes_that_would_take_all_memory():
+    import gymnasium as gym
+
+    with pytest.raises(ValueError, match="episode_length=1000000000 needs about"):
+        gym.make("TemporalFlipFlop-v0", episode_length=10**9)
+    with pytest.raises(ValueError, match="num_envs=100000 x episode_length=10000"):
+        gym.make_vec("TemporalFlipFlop-v0", 100000, vectorization_mode="vector_entry_point",
+                     episode_length=10000)

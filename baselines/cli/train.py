@@ -43,6 +43,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--workers", type=int, default=1, help="parallel worker processes")
     p.add_argument("--out", required=True, help="output directory")
     p.add_argument("--no-resume", action="store_true", help="start runs afresh")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
 
 
 def config_from_args(a: argparse.Namespace):  # noqa: ANN201 - TrainConfig, imported lazily
@@ -82,7 +83,8 @@ def run(a: argparse.Namespace) -> int:
     out.mkdir(parents=True, exist_ok=True)
     seeds = list(range(a.first_seed, a.first_seed + a.seeds))
     t0 = time.perf_counter()
-    runs = train_seeds(config, seeds, out, workers=a.workers, resume=not a.no_resume)
+    runs = train_seeds(config, seeds, out, workers=a.workers, resume=not a.no_resume,
+                       progress=not a.quiet)
     s = summarize_runs(runs, out, config)
     agg = s["aggregate"]
     tr = agg["transition_at"]
