@@ -16,6 +16,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="'compare' followed by results.json files (or their folders)")
     p.add_argument("--reference", action="store_true",
                    help="with compare: add the committed reference results")
+    p.add_argument("--allow-mixed", action="store_true",
+                   help="with compare: show reports run with different budgets (with a note)")
     p.add_argument("--arch", default="rnn",
                    help="rnn, gru, lstm, linear, transformer, lru, mingru, mamba or module:Class")
     p.add_argument("--hidden", type=int, default=None, help="width (default 64 unless --params)")
@@ -41,15 +43,34 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def compare(a: argparse.Namespace) -> int:
-    """Print one table of the given reports (and the references)."""
-    from baselines.suite import leaderboard, load_report, reference_reports
+    """Print one table of the given reports (and the references); with ``--out``, also write
+    ``compare.csv``, ``leaderboard.md`` and ``accuracy_vs_length.png`` there."""
+    from baselines.suite import compare_rows, leaderboard, load_report, reference_reports
 
     reports = [load_report(r) for r in a.reports[1:]]
     if a.reference:
         reports += reference_reports()
     if not reports:
         raise InvalidValue("suite compare needs results.json files (or --reference)")
-    print(leaderboard(reports))
+    table = leaderboard(reports, allow_mixed=a.allow_mixed)
+    print(table)
+    if a.out is not None:
+        import csv
+        import io
+
+        from baselines.figures import accuracy_vs_length
+        from baselines.runs import atomic_write_text
+
+        out = check_out_dir("--out", a.out)
+        rows = compare_rows(reports, allow_mixed=a.allow_mixed)
+        buf = io.StringIO()
+        w = csv.DictWriter(buf, fieldnames=list(rows[0]))
+        w.writeheader()
+        w.writerows(rows)
+        atomic_write_text(out / "compare.csv", buf.getvalue())
+        atomic_write_text(out / "leaderboard.md", table + "\n")
+        accuracy_vs_length(reports, out / "accuracy_vs_length.png", title="suite compare")
+        print(f"wrote {out / 'compare.csv'}, leaderboard.md and accuracy_vs_length.png")
     return 0
 
 
@@ -69,8 +90,8 @@ def run(a: argparse.Namespace) -> int:
             raise InvalidValue(f"unknown suite action {a.reports[0]!r}; use 'ta-envs suite --arch "
                                "... --out DIR' or 'ta-envs suite compare REPORT ...'")
         return compare(a)
-    if a.reference:
-        raise InvalidValue("--reference applies to 'ta-envs suite compare'")
+    if a.reference or a.allow_mixed:
+        raise InvalidValue("--reference and --allow-mixed apply to 'ta-envs suite compare'")
     if a.out is None:
         raise InvalidValue("--out is required to run the suite")
     from baselines.figures import accuracy_vs_length

@@ -8,9 +8,17 @@ task name.
 
 from .cache import model_source_hash, run_key
 from .protocol import CONDITIONS, FULL, LENGTHS, PROTOCOL, QUICK, SuiteConfig, SuiteTask
-from .report import align, leaderboard, load_report, reference_reports
+from .report import (
+    align,
+    compare_rows,
+    leaderboard,
+    load_report,
+    merge_reports,
+    reference_reports,
+)
 from .run import run_suite, run_unit, score, train_configs
 
 __all__ = ["CONDITIONS", "FULL", "LENGTHS", "PROTOCOL", "QUICK", "SuiteConfig", "SuiteTask",
-           "align", "leaderboard", "load_report", "model_source_hash", "reference_reports",
-           "run_key", "run_suite", "run_unit", "score", "train_configs"]
+           "align", "compare_rows", "leaderboard", "load_report", "merge_reports",
+           "model_source_hash", "reference_reports", "run_key", "run_suite", "run_unit", "score",
+           "train_configs"]

@@ -39,9 +39,23 @@ def reference_reports() -> list[dict[str, Any]]:
     return [load_report(p) for p in sorted(RESULTS.glob("suite_*.json"))]
 
 
-def align(reports: Sequence[dict[str, Any]]) -> tuple[list[str], list[str]]:
+#: The parameter budget of the reference reports; a compared model more than 10 % off is marked.
+REFERENCE_PARAMS = 10_000
+
+
+def budget_of(r: dict[str, Any], name: str) -> tuple[Any, ...]:
+    """What a report's task was trained with: iterations, sequence length, seeds, and whether
+    the report is a ``--quick`` one."""
+    t = _task(r, name)
+    return (t.get("iterations"), t.get("seq_len"), t.get("seeds"),
+            bool(r.get("config", {}).get("quick")))
+
+
+def align(reports: Sequence[dict[str, Any]], allow_mixed: bool = False
+          ) -> tuple[list[str], list[str]]:
     """The task names every report has (in the first report's order) and notes on the rest.
-    ``InvalidValue`` when the reports follow different protocols."""
+    ``InvalidValue`` when the reports follow different protocols, or (unless ``allow_mixed``)
+    ran a shared task with a different budget (iterations, length, seeds, quick)."""
     if not reports:
         raise InvalidValue("no reports to compare")
     protocols = {r["protocol"] for r in reports}
@@ -58,6 +72,23 @@ def align(reports: Sequence[dict[str, Any]]) -> tuple[list[str], list[str]]:
             notes.append(f"{r['label']}: also ran {extra} (not shown: not in every report)")
     if not common:
         raise InvalidValue("the reports share no task")
+    mixed = [n for n in common if len({budget_of(r, n) for r in reports}) > 1]
+    if mixed:
+        detail = "; ".join(
+            f"{r['label']}: " + ", ".join(
+                f"{n} {budget_of(r, n)[0]} it x {budget_of(r, n)[1]} steps, {budget_of(r, n)[2]} "
+                f"seeds{' (quick)' if budget_of(r, n)[3] else ''}" for n in mixed[:2])
+            for r in reports)
+        if not allow_mixed:
+            raise InvalidValue(f"the reports ran {len(mixed)} shared tasks with different budgets "
+                               f"({detail}); their scores are not comparable. Rerun with the "
+                               "same budget, or pass --allow-mixed to show them with a note")
+        notes.append(f"mixed budgets on {mixed}: {detail}")
+    for r in reports:
+        p = r.get("params")
+        if isinstance(p, int) and abs(p - REFERENCE_PARAMS) > 0.1 * REFERENCE_PARAMS:
+            notes.append(f"{r['label']} has {p:,} parameters, {100 * (p / REFERENCE_PARAMS - 1):+.0f}"
+                         f" % off the reference budget of {REFERENCE_PARAMS:,}")
     if len(common) < max(len(n) for n in names):
         notes.append(f"only the {len(common)} tasks common to every report are shown, and the "
                      "overall scores are means over those")
@@ -85,12 +116,18 @@ def _mechanisms(per_seed: Sequence[str] | None) -> str:
     return "; ".join(f"{k}x ({m})" for m, k in Counter(short).most_common())
 
 
-def leaderboard(reports: Sequence[dict[str, Any]]) -> str:
+def _off_budget(r: dict[str, Any]) -> bool:
+    p = r.get("params")
+    return isinstance(p, int) and abs(p - REFERENCE_PARAMS) > 0.1 * REFERENCE_PARAMS
+
+
+def leaderboard(reports: Sequence[dict[str, Any]], allow_mixed: bool = False) -> str:
     """Markdown: per task the score (mean / max over seeds, seeds solved, failures), chance, and
-    the mechanism; the overall score over the common tasks; then accuracy per condition."""
-    common, notes = align(reports)
-    names = [f"{r['label']}, {r.get('params', '?'):,} params" if isinstance(r.get("params"), int)
-             else r["label"] for r in reports]
+    the mechanism; the overall score over the common tasks; then accuracy per condition. A
+    parameter count more than 10 % off the reference budget is marked ``(!)``."""
+    common, notes = align(reports, allow_mixed)
+    names = [(f"{r['label']}, {r.get('params', '?'):,} params" + (" (!)" if _off_budget(r) else ""))
+             if isinstance(r.get("params"), int) else r["label"] for r in reports]
     lines = ["| task | chance | " + " | ".join(f"{n}: mean / max" for n in names) + " |",
              "|---|---|" + "---|" * len(reports)]
     for name in common:
@@ -127,3 +164,41 @@ def leaderboard(reports: Sequence[dict[str, Any]]) -> str:
     if notes:
         lines += [""] + [f"Note: {x}" for x in notes]
     return "\n".join(lines)
+
+
+def compare_rows(reports: Sequence[dict[str, Any]], allow_mixed: bool = False
+                 ) -> list[dict[str, Any]]:
+    """One row per (report, common task): label, parameters, task, score mean/max, solved, and
+    the accuracy of each condition (the CSV of ``suite compare --out``)."""
+    common, _ = align(reports, allow_mixed)
+    rows = []
+    for r in reports:
+        for n in common:
+            t = _task(r, n)
+            rows.append({"label": r["label"], "params": r.get("params"), "task": n,
+                         "iterations": t.get("iterations"), "seeds": t.get("seeds"),
+                         "score_mean": t["score_mean"], "score_max": t["score_max"],
+                         "solved": t["solved"],
+                         **{f"acc_{c}": t["acc_mean"].get(c) for c in CONDITIONS}})
+    return rows
+
+
+def merge_reports(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
+    """A partial run (``--tasks``) merged into an earlier report of the same protocol and model:
+    the new tasks replace their namesakes, the others are kept; the overall score is recomputed.
+    ``InvalidValue`` when the two describe different models or protocols."""
+    keys = ("arch", "hidden", "params", "model_kw", "init", "gain", "quick")
+    a = {k: old.get("config", {}).get(k) for k in keys}
+    b = {k: new.get("config", {}).get(k) for k in keys}
+    if old.get("protocol") != new.get("protocol") or a != b:
+        raise InvalidValue(f"results.json in this folder holds another model or protocol "
+                           f"({old.get('protocol')}, {a}) than this run ({new.get('protocol')}, "
+                           f"{b}); use another --out")
+    fresh = {t["task"]: t for t in new["tasks"]}
+    tasks = [fresh.pop(t["task"], t) for t in old["tasks"]] + list(fresh.values())
+    out = {**new, "tasks": tasks}
+    out["config"] = {**new["config"], "tasks": sorted({t["task"] for t in tasks})}
+    out["overall"] = {"score_mean": float(np.mean([t["score_mean"] for t in tasks])),
+                      "score_max": float(np.mean([t["score_max"] for t in tasks])),
+                      "tasks": len(tasks)}
+    return out

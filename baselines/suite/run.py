@@ -24,6 +24,7 @@ from ..workers import run_jobs
 from .cache import model_source_hash, read_result, run_key, write_result
 from .evaluate import chance, evaluate_conditions
 from .protocol import CONDITIONS, PROTOCOL, RECIPE, SuiteConfig, SuiteTask
+from .report import load_report, merge_reports
 
 
 def train_configs(config: SuiteConfig, hidden: int) -> list[tuple[SuiteTask, TrainConfig]]:
@@ -188,7 +189,12 @@ def run_suite(config: SuiteConfig, out_dir: str | Path, *, backend: str = "local
     report = score(results, config, hidden, params)
     report["environment"] = environment(config, source)
     report["wall_s"] = round(time.perf_counter() - t0, 1)
-    atomic_write_json(out / "results.json", report)
+    prior = out / "results.json"
+    if config.tasks and prior.exists():  # a partial run adds to the report, never replaces it
+        old = load_report(prior)
+        old.pop("_path", None)
+        report = merge_reports(old, report)
+    atomic_write_json(prior, report)
     return report
 
 

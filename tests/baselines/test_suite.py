@@ -274,3 +274,40 @@ def test_nan_only_in_eval_mode_is_a_failed_run_with_the_reason(tmp_path):
     run = rep["tasks"][0]["runs"][0]
     assert "non-finite outputs" in run["failed"] and run["acc"] is None
     assert rep["tasks"][0]["failed"] == 1
+
+
+def test_compare_refuses_mixed_budgets_marks_off_budget_models_and_writes_csv(tmp_path, capsys):
+    """Issue 24, items 10 and 12: a --quick report beside the 800-iteration references, a
+    197,760-parameter model beside ~10,000, and compare --out accepted and ignored."""
+    rep = run_suite(SuiteConfig(arch="gru", hidden=8, seeds=1, quick=True, mechanism=False,
+                                tasks=("periodic P=6",)), tmp_path / "q", show_progress=False)
+    assert rep["params"] < 1000
+    rc = main(["suite", "compare", str(tmp_path / "q"), "--reference"])
+    err = capsys.readouterr().err
+    assert rc == 2 and "different budgets" in err and "--allow-mixed" in err
+    rc = main(["suite", "compare", str(tmp_path / "q"), "--reference", "--allow-mixed",
+               "--out", str(tmp_path / "cmp")])
+    out = capsys.readouterr().out
+    assert rc == 0 and "Note: mixed budgets" in out
+    assert "% off the reference budget of 10,000" in out and "(!)" in out
+    import csv
+
+    rows = list(csv.DictReader((tmp_path / "cmp" / "compare.csv").open()))
+    labels = {r["label"] for r in rows}
+    assert len(labels) == 9 and {r["task"] for r in rows} == {"periodic P=6"}
+    assert (tmp_path / "cmp" / "accuracy_vs_length.png").stat().st_size > 1000
+
+
+def test_a_partial_tasks_run_merges_into_the_existing_report(tmp_path):
+    """Issue 24, item 11: --tasks replaced a full results.json with a one-task one."""
+    base = dict(arch="rnn", hidden=8, seeds=1, quick=True, mechanism=False)
+    run_suite(SuiteConfig(**base), tmp_path, show_progress=False)
+    full = json.loads((tmp_path / "results.json").read_text())
+    assert len(full["tasks"]) >= 3
+    run_suite(SuiteConfig(**base, tasks=("periodic P=6",)), tmp_path, show_progress=False)
+    merged = json.loads((tmp_path / "results.json").read_text())
+    assert [t["task"] for t in merged["tasks"]] == [t["task"] for t in full["tasks"]]
+    assert merged["overall"]["tasks"] == len(full["tasks"])
+    with pytest.raises(ValueError, match="another model or protocol"):
+        run_suite(SuiteConfig(**{**base, "arch": "gru"}, tasks=("periodic P=6",)), tmp_path,
+                  show_progress=False)
