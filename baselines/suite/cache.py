@@ -3,8 +3,11 @@ checksummed result files.
 
 A run's key hashes the protocol, the run's full training config (minus fields that cannot change a
 number: ``tensorboard``) and the **source of the model**: for a user architecture the file that
-defines its class; for a built-in, the package version and the source of ``baselines/models/``.
-Editing a model's file therefore reruns its runs. ``result.json`` carries a SHA-256 of its own
+defines its class **and every local module it imports, transitively** (a module whose file lies
+under the current directory or beside the model's file; installed packages are keyed by their
+version through the environment record, not hashed); for a built-in, the package version and the
+source of ``baselines/models/``. Editing a model's file or a helper it imports therefore reruns its
+runs. ``result.json`` carries a SHA-256 of its own
 content; a file that fails the check (corrupt or edited) is discarded with a warning and the run is
 redone.
 """
@@ -48,11 +51,80 @@ def model_source_hash(arch: str) -> str:
         src = inspect.getsourcefile(cls)
         if src is None:
             raise ValueError(f"cannot find the source file of {arch!r} to key the cache on")
-        files = [Path(src)]
+        files = local_sources(Path(src))
     for f in files:
         h.update(f.name.encode())
         h.update(_file_hash(str(f), f.stat().st_mtime_ns).encode())
     return h.hexdigest()[:16]
+
+
+def _imported_names(path: Path) -> list[tuple[str, int]]:
+    """``(module, level)`` of every import statement in a Python file (relative ones keep their
+    level)."""
+    import ast
+
+    try:
+        tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
+    except (SyntaxError, UnicodeDecodeError, OSError):
+        return []
+    out: list[tuple[str, int]] = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            out += [(a.name, 0) for a in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            out.append((base, node.level))
+            out += [(f"{base}.{a.name}" if base else a.name, node.level) for a in node.names]
+    return out
+
+
+def local_sources(src: Path) -> list[Path]:
+    """``src`` and the local modules it imports, transitively, sorted: a module counts as local
+    when its file lies under the current directory or under ``src``'s folder (never one in the
+    interpreter's or site-packages' folders)."""
+    import importlib.util
+    import os
+    import sys
+
+    roots = [Path(os.getcwd()).resolve(), src.resolve().parent]
+    skip = [Path(p).resolve() for p in (sys.prefix, sys.base_prefix)]
+
+    def local(f: Path) -> bool:
+        f = f.resolve()
+        if any(f.is_relative_to(s) for s in skip) or "site-packages" in f.parts:
+            return False
+        return any(f.is_relative_to(r) for r in roots)
+
+    seen: set[Path] = set()
+    todo = [src.resolve()]
+    while todo:
+        f = todo.pop()
+        if f in seen:
+            continue
+        seen.add(f)
+        for name, level in _imported_names(f):
+            candidates = []
+            if level:  # relative import: resolve against the file's folder
+                base = f.parent
+                for _ in range(level - 1):
+                    base = base.parent
+                rel = Path(*name.split(".")) if name else Path()
+                candidates = [base / rel.with_suffix(".py"), base / rel / "__init__.py"]
+            else:
+                for r in roots:
+                    rel = Path(*name.split("."))
+                    candidates += [r / rel.with_suffix(".py"), r / rel / "__init__.py"]
+                if not any(c.exists() for c in candidates):
+                    try:
+                        spec = importlib.util.find_spec(name.split(".")[0])
+                    except (ImportError, ValueError):
+                        spec = None
+                    if spec is not None and spec.origin and spec.origin.endswith(".py"):
+                        candidates = [Path(spec.origin)]
+            for c in candidates:
+                if c.exists() and local(c):
+                    todo.append(c.resolve())
+    return sorted(seen)
 
 
 def run_key(config: TrainConfig, source_hash: str) -> str:

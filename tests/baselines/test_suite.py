@@ -311,3 +311,31 @@ def test_a_partial_tasks_run_merges_into_the_existing_report(tmp_path):
     with pytest.raises(ValueError, match="another model or protocol"):
         run_suite(SuiteConfig(**{**base, "arch": "gru"}, tasks=("periodic P=6",)), tmp_path,
                   show_progress=False)
+
+
+def test_editing_a_helper_the_model_imports_changes_the_key(tmp_path, monkeypatch):
+    """Issue 24, item 4: only the class's own file was hashed; a helper it imports was not."""
+    (tmp_path / "helper_act.py").write_text("import torch\n\ndef act(x):\n    return torch.tanh(x)\n")
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "pkg" / "__init__.py").write_text("")
+    (tmp_path / "pkg" / "deep.py").write_text("SCALE = 1.0\n")
+    (tmp_path / "helper_act.py").write_text("import torch\nfrom pkg.deep import SCALE\n\n"
+                                            "def act(x):\n    return torch.tanh(SCALE * x)\n")
+    (tmp_path / "usermodel.py").write_text(
+        "import numpy  # installed: not hashed\nfrom helper_act import act\nimport torch\n\n"
+        "class M(torch.nn.Module):\n"
+        "    def __init__(self, input_size, hidden_size, output_size):\n"
+        "        super().__init__()\n        self.f = torch.nn.Linear(input_size, output_size)\n"
+        "    def forward(self, x):\n        return act(self.f(x))\n")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    from baselines.suite.cache import local_sources
+
+    files = {p.name for p in local_sources(tmp_path / "usermodel.py")}
+    assert files == {"usermodel.py", "helper_act.py", "deep.py", "__init__.py"}  # pkg runs too
+    h1 = model_source_hash("usermodel:M")
+    (tmp_path / "pkg" / "deep.py").write_text("SCALE = 2.0\n")  # two imports away
+    import os
+
+    os.utime(tmp_path / "pkg" / "deep.py", ns=(1, 10**18))
+    assert model_source_hash("usermodel:M") != h1
