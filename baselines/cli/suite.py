@@ -12,8 +12,11 @@ from ta_envs.validation import InvalidValue, check_int, check_out_dir
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     """Options of ``ta-envs suite`` and ``ta-envs suite compare``."""
-    p.add_argument("reports", nargs="*", metavar="compare REPORT",
-                   help="'compare' followed by results.json files (or their folders)")
+    p.add_argument("reports", nargs="*", metavar="compare|verify REPORT",
+                   help="'compare' followed by results.json files (or their folders); 'verify' "
+                        "followed by one report: re-run one seed of its tasks (--seed) into --out "
+                        "and compare with the seeds it records")
+    p.add_argument("--seed", type=int, default=0, help="with verify: the seed to re-run")
     p.add_argument("--reference", action="store_true",
                    help="with compare: add the committed reference results")
     p.add_argument("--allow-mixed", action="store_true",
@@ -74,6 +77,37 @@ def compare(a: argparse.Namespace) -> int:
     return 0
 
 
+def verify(a: argparse.Namespace) -> int:
+    """Re-run one seed of a report's tasks and compare each with the report's seeds (exit 1 when
+    a task falls outside their range)."""
+    from dataclasses import replace
+
+    from baselines.suite import SuiteConfig, load_report, run_suite
+    from baselines.suite.report import verify_report
+
+    if len(a.reports) != 2:
+        raise InvalidValue("suite verify takes one report: ta-envs suite verify REPORT --out DIR")
+    if a.out is None:
+        raise InvalidValue("suite verify needs --out (where the re-run goes)")
+    rep = load_report(a.reports[1])
+    cfg_d = {k: v for k, v in rep["config"].items() if k in SuiteConfig.__dataclass_fields__}
+    cfg = SuiteConfig(**{**cfg_d, "tasks": tuple(t["task"] for t in rep["tasks"])})
+    check_int("--seed", a.seed, 0, cfg.seeds - 1)
+    out = check_out_dir("--out", a.out)
+    cfg = replace(cfg, seeds=a.seed + 1)
+    rerun = run_suite(cfg, out, workers=a.workers, show_progress=True,
+                      mechanism_fn=None)
+    rows = verify_report(rep, rerun, a.seed)
+    for r in rows:
+        verdict = "exact" if r["exact"] else ("within the seeds" if r["ok"] else "OUTSIDE")
+        print(f"{r['task']}: re-run {r['rerun']:.3f}, recorded {r['recorded']:.3f} (seeds "
+              f"{r['min']:.3f}-{r['max']:.3f}): {verdict}")
+    bad = [r["task"] for r in rows if not r["ok"]]
+    print(f"{len(rows) - len(bad)}/{len(rows)} tasks within the report's seed range"
+          + (f"; outside: {bad}" if bad else ""))
+    return 1 if bad else 0
+
+
 def _line(r: dict) -> str:
     if r.get("failed"):
         return f"  {r['task']} seed {r['seed']}: FAILED ({r['failed']})"
@@ -86,9 +120,12 @@ def _line(r: dict) -> str:
 def run(a: argparse.Namespace) -> int:
     """Run the suite (or compare reports) and print the outcome."""
     if a.reports:
+        if a.reports[0] == "verify":
+            return verify(a)
         if a.reports[0] != "compare":
             raise InvalidValue(f"unknown suite action {a.reports[0]!r}; use 'ta-envs suite --arch "
-                               "... --out DIR' or 'ta-envs suite compare REPORT ...'")
+                               "... --out DIR', 'ta-envs suite compare REPORT ...' or 'ta-envs "
+                               "suite verify REPORT --out DIR'")
         return compare(a)
     if a.reference or a.allow_mixed:
         raise InvalidValue("--reference and --allow-mixed apply to 'ta-envs suite compare'")

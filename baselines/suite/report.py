@@ -95,6 +95,13 @@ def align(reports: Sequence[dict[str, Any]], allow_mixed: bool = False
     return common, notes
 
 
+def run_score(r: dict[str, Any], ch: float) -> float:
+    """A run's score: mean metric over the conditions; a failed run scores chance."""
+    if r.get("failed") or not r.get("acc"):
+        return ch
+    return float(np.mean([r["acc"][c]["acc"] for c in CONDITIONS]))
+
+
 def _task(r: dict[str, Any], name: str) -> dict[str, Any]:
     return next(t for t in r["tasks"] if t["task"] == name)
 
@@ -201,4 +208,25 @@ def merge_reports(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
     out["overall"] = {"score_mean": float(np.mean([t["score_mean"] for t in tasks])),
                       "score_max": float(np.mean([t["score_max"] for t in tasks])),
                       "tasks": len(tasks)}
+    return out
+
+
+def verify_report(report: dict[str, Any], rerun: dict[str, Any], seed: int,
+                  slack: float = 0.02) -> list[dict[str, Any]]:
+    """Per task of ``report``: the re-run ``seed``'s score beside the report's scores of the
+    seeds (recorded value of that seed, min and max over seeds); ``ok`` when the re-run lies within
+    [min - slack, max + slack]; ``exact`` when it equals the recorded seed's score."""
+    out = []
+    for t in report["tasks"]:
+        mine = next((x for x in rerun["tasks"] if x["task"] == t["task"]), None)
+        if mine is None:
+            continue
+        ch = t.get("chance", 0.5)
+        scores = [run_score(r, ch) for r in t["runs"]]
+        rec = next((run_score(r, ch) for r in t["runs"] if r["seed"] == seed), None)
+        new = run_score(next(r for r in mine["runs"] if r["seed"] == seed), ch)
+        lo, hi = min(scores), max(scores)
+        out.append({"task": t["task"], "seed": seed, "recorded": rec, "rerun": new,
+                    "min": lo, "max": hi, "ok": lo - slack <= new <= hi + slack,
+                    "exact": rec is not None and abs(rec - new) < 1e-12})
     return out

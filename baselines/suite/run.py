@@ -24,7 +24,7 @@ from ..workers import run_jobs
 from .cache import model_source_hash, read_result, run_key, write_result
 from .evaluate import chance, evaluate_conditions
 from .protocol import CONDITIONS, PROTOCOL, RECIPE, SuiteConfig, SuiteTask
-from .report import load_report, merge_reports
+from .report import load_report, merge_reports, run_score
 
 
 def train_configs(config: SuiteConfig, hidden: int) -> list[tuple[SuiteTask, TrainConfig]]:
@@ -198,13 +198,6 @@ def run_suite(config: SuiteConfig, out_dir: str | Path, *, backend: str = "local
     return report
 
 
-def _run_score(r: dict[str, Any], ch: float) -> float:
-    """A run's score: mean metric over the conditions; a failed run scores chance."""
-    if r.get("failed") or not r.get("acc"):
-        return ch
-    return float(np.mean([r["acc"][c]["acc"] for c in CONDITIONS]))
-
-
 def _mean(vals: list[float | None]) -> float | None:
     v = [x for x in vals if x is not None]
     return float(np.mean(v)) if v else None
@@ -217,7 +210,7 @@ def score(results: list[dict[str, Any]], config: SuiteConfig, hidden: int, param
     for t in config.selected():
         runs = sorted((r for r in results if r["task"] == t.name), key=lambda r: r["seed"])
         ch = chance(t)
-        s = [_run_score(r, ch) for r in runs]
+        s = [run_score(r, ch) for r in runs]
         ok = [r for r in runs if not r.get("failed")]
         solved = [r["solved_at"] for r in ok if r["solved_at"] is not None]
         mech = [r.get("mechanism") for r in ok if r.get("mechanism")]

@@ -339,3 +339,23 @@ def test_editing_a_helper_the_model_imports_changes_the_key(tmp_path, monkeypatc
 
     os.utime(tmp_path / "pkg" / "deep.py", ns=(1, 10**18))
     assert model_source_hash("usermodel:M") != h1
+
+
+def test_suite_verify_reruns_a_seed_and_catches_edited_numbers(tmp_path, capsys):
+    """Issue 24, item 5: a report whose numbers were edited and checksum recomputed was trusted;
+    verify re-runs one seed and compares with the recorded seeds."""
+    base = ["--quick", "--tasks", "periodic P=6", "--hidden", "8", "--no-tensorboard",
+            "--no-mechanism"]
+    assert main(["suite", *base, "--out", str(tmp_path / "r")]) == 0
+    capsys.readouterr()
+    assert main(["suite", "verify", str(tmp_path / "r"), "--out", str(tmp_path / "v")]) == 0
+    assert "exact" in capsys.readouterr().out  # same code, same machine: the same numbers
+    rep = json.loads((tmp_path / "r" / "results.json").read_text())
+    run = rep["tasks"][0]["runs"][0]
+    for c in run["acc"]:  # a forger moves every number (down if it was already near perfect)
+        v = run["acc"][c]["acc"]
+        run["acc"][c]["acc"] = 0.5 if v > 0.75 else 1.0
+    (tmp_path / "forged.json").write_text(json.dumps(rep))
+    assert main(["suite", "verify", str(tmp_path / "forged.json"), "--out",
+                 str(tmp_path / "v2")]) == 1
+    assert "OUTSIDE" in capsys.readouterr().out
