@@ -331,7 +331,8 @@ def load_checkpoint(path: str | Path, config: TrainConfig | None = None) -> Chec
     path = Path(path)
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
-    except (RuntimeError, pickle.UnpicklingError, EOFError, OSError, ValueError) as err:
+    except (RuntimeError, pickle.UnpicklingError, EOFError, OSError, ValueError, KeyError,
+            IndexError, TypeError, AttributeError) as err:  # torch's reader on foreign bytes
         raise InvalidValue(f"checkpoint {str(path)!r} is corrupt or not a ta-envs checkpoint: "
                            f"{type(err).__name__}: {str(err)[:200]}") from None
     fmt = state.get("format") if isinstance(state, dict) else None

@@ -15,7 +15,7 @@ import numpy as np
 
 from .simulate import rollout, rollout_into
 from .tasks import Task, make_task
-from .validation import InvalidValue, check_bool, check_int, check_seed
+from .validation import InvalidType, InvalidValue, check_bool, check_int, check_seed
 
 #: Largest batch :meth:`TaskDataset.sample` draws at once (bytes over all seven arrays).
 MAX_BATCH_BYTES = 8 << 30
@@ -76,6 +76,7 @@ class TaskDataset:
         self.rng = np.random.Generator(np.random.PCG64(self.seed_seq))
         self._step_bytes = self.bytes_per_step
         self._buffers: dict[str, np.ndarray] = {}
+        self._spec: dict[str, tuple[np.dtype[Any], tuple[int, ...]]] | None = None
 
     @property
     def bytes_per_step(self) -> int:
@@ -105,6 +106,10 @@ class TaskDataset:
 
     def sample(self, rng: np.random.Generator, batch_size: int, seq_len: int) -> Batch:
         """A batch of ``batch_size`` sequences of ``seq_len`` steps drawn from ``rng``."""
+        check_int("batch_size", batch_size, 1)
+        check_int("seq_len", seq_len, 1)
+        if not isinstance(rng, np.random.Generator):
+            raise InvalidType(f"rng must be a numpy.random.Generator, got {type(rng).__name__}")
         need = batch_size * seq_len * self._step_bytes
         if need > MAX_BATCH_BYTES:
             raise InvalidValue(f"a batch of {batch_size} x {seq_len} steps needs {need / 2**30:.1f} "
@@ -140,6 +145,20 @@ class TaskDataset:
         if batch.symbols.shape != (B, T) or batch.inputs.shape[2] != self.input_size:
             raise InvalidValue(f"sample_into needs a batch of shape ({B}, {T}), got "
                                f"{batch.symbols.shape}")
+        spec = self._spec
+        if spec is None:  # the dtype and shape of each field, from one empty batch (kept)
+            spec = self._spec = {k: (v.dtype, v.shape)
+                                 for k, v in self.empty_batch().as_dict().items()}
+        for name, arr in batch.as_dict().items():
+            dtype, shape = spec[name]
+            if not isinstance(arr, np.ndarray) or arr.dtype != dtype or arr.shape != shape:
+                raise InvalidValue(f"sample_into: batch.{name} must be a {dtype} array of shape "
+                                   f"{shape} (use empty_batch()), got "
+                                   f"{getattr(arr, 'dtype', type(arr).__name__)} "
+                                   f"{getattr(arr, 'shape', '')}")
+            if not arr.flags.writeable:
+                raise InvalidValue(f"sample_into: batch.{name} is read-only; pass arrays it may "
+                                   "overwrite (empty_batch())")
         u = self._scratch("u", np.float64)
         self.rng.random(out=u)
         batch.symbols[...] = self.task.symbols_from_uniform(u)

@@ -189,3 +189,28 @@ def test_envs_refuse_episodes_that_would_take_all_memory():
     with pytest.raises(ValueError, match="num_envs=100000 x episode_length=10000"):
         gym.make_vec("TemporalFlipFlop-v0", 100000, vectorization_mode="vector_entry_point",
                      episode_length=10000)
+
+
+def test_dataset_and_checkpoint_boundaries_answer_in_one_line(tmp_path):
+    """Issue 24 messages: a text file to load_checkpoint gave KeyError: 101; sample_into with a
+    float64 or read-only array and ds.sample(rng, -1, 5) gave raw numpy errors."""
+    import ta_envs
+    from baselines.runs import load_checkpoint
+
+    (tmp_path / "text.pt").write_text("hello\n")
+    with pytest.raises(ValueError, match=r"text\.pt' is corrupt or not a ta-envs checkpoint"):
+        load_checkpoint(tmp_path / "text.pt")
+    ds = ta_envs.make_dataset("TemporalFlipFlop-v0", 4, 8, seed=0)
+    with pytest.raises(ValueError, match="batch_size must be an int >= 1, got -1"):
+        ds.sample(np.random.default_rng(0), -1, 5)
+    b = ds.empty_batch()
+    bad = type(b)(**{**b.as_dict(), "inputs": b.inputs.astype(np.float64)})
+    with pytest.raises(ValueError, match="batch.inputs must be a float32 array"):
+        ds.sample_into(bad)
+    ro = ds.empty_batch()
+    ro.targets.setflags(write=False)
+    with pytest.raises(ValueError, match="batch.targets is read-only"):
+        ds.sample_into(ro)
+    ok = ds.sample_into(ds.empty_batch())
+    ref = next(ta_envs.make_dataset("TemporalFlipFlop-v0", 4, 8, seed=0))
+    np.testing.assert_array_equal(ok.targets, ref.targets)  # the stream's first batch
