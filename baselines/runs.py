@@ -157,7 +157,12 @@ def read_jsonl(path: str | Path) -> list[dict[str, Any]]:
     mid-write) is dropped with a warning naming the file; a bad line elsewhere is a
     ``ValueError`` naming the file and line."""
     path = Path(path)
-    text = path.read_text(encoding="utf-8")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as err:
+        line = path.read_bytes()[: err.start].count(b"\n") + 1
+        raise InvalidValue(f"{path}, line {line}: not UTF-8 text (byte {err.object[err.start]:#x} "
+                           f"at offset {err.start}); the log is corrupt") from None
     lines = text.split("\n")
     complete = text.endswith("\n") or text == ""
     rows = []
@@ -343,6 +348,16 @@ def load_checkpoint(path: str | Path, config: TrainConfig | None = None) -> Chec
     missing = [k for k in CHECKPOINT_KEYS + (RL_CHECKPOINT_KEYS if rl else ()) if k not in state]
     if missing:
         raise InvalidValue(f"checkpoint {str(path)!r} lacks {missing}; it is damaged")
+    it = state["iteration"]
+    if not isinstance(it, int) or isinstance(it, bool) or it < 0:
+        raise InvalidValue(f"checkpoint {str(path)!r}: 'iteration' must be an int >= 0, got "
+                           f"{type(it).__name__} {it!r}")
+    for part in ("model",) + (("value",) if rl else ()):
+        bad = [k for k, v in (state[part].items() if isinstance(state[part], Mapping) else [])
+               if not isinstance(v, torch.Tensor)]
+        if not isinstance(state[part], Mapping) or bad:
+            raise InvalidValue(f"checkpoint {str(path)!r}: {part!r} must map names to tensors"
+                               + (f"; {bad[:3]} are not tensors" if bad else ""))
     if "digest" in state and state["digest"] != state_digest(state):
         raise InvalidValue(f"checkpoint {str(path)!r} is corrupt: its contents do not match the "
                            "digest saved with them (a changed byte); use an earlier checkpoint")

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .guards import Guard
-from .validation import InvalidType, InvalidValue
+from .validation import InvalidType, InvalidValue, UsageError
 
 if TYPE_CHECKING:
     from .compile import CompiledAutomaton
@@ -258,9 +258,11 @@ class TimedAutomaton:
     @classmethod
     def from_json(cls, source: str | PathLike[str]) -> TimedAutomaton:
         """Load from a JSON file path, or from JSON text (a string starting with ``{``)."""
+        where = "automaton JSON"
         if isinstance(source, str) and source.lstrip().startswith("{"):
             text = source
         else:
+            where = f"automaton JSON file {str(source)!r}"
             p = Path(source)
             if not p.is_file():
                 raise InvalidValue(f"automaton JSON file not found: {str(p)!r}")
@@ -272,8 +274,16 @@ class TimedAutomaton:
         try:
             d = json.loads(text)
         except json.JSONDecodeError as err:
-            raise InvalidValue(f"automaton JSON is malformed: {err}") from None
-        return cls.from_dict(d)
+            raise InvalidValue(f"{where} is malformed: {err}") from None
+        except (ValueError, RecursionError) as err:  # a 5,000-digit integer, nesting too deep
+            raise InvalidValue(f"{where} cannot be read: {type(err).__name__}: "
+                               f"{str(err)[:120]}") from None
+        try:
+            return cls.from_dict(d)
+        except UsageError as err:
+            raise type(err)(f"{where}: {err}") from None
+        except RecursionError:
+            raise InvalidValue(f"{where}: nested too deeply to be an automaton spec") from None
 
 
 def as_automaton(obj: TimedAutomaton | Mapping[str, Any] | str | PathLike[str]) -> TimedAutomaton:

@@ -134,7 +134,8 @@ def check_int_fields(owner: Any, names: Iterable[str], minimum: int | None = Non
 
 
 def check_out_dir(name: str, path: Any) -> Any:
-    """``path`` as a ``pathlib.Path`` that is a folder or does not exist yet (a file is refused)."""
+    """``path`` as a ``pathlib.Path`` of a folder, created if it does not exist yet (a file, or a
+    path that cannot be created, is refused in one line)."""
     from pathlib import Path
 
     if not isinstance(path, (str, Path)) or not str(path):
@@ -142,6 +143,11 @@ def check_out_dir(name: str, path: Any) -> Any:
     p = Path(path)
     if p.exists() and not p.is_dir():
         raise InvalidValue(f"{name} must be a folder (or a new path), but {str(p)!r} is a file")
+    try:  # made now, so a path that cannot be written is one line here, not a traceback later
+        p.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise InvalidValue(f"{name} {str(p)!r} cannot be created ({err.strerror or err}); choose "
+                           "another path") from None
     return p
 
 

@@ -214,3 +214,47 @@ def test_dataset_and_checkpoint_boundaries_answer_in_one_line(tmp_path):
     ok = ds.sample_into(ds.empty_batch())
     ref = next(ta_envs.make_dataset("TemporalFlipFlop-v0", 4, 8, seed=0))
     np.testing.assert_array_equal(ok.targets, ref.targets)  # the stream's first batch
+
+
+def test_more_boundaries_answer_in_one_line(tmp_path, capsys, monkeypatch):
+    """Issue 24 messages: --model-kw depth=abc blamed the signature; --device cuda failed after a
+    progress bar; --out /proc/forbidden printed a traceback; a 5,000-digit integer or deep nesting
+    in an automaton file did not name the file; a non-UTF-8 byte in metrics.jsonl named no file;
+    hand-built checkpoints with a bad iteration or non-tensor entries gave raw errors."""
+    from baselines.runs import load_checkpoint, read_metrics
+
+    monkeypatch.syspath_prepend(str(__import__("pathlib").Path(__file__).parent))
+    rc, err = _run(["train", "--arch", "toy_models:Deep", "--model-kw", "depth=abc", "--out",
+                    str(tmp_path / "m"), "--iterations", "2", "--quiet"], capsys)
+    assert rc == 2 and "a model_kw value was refused: depth='abc'" in err
+    if not torch.cuda.is_available():
+        rc, err = _run(["train", "--device", "cuda", "--out", str(tmp_path / "c"), "--quiet"],
+                       capsys)
+        assert rc == 2 and "CUDA is not available" in err and not (tmp_path / "c" / "seed_000"
+                                                                    ).exists()
+    rc, err = _run(["train", "--out", "/proc/forbidden", "--quiet"], capsys)
+    assert rc == 2 and "cannot be created" in err and len(err.strip().splitlines()) == 1
+    (tmp_path / "big.json").write_text('{"locations": [' + "9" * 5000 + "]}")
+    (tmp_path / "deep.json").write_text("[" * 100000 + "]" * 100000)
+    for f in ("big.json", "deep.json"):
+        rc, err = _run(["show", str(tmp_path / f)], capsys)
+        assert rc == 2 and f in err and len(err.strip().splitlines()) == 1
+    run = tmp_path / "r"
+    run.mkdir()
+    (run / "metrics.jsonl").write_bytes(b'{"it": 0}\n{"it": 1, "x": "\xff"}\n')
+    with pytest.raises(ValueError, match=r"metrics\.jsonl, line 2: not UTF-8"):
+        read_metrics(run)
+    from baselines.config import TrainConfig
+    from baselines.runs import checkpoints
+    from baselines.train import train
+
+    train(TrainConfig(task_kwargs={"period": 4}, hidden=4, iterations=2, seq_len=8, eval_size=8),
+          tmp_path / "t", progress=False)
+    good = torch.load(checkpoints(tmp_path / "t")[-1], weights_only=True)
+    good.pop("digest")
+    for change, match in (({"iteration": -3}, "'iteration' must be an int >= 0"),
+                          ({"iteration": "7"}, "'iteration' must be an int >= 0"),
+                          ({"model": {"w": [1, 2]}}, "'model' must map names to tensors")):
+        torch.save({**good, **change}, tmp_path / "h.pt")
+        with pytest.raises(ValueError, match=match):
+            load_checkpoint(tmp_path / "h.pt")

@@ -107,3 +107,11 @@ class NaNInEval(ToyRNN):
         if not self.training:
             logits = logits * float("nan")
         return logits, states
+
+
+class Deep(ToyRNN):
+    """A user model with an option whose value it uses (``depth``)."""
+
+    def __init__(self, input_size, hidden_size, output_size, depth=1):
+        super().__init__(input_size, hidden_size, output_size)
+        self.extra = torch.nn.ModuleList([torch.nn.Identity() for _ in range(depth)])

@@ -78,6 +78,9 @@ def run(a: argparse.Namespace) -> int:
     check_int("--first-seed", a.first_seed, 0)
     check_int("--workers", a.workers, 1)
     config = config_from_args(a)
+    from baselines.config import resolve_device
+
+    resolve_device(config.device)  # --device cuda without CUDA: one line before any work
     make_model(config)  # the architecture is imported and checked before any run starts
     out = check_out_dir("--out", a.out)
     out.mkdir(parents=True, exist_ok=True)

@@ -162,9 +162,16 @@ def build_model(arch: str, input_size: int, hidden_size: int, output_size: int,
             model = cls(input_size=input_size, hidden_size=hidden_size, output_size=output_size,
                         **model_kw)
         except TypeError as err:
-            raise ModelError(f"{arch}: constructor must accept (input_size=, hidden_size=, "
-                             f"output_size=, **model_kw); calling it raised TypeError: {err}") \
-                from None
+            try:  # the arguments fit the signature: the error is about a value, not the names
+                inspect.signature(cls).bind(input_size=input_size, hidden_size=hidden_size,
+                                            output_size=output_size, **model_kw)
+            except TypeError:
+                raise ModelError(f"{arch}: constructor must accept (input_size=, hidden_size=, "
+                                 f"output_size=, **model_kw); calling it raised TypeError: "
+                                 f"{err}") from None
+            raise ModelError(f"{arch}: a model_kw value was refused: "
+                             f"{', '.join(f'{k}={v!r}' for k, v in model_kw.items())} raised "
+                             f"TypeError: {err}") from None
     else:
         kw = dict(model_kw)
         if BUILTIN[arch].init_options:

@@ -168,6 +168,7 @@ def run_suite(config: SuiteConfig, out_dir: str | Path, *, backend: str = "local
         raise InvalidValue(f"backend must be 'local' or 'ray', got {backend!r}")
     if address is not None and backend != "ray":
         raise InvalidValue("address applies to backend 'ray' only (--backend ray --address ...)")
+    resolve_device(config.device)  # CUDA asked for and absent: one line before any work
     out = Path(out_dir)
     cache = out / "cache"
     cache.mkdir(parents=True, exist_ok=True)
