@@ -233,22 +233,25 @@ def _tensorboard(config: TrainConfig, run_dir: Path, start: int) -> Any:
 
 
 def train(config: TrainConfig, run_dir: str | Path, resume: bool = True, progress: bool = True,
-          on_iteration: Callable[[int], None] | None = None) -> RunResult:
+          on_iteration: Callable[[int], None] | None = None, label: str | None = None
+          ) -> RunResult:
     """Train one run into ``run_dir`` (resuming from its last checkpoint when ``resume``);
-    ``on_iteration(it)`` is called after each completed iteration."""
+    ``on_iteration(it)`` is called after each completed iteration; ``label`` names the progress
+    bar (default ``"<arch> seed <seed>"``)."""
     run_dir = Path(run_dir)
     with RunLock(run_dir):
         torch.set_num_threads(config.threads)
         session = Session.build(config)
         log = MetricsLog(run_dir / "metrics.jsonl")
         try:
-            return _train_locked(session, run_dir, log, resume, progress, on_iteration)
+            return _train_locked(session, run_dir, log, resume, progress, on_iteration, label)
         finally:
             log.close()
 
 
 def _train_locked(session: Session, run_dir: Path, log: MetricsLog, resume: bool, show: bool,
-                  on_iteration: Callable[[int], None] | None) -> RunResult:
+                  on_iteration: Callable[[int], None] | None, label: str | None = None
+                  ) -> RunResult:
     config = session.config
     start, wall0, last = _resume(session, run_dir, log, resume)
     stopped_at = _stopped_at(config, run_dir) if last is not None else None
@@ -266,8 +269,8 @@ def _train_locked(session: Session, run_dir: Path, log: MetricsLog, resume: bool
         log.append(last)
         log.sync()
         session.checkpoint(run_dir, 0, 0.0)
-    bar = progress_reporter(config.iterations, f"{config.arch} seed {config.seed}", show, initial=start,
-                   leave=False)
+    bar = progress_reporter(config.iterations, label or f"{config.arch} seed {config.seed}", show,
+                            initial=start, leave=False)
     it = start
     at_boundary = True  # the model, optimiser and data stream are those after iteration ``it``
     try:

@@ -513,7 +513,10 @@ class TaskVectorEnv(VectorEnv[np.ndarray, np.ndarray, np.ndarray]):
         idx = (self._t, self._e, self._rows)
         target = buf["targets"][idx]
         reward = self._reward(actions, buf["classes"][idx])
-        info = {"t": self._t.astype(np.int64), "target": target, "time_dependent": buf["td"][idx],
+        td = buf["td"][idx]
+        if not scored.all():  # an env reset this step scored nothing: never count it as TD
+            td = td & scored
+        info = {"t": self._t.astype(np.int64), "target": target, "time_dependent": td,
                 "theta": buf["theta"][idx], "clocks": buf["clocks"][idx], "_t": scored,
                 "_target": scored, "_time_dependent": scored, "_theta": scored, "_clocks": scored}
         reward[~scored] = 0.0

@@ -114,7 +114,8 @@ def _line(r: dict) -> str:
     acc = r["acc"]
     mech = (r.get("mechanism") or {}).get("summary")
     return (f"  {r['task']} seed {r['seed']}: " + " ".join(f"{c} {acc[c]['acc']:.3f}" for c in acc)
-            + f", solved at {r['solved_at']}, {r['wall_s']:.0f} s" + (f"; {mech}" if mech else ""))
+            + (f", solved at iteration {r['solved_at']}" if r["solved_at"] is not None
+               else ", not solved") + f", {r['wall_s']:.0f} s" + (f"; {mech}" if mech else ""))
 
 
 def run(a: argparse.Namespace) -> int:

@@ -29,9 +29,28 @@ def load_report(path: str | Path) -> dict[str, Any]:
         raise InvalidValue(f"{p} is not a suite report (JSON error: {err})") from None
     if not isinstance(rep, dict) or "protocol" not in rep or "tasks" not in rep:
         raise InvalidValue(f"{p} is not a suite report (no protocol/tasks)")
+    problem = _structure_problem(rep)
+    if problem:
+        raise InvalidValue(f"{p} is not a well-formed suite report: {problem}")
     rep.setdefault("label", f"{rep['config']['arch']}({rep['config'].get('hidden')})")
     rep["_path"] = str(p)
     return rep
+
+
+def _structure_problem(rep: dict[str, Any]) -> str | None:
+    """What is wrong with a report's structure (None: fine), checked before any table is built."""
+    if not isinstance(rep.get("config"), dict) or "arch" not in rep["config"]:
+        return "'config' must be an object with 'arch'"
+    if not isinstance(rep["tasks"], list) or not rep["tasks"]:
+        return "'tasks' must be a non-empty list"
+    for i, t in enumerate(rep["tasks"]):
+        if not isinstance(t, dict):
+            return f"tasks[{i}] must be an object"
+        for k, kind in (("task", str), ("score_mean", (int, float)), ("score_max", (int, float)),
+                        ("acc_mean", dict), ("runs", list), ("solved", str)):
+            if not isinstance(t.get(k), kind) or isinstance(t.get(k), bool):
+                return f"tasks[{i}].{k} is missing or has the wrong type ({type(t.get(k)).__name__})"
+    return None
 
 
 def reference_reports() -> list[dict[str, Any]]:

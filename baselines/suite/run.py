@@ -63,7 +63,8 @@ def run_unit(job: dict[str, Any]) -> dict[str, Any]:
     t0 = time.perf_counter()
     base = {"task": task.name, "seed": config.seed, "key": key}
     try:
-        train(config, run_dir, progress=False)
+        train(config, run_dir, progress=bool(job.get("progress")),
+              label=f"{task.name} seed {config.seed}")
     except (DivergedError, ModelError) as err:
         return write_result(done, {**base, "failed": str(err), "acc": None, "solved_at": None,
                                    "wall_s": round(time.perf_counter() - t0, 1)})
@@ -180,7 +181,10 @@ def run_suite(config: SuiteConfig, out_dir: str | Path, *, backend: str = "local
                                              "iterations": t.iterations},
              "cache": str(cache), "source": source, "mechanism": config.mechanism
              and mechanism_fn is not None and BUILTIN.get(config.arch, BUILTIN["rnn"]).recurrent,
-             "mechanism_fn": mechanism_fn} for t, c in pairs]
+             "mechanism_fn": mechanism_fn,
+             # iterations with an ETA inside each run, where runs go one at a time in this process
+             "progress": show_progress and backend == "local" and workers == 1}
+            for t, c in pairs]
     if force:
         for _, c in pairs:
             shutil.rmtree(cache / run_key(c, source), ignore_errors=True)

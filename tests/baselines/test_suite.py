@@ -359,3 +359,27 @@ def test_suite_verify_reruns_a_seed_and_catches_edited_numbers(tmp_path, capsys)
     assert main(["suite", "verify", str(tmp_path / "forged.json"), "--out",
                  str(tmp_path / "v2")]) == 1
     assert "OUTSIDE" in capsys.readouterr().out
+
+
+def test_a_report_with_the_wrong_structure_is_one_line(tmp_path, capsys):
+    """Issue 24: a result with a valid checksum but the wrong structure gave a TypeError traceback
+    in cli/suite.py."""
+    good = json.loads(open(__import__("baselines.suite.report", fromlist=["RESULTS"]).RESULTS
+                           / "suite_gru.json").read())
+    good["tasks"][0]["score_mean"] = "high"
+    (tmp_path / "bad.json").write_text(json.dumps(good))
+    assert main(["suite", "compare", str(tmp_path / "bad.json")]) == 2
+    err = capsys.readouterr().err
+    assert "tasks[0].score_mean is missing or has the wrong type (str)" in err
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_progress_inside_each_run_names_the_task_and_lines_say_not_solved(tmp_path, capsys):
+    """Issue 24 friction: one bar per run and no ETA for 6-15 minutes; lines said 'solved at
+    None'."""
+    assert main(["suite", "--quick", "--tasks", "periodic P=6", "--hidden", "2",
+                 "--no-tensorboard", "--no-mechanism", "--out", str(tmp_path)]) == 0
+    cap = capsys.readouterr()
+    assert "periodic P=6 seed 0" in cap.err  # the run's own iteration bar, named by task
+    assert "solved at None" not in cap.out
+    assert ("not solved" in cap.out) or ("solved at iteration" in cap.out)

@@ -212,3 +212,20 @@ def test_info_keys_give_a_lighter_info():
     assert set(info) == {"target", "_target", "t", "_t"}
     with pytest.raises(ValueError, match="info_keys must be None or a list of keys among"):
         gym.make("TemporalFlipFlop-v0", info_keys=("bogus",))
+
+
+def test_an_autoreset_step_is_never_counted_as_time_dependent():
+    """Issue 24: on the native vector env's autoreset step info["time_dependent"] could be True
+    while _target was False, so counting it without the mask overcounted."""
+    import gymnasium as gym
+
+    venv = gym.make_vec("TemporalFlipFlop-v0", 64, vectorization_mode="vector_entry_point",
+                        period=4)
+    venv.reset(seed=0)
+    seen_reset = 0
+    for _ in range(3 * 16 + 2):
+        _, _, _, _, info = venv.step(np.zeros(64, np.int64))
+        unscored = ~info["_target"]
+        seen_reset += int(unscored.sum())
+        assert not info["time_dependent"][unscored].any()
+    assert seen_reset >= 64  # the autoreset steps happened
