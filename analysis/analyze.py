@@ -22,6 +22,7 @@ import torch
 
 from baselines.figures import save_figure, subplots
 from baselines.models import has_recurrent_interface
+from baselines.provenance import with_provenance
 from baselines.runs import atomic_write_json, atomic_write_text, checkpoints, load_checkpoint, load_model
 from baselines.train import train
 from ta_envs import make_dataset
@@ -145,7 +146,7 @@ def analyze_run(run: Path, config: AnalyzeConfig) -> dict[str, Any]:
         summary["counting_decode"] = counting_test(model, task)
     if config.retrain_period:
         summary["retrain"] = retrain(run, out, config)
-    atomic_write_json(out / "summary.json", summary)
+    atomic_write_json(out / "summary.json", with_provenance(summary))
     return summary
 
 
@@ -217,5 +218,5 @@ def analyze(config: AnalyzeConfig) -> dict[str, Any]:
             "min": min(d) if d else None, "max": max(d) if d else None}
     if config.oscillator:
         result["oscillator"] = oscillator(config.out)
-    atomic_write_json(config.out / "analysis.json", result)
+    atomic_write_json(config.out / "analysis.json", with_provenance(result))
     return result

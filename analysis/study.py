@@ -27,6 +27,7 @@ import numpy as np
 
 from baselines.config import TrainConfig
 from baselines.phases import phases_from_metrics
+from baselines.provenance import provenance, run_commits
 from baselines.runs import atomic_write_json, checkpoints, load_model, read_metrics
 from baselines.train import train_seeds
 from ta_envs.progress import iterate
@@ -62,6 +63,14 @@ class StudyConfig:
         check_int("workers", self.workers, 1)
         check_int("iterations", self.iterations, 1)
         check_int("continue_after_stop", self.continue_after_stop, 0)
+
+
+def write_study(study: StudyConfig, name: str, result: dict[str, Any]) -> None:
+    """Write ``study.out/name`` with its provenance and the commits its runs were made (and
+    resumed) at (``run_commits``: ``mixed`` says when they differ)."""
+    dirs = sorted(p for p in study.runs.glob("*/seed_*") if p.is_dir())
+    atomic_write_json(study.out / name, {**result, "provenance": provenance(),
+                                         "run_commits": run_commits(dirs)})
 
 
 def stats(values: Sequence[float]) -> dict[str, Any] | None:
@@ -160,7 +169,7 @@ def timing(study: StudyConfig) -> dict[str, Any]:
                                                         for _, tr in runs) if s is not None]),
               "winding_at_birth": [r["bifurcation_winding"] for r in records],
               "runs": records}
-    atomic_write_json(study.out / "timing.json", result)
+    write_study(study, "timing.json", result)
     from .study_plots import aligned_figure
 
     aligned_figure(runs, records, study.out / "timing_aligned.png")
@@ -214,7 +223,7 @@ def complexity(study: StudyConfig, names: Sequence[str] = tuple(COMPLEXITY)) -> 
             "two_stable_points": sum(any(tr.stable_points_reached_at(u, 2) is not None
                                          for u in range(len(tr.symbols))) for _, tr in runs),
             "runs": recs}
-        atomic_write_json(study.out / "complexity.json", {"settings": rows,
+        write_study(study, "complexity.json", {"settings": rows,
                                                           "iterations": study.iterations})
     from .study_plots import complexity_figure
 
@@ -231,7 +240,7 @@ def gated(study: StudyConfig, archs: Sequence[str] = ("gru", "lstm")) -> dict[st
         runs = _train_and_track(cfg, range(study.seeds), study.runs / f"gated_{arch}_p24", study,
                                 replace(study.track, every=2))
         out[arch] = tracked_summary(runs)
-        atomic_write_json(study.out / "gated.json", out)
+        write_study(study, "gated.json", out)
     return out
 
 
@@ -286,7 +295,7 @@ def retrain(study: StudyConfig, period: int = 12) -> dict[str, Any]:
                    "period_orbit_born_at": stats([r["period_orbit_born_at"] for r in g])}
                for m, g in sorted(groups.items())}
     result = {"period": period, "iterations": iterations, "by_winding": summary, "runs": rows}
-    atomic_write_json(study.out / "retrain.json", result)
+    write_study(study, "retrain.json", result)
     return result
 
 
@@ -315,7 +324,7 @@ def controls(study: StudyConfig, projections: int = 50) -> dict[str, Any]:
               "phase_error": {k: stats([r["phase"][k] for r in rows]) for k in
                               ("error_median", "before_switch", "after_switch", "after_switch_3")},
               "phase_decoded_accuracy": stats([r["phase"]["decoded_accuracy"] for r in rows])}
-    atomic_write_json(study.out / "controls.json", result)
+    write_study(study, "controls.json", result)
     return result
 
 

@@ -62,6 +62,7 @@ from ta_envs.validation import (
 
 from .config import TrainConfig
 from .models import BUILTIN, build_model, has_recurrent_interface, head_spec, readout_of
+from .provenance import record_run, with_provenance
 from .runs import (
     MetricsLog,
     RunLock,
@@ -603,6 +604,7 @@ def _train_locked(st: Learner, cfg: NativePPOConfig, run_dir: Path, log: Metrics
     if last is not None and (start >= total or _reached(cfg, last)):
         return NativeResult(run_dir, start, frames, last, wall0)
     atomic_write_json(run_dir / "config.json", cfg.to_dict())
+    record_run(run_dir)
     t0 = time.perf_counter() - wall0
     tb = _tensorboard(cfg, run_dir, start)
     if last is None:
@@ -704,7 +706,7 @@ def train_seeds_native(cfg: NativePPOConfig, seeds: Sequence[int], out: str | Pa
     summary = {"config": {k: v for k, v in cfg.to_dict().items() if k != "seed"},
                "label": f"{ALGO} ({cfg.core})" + (" + clock" if cfg.observe_clock else ""),
                "runs": per_seed}
-    atomic_write_json(out / "summary.json", summary)
+    atomic_write_json(out / "summary.json", with_provenance(summary))
     rl_curves(curves, out / "learning_curves.png",
               f"{summary['label']} on {cfg.env_id} {cfg.env_kwargs or ''}")
     return summary

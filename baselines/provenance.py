@@ -48,3 +48,43 @@ def provenance(command: str | None = None, packages: Sequence[str] = ()) -> dict
                          **{p: _version(p) for p in (*PACKAGES, *packages)}},
             "threads": threads, "platform": platform.platform(),
             "command": command if command is not None else " ".join(sys.argv)}
+
+
+def with_provenance(result: dict[str, Any], command: str | None = None) -> dict[str, Any]:
+    """``result`` with its ``provenance`` record (made now) added."""
+    return {**result, "provenance": provenance(command)}
+
+
+def record_run(run_dir: str | Path) -> None:
+    """Append this process's provenance to ``run_dir/provenance.jsonl``: one line per start or
+    resume of a run, so a run continued at another commit says so."""
+    import json
+
+    p = Path(run_dir, "provenance.jsonl")
+    p.parent.mkdir(parents=True, exist_ok=True)
+    with p.open("a", encoding="utf-8") as f:
+        f.write(json.dumps(provenance()) + "\n")
+
+
+def run_commits(run_dirs: Sequence[str | Path]) -> dict[str, Any]:
+    """The commits (and dirty flags) recorded by the runs' ``provenance.jsonl``: ``commits`` (sorted
+    unique), ``mixed`` (more than one), ``unrecorded`` (runs without a record)."""
+    import json
+
+    commits: set[str] = set()
+    dirty = False
+    unrecorded = 0
+    for d in run_dirs:
+        p = Path(d, "provenance.jsonl")
+        if not p.exists():
+            unrecorded += 1
+            continue
+        for line in p.read_text(encoding="utf-8").splitlines():
+            try:
+                rec = json.loads(line)
+            except ValueError:
+                continue
+            commits.add(str(rec.get("git_commit")))
+            dirty = dirty or bool(rec.get("dirty"))
+    return {"commits": sorted(commits), "mixed": len(commits) > 1, "dirty": dirty,
+            "unrecorded": unrecorded}

@@ -38,6 +38,7 @@ from ta_envs.envs import TaskVectorEnv
 from ta_envs.validation import InvalidValue, check_int_fields
 
 from .models import readout_of, require_recurrent
+from .provenance import with_provenance
 
 ALGOS = ("ppo", "ppo-framestack", "recurrent-ppo")
 CORES = ("lstm", "gru", "rnn")
@@ -418,7 +419,7 @@ def train_seeds_rl(config: RLConfig, seeds: Sequence[int], out: str | Path, work
     summary = {"config": {k: v for k, v in config.to_dict().items() if k != "seed"},
                "label": label, "aggregate": agg,
                "runs": [{"seed": s, "final": r[-1], "curve": r} for s, r in zip(seeds, runs)]}
-    atomic_write_json(out / "summary.json", summary)
+    atomic_write_json(out / "summary.json", with_provenance(summary))
     rl_curves(runs, out / "learning_curves.png",
               f"{label} on {config.env_id} {config.env_kwargs or ''}")
     return summary

@@ -9,6 +9,7 @@ from typing import Any
 from .config import TrainConfig
 from .figures import learning_curves
 from .phases import Phases, phases_from_metrics, summarize
+from .provenance import with_provenance
 from .runs import atomic_write_json, read_metrics
 
 
@@ -21,7 +22,7 @@ def summarize_runs(run_dirs: Sequence[Path], out: Path, config: TrainConfig) -> 
     summary = {"config": {k: v for k, v in config.to_dict().items() if k != "seed"},
                "aggregate": summarize(phases, per_1000),
                "runs": [{"run": str(r.name), **p.to_dict()} for r, p in zip(run_dirs, phases)]}
-    atomic_write_json(out / "summary.json", summary)
+    atomic_write_json(out / "summary.json", with_provenance(summary))
     done = sorted((p.solved_at, i) for i, p in enumerate(phases) if p.solved_at is not None)
     bold = done[len(done) // 2][1] if done else 0  # the median solving run
     task = config.make_task()

@@ -32,6 +32,7 @@ from ta_envs.validation import Interrupted, check_int
 
 from .config import TrainConfig, resolve_device
 from .models import eval_chunk, head_spec, predict, spectral_radius
+from .provenance import record_run
 from .runs import (
     MetricsLog,
     RunLock,
@@ -260,6 +261,7 @@ def _train_locked(session: Session, run_dir: Path, log: MetricsLog, resume: bool
     if last is not None and start >= end:
         return RunResult(run_dir, start, last, wall0)  # it had already stopped
     atomic_write_json(run_dir / "config.json", config.to_dict())
+    record_run(run_dir)
     weight_key = {"all": None, "td": "mask_td", "ti": "mask_ti"}[config.loss_on]
     schedule = set(config.checkpoint_at) | {config.iterations, end}
     t0 = time.perf_counter() - wall0

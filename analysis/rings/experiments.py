@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from baselines.jsonable import to_jsonable
+from baselines.provenance import with_provenance
 from baselines.readout import FeatureReservoir
 from baselines.rings import LatticeConfig, NeuronParams, simulate, single_rings
 from baselines.runs import atomic_write_json
@@ -68,7 +69,7 @@ def run_period(out: Path) -> list[str]:
 
     res = ring_period_law()
     period_figure(res, out / "period.png")
-    atomic_write_json(out / "period.json", to_jsonable(asdict(res)), indent=None)
+    atomic_write_json(out / "period.json", with_provenance(to_jsonable(asdict(res))), indent=None)
     assert res.derived is not None
     worst = float(np.max(np.abs(res.periods - res.derived) / res.sizes))
     return [f"period: simulated {np.round(res.periods, 3).tolist()} vs derived "
@@ -194,7 +195,8 @@ def run_reservoir(sweep: ReservoirSweep) -> list[str]:
                                          **_score(name, model, job, s, sweep.train)}
         atomic_write_json(path, to_jsonable({"runs": runs}), indent=None)
     summary = reservoir_summary(runs)
-    atomic_write_json(out / "reservoir_summary.json", to_jsonable(summary), indent=1)
+    atomic_write_json(out / "reservoir_summary.json", with_provenance(to_jsonable(summary)),
+                      indent=1)
     reservoir_figure(summary, out / "reservoir.png")
     lines = []
     for job, models in summary.items():

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from baselines.jsonable import to_jsonable
+from baselines.provenance import with_provenance
 from baselines.runs import atomic_write_json
 from ta_envs.progress import iterate
 from ta_envs.validation import InvalidValue, check_out_dir, check_seed
@@ -213,7 +214,7 @@ def run_theory(config: TheoryConfig) -> dict[str, Any]:
         atomic_write_json(path, result, indent=None)
         summary[name] = result
     headline = _headline(summary)
-    atomic_write_json(out / "theory.json", headline, indent=1)
+    atomic_write_json(out / "theory.json", with_provenance(headline), indent=1)
     return summary
 
 

@@ -18,6 +18,7 @@ from ta_envs.validation import InvalidValue, check_int
 
 from ..config import TrainConfig, resolve_device
 from ..models import BUILTIN, ModelError, count_parameters, width_for_budget
+from ..provenance import provenance
 from ..runs import atomic_write_json, checkpoints, load_model, read_metrics
 from ..train import DivergedError, train
 from ..workers import run_jobs
@@ -199,6 +200,7 @@ def run_suite(config: SuiteConfig, out_dir: str | Path, *, backend: str = "local
         old = load_report(prior)
         old.pop("_path", None)
         report = merge_reports(old, report)
+    report["provenance"] = provenance()
     atomic_write_json(prior, report)
     return report
 

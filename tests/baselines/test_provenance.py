@@ -1,0 +1,56 @@
+"""Provenance: every results JSON records where it came from; runs remember each commit that
+touched them, and a mix is reported."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from baselines.provenance import provenance, record_run, run_commits  # noqa: E402
+
+
+def test_the_record_names_commit_versions_threads_platform_and_command():
+    p = provenance(command="ta-envs study timing")
+    head = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True,
+                          cwd=__import__("pathlib").Path(__file__).parent).stdout.strip()
+    assert p["git_commit"] == (head or None)
+    assert isinstance(p["dirty"], bool) or p["dirty"] is None
+    assert p["versions"]["torch"] == torch.__version__ and p["versions"]["numpy"]
+    assert p["versions"]["ta-envs"] and p["versions"]["gymnasium"]
+    assert p["threads"] == torch.get_num_threads() and p["platform"]
+    assert p["command"] == "ta-envs study timing"
+
+
+def test_runs_made_at_different_commits_are_reported_as_mixed(tmp_path):
+    a, b = tmp_path / "a", tmp_path / "b"
+    record_run(a)
+    record_run(b)
+    same = run_commits([a, b])
+    assert not same["mixed"] and same["unrecorded"] == 0 and len(same["commits"]) == 1
+    rec = json.loads((b / "provenance.jsonl").read_text())
+    rec["git_commit"] = "0" * 40  # b was resumed at another commit
+    with (b / "provenance.jsonl").open("a") as f:
+        f.write(json.dumps(rec) + "\n")
+    mixed = run_commits([a, b, tmp_path / "c"])
+    assert mixed["mixed"] and "0" * 40 in mixed["commits"] and mixed["unrecorded"] == 1
+
+
+def test_training_and_the_suite_write_provenance(tmp_path):
+    from baselines.config import TrainConfig
+    from baselines.suite import SuiteConfig, run_suite
+    from baselines.train import train
+
+    train(TrainConfig(task_kwargs={"period": 4}, hidden=4, iterations=2, seq_len=8, eval_size=8),
+          tmp_path / "run", progress=False)
+    train(TrainConfig(task_kwargs={"period": 4}, hidden=4, iterations=4, seq_len=8, eval_size=8),
+          tmp_path / "run", progress=False)  # a resume adds a line
+    assert (tmp_path / "run" / "provenance.jsonl").read_text().count("\n") == 2
+    rep = run_suite(SuiteConfig(hidden=4, seeds=1, quick=True, mechanism=False,
+                                tasks=("periodic P=6",)), tmp_path / "s", show_progress=False)
+    on_disk = json.loads((tmp_path / "s" / "results.json").read_text())
+    assert on_disk["provenance"]["versions"]["torch"] == torch.__version__
+    assert rep["provenance"]["git_commit"] == on_disk["provenance"]["git_commit"]
