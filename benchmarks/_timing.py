@@ -97,6 +97,9 @@ def table(rows: Sequence[dict[str, Any]], columns: Sequence[str]) -> str:
 
 def write_json(path: str | Path, rows: Sequence[dict[str, Any]], **meta: Any) -> None:
     """Write ``rows`` and ``meta`` with a description of the machine to ``path``."""
+    from baselines.provenance import provenance
+
+    meta.setdefault("provenance", provenance())
     out = {"machine": {"python": platform.python_version(), "cpus": os.cpu_count(),
                        "processor": platform.processor() or platform.machine()},
            "rows": list(rows), **meta}

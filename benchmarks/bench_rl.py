@@ -30,7 +30,6 @@ from stable_baselines3 import PPO  # noqa: E402
 from stable_baselines3.common.vec_env import DummyVecEnv  # noqa: E402
 
 from baselines.native_ppo import NativePPOConfig, new_learner, update_once  # noqa: E402
-from baselines.provenance import provenance  # noqa: E402
 from baselines.rl import RLConfig, SB3VecEnv, make_agent  # noqa: E402
 
 ENV, KW, N = "TemporalFlipFlop-v0", {"period": 24}, 16
@@ -95,8 +94,7 @@ def main() -> None:
         rows += native_vs_recurrent_ppo(n, a.rounds)
         print(table(rows[-2:], ["what", "algo", "frames/s", "x RecurrentPPO"]), flush=True)
     if a.native_only:
-        write_json(a.out, rows, env=ENV, env_kwargs=KW, rounds=a.rounds, threads=1,
-                   provenance=provenance())
+        write_json(a.out, rows, env=ENV, env_kwargs=KW, rounds=a.rounds, threads=1)
         return
     for name, env in vec_envs().items():
         env.seed(0)
@@ -130,7 +128,7 @@ def main() -> None:
                      (time.perf_counter() - t0)})
     print(table(rows, ["what", "vec env", "algo", "frames/s", "x RecurrentPPO"]))
     write_json(a.out, rows, env=ENV, env_kwargs=KW, num_envs=N, learn_steps=a.steps, threads=1,
-               rounds=a.rounds, provenance=provenance())
+               rounds=a.rounds)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,73 @@
+"""Markdown tables of the native-PPO study (``rl_native.json``) and its bifurcation analysis
+(``rl_native_bifurcation.json``), as they appear on ``docs/results/rl.md``.
+
+    python benchmarks/rl_native_table.py
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+def q(d: dict[str, Any] | None, scale: float = 1.0, fmt: str = "{:,.0f}") -> str:
+    """``median [q1, q3]`` of a quartile record (``-`` when empty)."""
+    if not d or d.get("median") is None:
+        return "-"
+    m, a, b = (d[k] / scale for k in ("median", "q1", "q3"))
+    return f"{fmt.format(m)} [{fmt.format(a)}, {fmt.format(b)}]"
+
+
+def learning_table(study: dict[str, Any]) -> str:
+    lines = ["| task | core | solved (RL) | RL frames to solve, median [IQR] | final TD (all bits), "
+             "median [IQR] | supervised solved | supervised iterations to solve | supervised "
+             "frames to solve | RL / supervised frames |",
+             "|---|---|---|---|---|---|---|---|---|"]
+    for r in study["rows"]:
+        sup = r.get("supervised")
+        f = r["frames_to_solve"]
+        ratio = "-"
+        if sup and sup["frames_to_solve"]["median"] and f["median"]:
+            ratio = f"{f['median'] / sup['frames_to_solve']['median']:.1f}x"
+        solved = f"{r['solved']}/{r['seeds']}" + (f" ({r['censored']} censored)"
+                                                  if r["censored"] else "")
+        lines.append(
+            f"| {r['task']} | {r['row']} | {solved} | {q(f)} | {q(r['final_td_acc'], fmt='{:.3f}')}"
+            f" (n={r['final_td_acc']['n']}) | "
+            + ("-" if not sup else f"{sup['solved']}/{sup['seeds']}") + " | "
+            + ("-" if not sup else q(sup["iterations_to_solve"])) + " | "
+            + ("-" if not sup else q(sup["frames_to_solve"])) + f" | {ratio} |")
+    return "\n".join(lines)
+
+
+def bifurcation_table(bif: dict[str, Any]) -> str:
+    lines = ["| learner | units | seeds | solved (0.99) | lost last stable point | type of the "
+             "bifurcation | bifurcation − smoothed TD 0.75, median [IQR] (n) | bifurcation − TD 0.9"
+             " |", "|---|---|---|---|---|---|---|---|"]
+    rows = {**bif["rows"], **bif.get("supervised", {})}
+    for name, r in rows.items():
+        units = "PPO updates" if name.startswith("native") else "SGD iterations"
+        kinds = ", ".join(f"{k} {v}" for k, v in (r.get("bifurcation_kinds") or {}).items() if v)
+        off = r.get("offsets") or {}
+        s = off.get("smoothed TD >= 0.75") or {}
+        n9 = off.get("TD >= 0.9") or {}
+        lines.append(f"| {name} | {units} | {r.get('seeds')} | {r.get('solved')} | "
+                     f"{r.get('bifurcated')} | {kinds or '-'} | {q(s, fmt='{:g}')} "
+                     f"(n={s.get('n', 0)}) | {q(n9, fmt='{:g}')} (n={n9.get('n', 0)}) |")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    study = json.loads((RESULTS / "rl_native.json").read_text())
+    print(learning_table(study))
+    path = RESULTS / "rl_native_bifurcation.json"
+    if path.exists():
+        print()
+        print(bifurcation_table(json.loads(path.read_text())))
+
+
+if __name__ == "__main__":
+    main()
