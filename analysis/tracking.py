@@ -273,7 +273,8 @@ def row_key(checkpoint: Path, config: TrackConfig, code: str) -> str:
     import hashlib
 
     h = hashlib.sha256(Path(checkpoint).read_bytes())
-    h.update(json.dumps(dataclasses.asdict(config), sort_keys=True).encode())
+    settings = {k: v for k, v in dataclasses.asdict(config).items() if k != "every"}  # no effect
+    h.update(json.dumps(settings, sort_keys=True).encode())
     h.update(code.encode())
     return h.hexdigest()
 

@@ -18,10 +18,13 @@ One thread. Prints a Markdown table, writes ``benchmarks/results/bench_rl.json``
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from pathlib import Path
 
+os.environ.setdefault("XLA_FLAGS", "--xla_cpu_multi_thread_eigen=false "
+                      "intra_op_parallelism_threads=1")  # JAX on one thread, like the others
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import gymnasium as gym  # noqa: E402
 import numpy as np  # noqa: E402
@@ -79,6 +82,32 @@ def native_vs_recurrent_ppo(n_envs: int, rounds: int) -> list[dict[str, object]]
              "frames/s": 1 / med["sb3"], "x RecurrentPPO": 1.0}]
 
 
+def jax_ppo_row(n_envs: int, rounds: int) -> list[dict[str, object]]:
+    """The docs' PureJaxRL-style GRU PPO (``docs/examples/jax_ppo.py``, the same recipe: whole
+    96-step episodes, 8 x 8 minibatches) on P = 24: frames/s of its jitted training, compile time
+    excluded (median of ``rounds`` calls of 4 updates each). Empty when JAX is not installed."""
+    try:
+        import jax
+    except ImportError:
+        return []
+    import importlib.util
+
+    path = Path(__file__).resolve().parents[1] / "docs" / "examples" / "jax_ppo.py"
+    spec = importlib.util.spec_from_file_location("jax_ppo", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    train, frames = mod.make_train(period=24, n_envs=n_envs, updates=4)
+    fn = jax.jit(train).lower(jax.random.PRNGKey(0)).compile()
+    secs = []
+    for r in range(rounds):
+        t0 = time.perf_counter()
+        jax.block_until_ready(fn(jax.random.PRNGKey(r)))
+        secs.append(time.perf_counter() - t0)
+    return [{"what": f"end to end, {n_envs} envs x 96 steps, 8x8 minibatches",
+             "vec env": "ta_envs.functional (JAX)", "algo": "PureJaxRL-style PPO, gru core (JAX)",
+             "frames/s": frames / float(np.median(secs))}]
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--steps", type=int, default=16384)
@@ -93,6 +122,12 @@ def main() -> None:
     for n in (16, 64, 256):
         rows += native_vs_recurrent_ppo(n, a.rounds)
         print(table(rows[-2:], ["what", "algo", "frames/s", "x RecurrentPPO"]), flush=True)
+    jrows = jax_ppo_row(256, a.rounds)
+    if jrows:
+        sb3 = next(r for r in rows if r["algo"].startswith("RecurrentPPO") and "256" in r["what"])
+        jrows[0]["x RecurrentPPO"] = jrows[0]["frames/s"] / sb3["frames/s"]
+        rows += jrows
+        print(table(jrows, ["what", "algo", "frames/s", "x RecurrentPPO"]), flush=True)
     if a.native_only:
         write_json(a.out, rows, env=ENV, env_kwargs=KW, rounds=a.rounds, threads=1)
         return

@@ -22,23 +22,31 @@ def q(d: dict[str, Any] | None, scale: float = 1.0, fmt: str = "{:,.0f}") -> str
 
 
 def learning_table(study: dict[str, Any]) -> str:
-    lines = ["| task | core | solved (RL) | RL frames to solve, median [IQR] | final TD (all bits), "
-             "median [IQR] | supervised solved | supervised iterations to solve | supervised "
-             "frames to solve | RL / supervised frames |",
-             "|---|---|---|---|---|---|---|---|---|"]
+    from ta_envs import make_task
+
+    per_update = study["recipe"]["epochs"] * study["recipe"]["minibatches"]
+    lines = ["| task | core | solved (RL) | RL frames to solve, median [IQR] | RL gradient steps | "
+             "final accuracy, median [IQR] | supervised solved | supervised iterations to solve "
+             "(= gradient steps) | supervised frames to solve | RL / supervised frames |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
     for r in study["rows"]:
         sup = r.get("supervised")
         f = r["frames_to_solve"]
+        L = make_task(r["env_id"], **r["env_kwargs"]).episode_length
+        steps = f"{f['median'] / (study['recipe']['n_envs'] * L) * per_update:,.0f}" \
+            if f["median"] else "-"
+        final = r["final_td_acc"] if r["final_td_acc"]["n"] else r["final_acc"]
         ratio = "-"
         if sup and sup["frames_to_solve"]["median"] and f["median"]:
             ratio = f"{f['median'] / sup['frames_to_solve']['median']:.1f}x"
         solved = f"{r['solved']}/{r['seeds']}" + (f" ({r['censored']} censored)"
                                                   if r["censored"] else "")
         lines.append(
-            f"| {r['task']} | {r['row']} | {solved} | {q(f)} | {q(r['final_td_acc'], fmt='{:.3f}')}"
-            f" (n={r['final_td_acc']['n']}) | "
+            f"| {r['task']} | {r['row']} | {solved} | {q(f)} | {steps} | "
+            f"{q(final, fmt='{:.3f}')} ({'TD' if r['final_td_acc']['n'] else 'all bits'}) | "
             + ("-" if not sup else f"{sup['solved']}/{sup['seeds']}") + " | "
-            + ("-" if not sup else q(sup["iterations_to_solve"])) + " | "
+            + ("-" if not sup else q(sup["iterations_to_solve"])
+               + f" (n={sup['iterations_to_solve']['n']})") + " | "
             + ("-" if not sup else q(sup["frames_to_solve"])) + f" | {ratio} |")
     return "\n".join(lines)
 

@@ -423,7 +423,45 @@ def controls_table() -> str:
             + f"\n\nDecoded t mod P accuracy: {_spread(d['phase_decoded_accuracy'])}.")
 
 
+def rl_learning() -> str:
+    from rl_native_table import learning_table
+
+    return learning_table(_load("rl_native.json"))
+
+
+def rl_bifurcation() -> str:
+    from rl_native_table import bifurcation_table
+
+    return bifurcation_table(_load("rl_native_bifurcation.json"))
+
+
+def perf_rl() -> str:
+    d = _load("bench_rl.json")
+    rows = [[r["what"], r["algo"], r["frames/s"], r.get("x RecurrentPPO", "-")]
+            for r in d["rows"] if r["what"].startswith("end to end")]
+    rest = [[r["what"], r["vec env"], r["algo"], r["frames/s"]] for r in d["rows"]
+            if not r["what"].startswith("end to end")]
+    out = _table(["what", "agent", "frames/s", "x RecurrentPPO (median of rounds)"], rows)
+    if rest:
+        out += "\n\n" + _table(["what", "vec env", "algo", "frames/s"], rest)
+    return out + f"\n\n{d.get('rounds', '?')} interleaved rounds, one thread."
+
+
+def perf_functional() -> str:
+    d = _load("bench_functional.json")
+    rows = [[r["n"], r["side"], r["steps/s"], r["x gymnax CartPole"], r["x NumPy env"],
+             r["x write limit"]] for r in d["rows"]]
+    return (_table(["n", "side", "steps/s", "x gymnax CartPole", "x NumPy vector env",
+                    "x the write limit (time)"], rows)
+            + f"\n\nDevice: {d.get('device')}; jax {d.get('jax')}, gymnax {d.get('gymnax')}; "
+            f"{d.get('steps_per_call')} steps per call, {d.get('rounds')} interleaved rounds.")
+
+
 TABLES: dict[str, Callable[[], str]] = {
+    "rl_learning": rl_learning,
+    "rl_bifurcation": rl_bifurcation,
+    "perf_rl": perf_rl,
+    "perf_functional": perf_functional,
     "perf_data": perf_data,
     "perf_env": perf_env,
     "perf_fixed_points": perf_fixed_points,

@@ -5,6 +5,11 @@
 
 (run from this folder, or with it on PYTHONPATH; ``pip install minGRU-pytorch lru-pytorch``).
 Both are sequence models: forward only, which is all the suite needs.
+
+Speed: minGRU-pytorch is quick. LRU-pytorch is **not** a quick model on CPU: its layer loops over
+batch and time in Python, and one forward and backward pass at B = 64, T = 48 took 14 s here, so
+even ``--quick`` takes hours with it; it shows that any module enters, not a model to benchmark on a
+CPU (the built-in ``lru`` is the fast LRU).
 """
 
 import torch
