@@ -63,6 +63,31 @@ _NONE = np.array([235, 235, 235], dtype=np.uint8)
 _MISS = np.array([0, 0, 0], dtype=np.uint8)
 
 
+#: A 3 x 5 pixel font for the row labels (only the letters they use).
+_GLYPHS = {
+    "A": ("010", "101", "111", "101", "101"), "C": ("011", "100", "100", "100", "011"),
+    "D": ("110", "101", "101", "101", "110"), "G": ("011", "100", "101", "101", "011"),
+    "H": ("101", "101", "111", "101", "101"), "I": ("111", "010", "010", "010", "111"),
+    "N": ("110", "101", "101", "101", "101"), "T": ("111", "010", "010", "010", "010"),
+    "O": ("010", "101", "101", "101", "010"), "U": ("101", "101", "101", "101", "111"),
+    "P": ("110", "101", "110", "100", "100"),
+}
+#: The legend: one label per row, top to bottom.
+ROW_LABELS = ("IN", "TH", "OUT", "ACT", "TD")
+LEGEND_WIDTH = 16
+
+
+def _label(img: np.ndarray, y: int, text: str) -> None:
+    """Draw ``text`` in the 3 x 5 font at row ``y`` of the legend margin (dark grey pixels)."""
+    x = 1
+    for ch in text:
+        for r, bits in enumerate(_GLYPHS[ch]):
+            for c, b in enumerate(bits):
+                if b == "1":
+                    img[y + r, x + c] = 70
+        x += 4
+
+
 def frame(
     symbols: Sequence[int],
     classes: Sequence[int],
@@ -77,11 +102,16 @@ def frame(
     One column per step (``cell`` pixels wide); rows top to bottom: the input symbol (one colour
     per symbol), Θ (dark when 1, light when 0, grey when undefined), the target class, the action
     (its class colour, black when it has no class; grey before it is taken) and a TD marker (dark
-    for time-dependent steps). Rows are separated by 2 white pixels; the frame size is fixed.
+    for time-dependent steps). Rows are separated by 2 white pixels; a left margin of
+    ``LEGEND_WIDTH`` pixels names the rows (IN, TH for Θ, OUT for the target, ACT, TD); the frame
+    size is fixed.
     """
     rows = 5
     H, W = rows * (cell + 2) + 2, window * cell
-    img = np.full((H, W, 3), 255, dtype=np.uint8)
+    full = np.full((H, LEGEND_WIDTH + W, 3), 255, dtype=np.uint8)
+    for r, text in enumerate(ROW_LABELS):  # the legend: each row's name in the left margin
+        _label(full, 2 + r * (cell + 2) + max(0, (cell - 5) // 2), text)
+    img = full[:, LEGEND_WIDTH:]
     n = min(len(symbols), window)
     lo = len(symbols) - n
 
@@ -101,4 +131,4 @@ def frame(
                                               PALETTE[int(a) % len(PALETTE)]))
         paint(4, j, np.array([60, 60, 60] if time_dependent[i] else [235, 235, 235],
                              dtype=np.uint8))
-    return img
+    return full

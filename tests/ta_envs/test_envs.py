@@ -229,3 +229,21 @@ def test_an_autoreset_step_is_never_counted_as_time_dependent():
         seen_reset += int(unscored.sum())
         assert not info["time_dependent"][unscored].any()
     assert seen_reset >= 64  # the autoreset steps happened
+
+
+def test_rgb_array_frames_carry_a_legend_naming_each_row():
+    """Issue 24 friction: rgb_array frames had no legend."""
+    import gymnasium as gym
+
+    from ta_envs.render import LEGEND_WIDTH, ROW_LABELS, frame
+
+    env = gym.make("TemporalFlipFlop-v0", render_mode="rgb_array", period=6)
+    env.reset(seed=0)
+    env.step(0)
+    img = env.render()
+    margin = img[:, :LEGEND_WIDTH]
+    assert len(ROW_LABELS) == 5 and (margin < 255).any()
+    for r in range(5):  # every row has its label's ink in the margin
+        assert (margin[2 + r * 10 : 2 + r * 10 + 8] < 255).any()
+    plain = frame([0, 1], [0, 1], [False, True])
+    assert plain.shape == img.shape and (plain[:, LEGEND_WIDTH:] == img[:, LEGEND_WIDTH:]).shape
