@@ -162,9 +162,11 @@ class TaskEnv(gym.Env[np.ndarray, Any]):
 
     def __init__(self, task: Any = None, *, render_mode: str | None = None,
                  observe_clock: bool = False, info_keys: Sequence[str] | None = None,
-                 **task_kwargs: Any) -> None:
+                 info_arrays: bool = False, **task_kwargs: Any) -> None:
         self.task = _env_task(task, self.task_id, render_mode, observe_clock, task_kwargs)
         self._info_keys = _check_info_keys(info_keys)
+        #: ``info`` values as NumPy arrays (``clocks`` as ``[X]``), e.g. for TorchRL's info reader
+        self._info_arrays = check_bool("info_arrays", info_arrays)
         self.render_mode = render_mode
         self.observe_clock = observe_clock
         self.observation_space, self.action_space = task_spaces(self.task, observe_clock)
@@ -199,7 +201,7 @@ class TaskEnv(gym.Env[np.ndarray, Any]):
         info = {"t": 0, "theta": self._theta[0], "clocks": dict(zip(self._names, self._clocks[0]))}
         if self._info_keys is not None:
             info = {k: v for k, v in info.items() if k in self._info_keys}
-        return self._obs[0].copy(), info
+        return self._obs[0].copy(), self._format(info)
 
     def step(self, action: Any) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
         """Read the next symbol; reward 1.0 if ``action`` equals the target."""
@@ -233,7 +235,13 @@ class TaskEnv(gym.Env[np.ndarray, Any]):
                     "theta": self._theta[t], "clocks": dict(zip(self._names, self._clocks[t]))}
         else:
             info = {k: self._info_value(k, t, target) for k in keys}
-        return self._obs[t + 1].copy(), reward, self._t == self._L, False, info
+        return self._obs[t + 1].copy(), reward, self._t == self._L, False, self._format(info)
+
+    def _format(self, info: dict[str, Any]) -> dict[str, Any]:
+        if not self._info_arrays:
+            return info
+        return {k: np.asarray(list(v.values()) if isinstance(v, dict) else v)
+                for k, v in info.items()}
 
     def _info_value(self, key: str, t: int, target: Any) -> Any:
         if key == "clocks":
@@ -585,8 +593,10 @@ _CARD_COMMON = """
     ``render_mode`` (None, ``"ansi"``: the recent timeline with TD/TI marks, or ``"rgb_array"``: the
     same as a ``uint8`` frame), ``observe_clock``, ``info_keys`` (None: every key; a subset of
     ``("t", "target", "time_dependent", "theta", "clocks")`` for a lighter ``info``, e.g. under
-    ``SyncVectorEnv``, which merges every key at every step), and the task kwargs of the factory
-    named above (an unknown kwarg raises ``TypeError``).
+    ``SyncVectorEnv``, which merges every key at every step), ``info_arrays`` (True: ``info`` values
+    as NumPy arrays, ``clocks`` as ``[X]``, which TorchRL's ``default_info_dict_reader`` needs to
+    carry ``time_dependent`` and ``target``), and the task kwargs of the factory named above (an
+    unknown kwarg raises ``TypeError``).
 
     ## Version History
     * v0: initial version.

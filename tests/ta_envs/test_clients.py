@@ -127,3 +127,20 @@ def test_torchrl_gym_env_rolls_out_an_id():
     rew = td["next", "reward"].squeeze(-1)
     assert set(rew.unique().tolist()) <= {0.0, 1.0}
     assert ta_envs.__version__
+
+
+def test_torchrl_carries_time_dependent_with_info_arrays():
+    """Issue 24: TorchRL's GymEnv dropped time_dependent; with info_arrays=True its own info
+    reader carries it (and the target), step for step as the env reports them."""
+    pytest.importorskip("torchrl")
+    from torchrl.envs import GymEnv
+    from torchrl.envs.libs.gym import default_info_dict_reader
+
+    env = GymEnv("TemporalFlipFlop-v0", period=4, info_arrays=True)
+    env.set_info_dict_reader(default_info_dict_reader(["time_dependent", "target"]))
+    env.set_seed(3)
+    td = env.rollout(16)
+    flags = td["next", "time_dependent"].flatten().tolist()
+    obs = td["observation"]  # the symbol shown at each step: 'a' (TD) is [1, 0]
+    assert flags == (obs[:, 0] > 0.5).tolist()  # TD exactly on the 'a' steps
+    assert 0 < sum(flags) < 16
