@@ -211,6 +211,7 @@ def run_theory(config: TheoryConfig) -> dict[str, Any]:
             continue
         result = to_jsonable(runners[name]())
         result["quick"] = bool(quick)
+        result = with_provenance(result)
         atomic_write_json(path, result, indent=None)
         summary[name] = result
     headline = _headline(summary)

@@ -181,7 +181,7 @@ def test_theory_cli_writes_results_and_resumes(tmp_path):
     assert data["c_critical"] == pytest.approx(critical_echo(), abs=1e-6)
     assert (tmp_path / "tradeoff.png").stat().st_size > 10_000
     summary = json.loads((tmp_path / "theory.json").read_text())
-    assert set(summary) == {"tradeoff"}
+    assert set(summary) == {"tradeoff", "provenance"} and summary["provenance"]["versions"]["numpy"]
     stamp = (tmp_path / "tradeoff.json").stat().st_mtime_ns
     assert main(["theory", "tradeoff", "--quick", "--quiet", "--out", str(tmp_path)]) == 0
     assert (tmp_path / "tradeoff.json").stat().st_mtime_ns == stamp  # reused, not rerun
