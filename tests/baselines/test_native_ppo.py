@@ -271,3 +271,25 @@ def test_evaluation_counts_td_steps_from_the_env():
     td_share = 0.5  # half the steps of a period-4 flipflop with uniform symbols are TD ('a')
     assert abs(ev["val_acc"] - (td_share * ev["val_td_acc"] + (1 - td_share) * ev["val_ti_acc"])) \
         < 0.1
+
+
+@pytest.mark.slow
+def test_seeds_in_worker_processes_and_on_ray_give_the_same_runs(tmp_path):
+    """--workers and --backend ray run the same seeds to the same metrics as one process."""
+    ray = pytest.importorskip("ray")
+    from baselines.native_ppo import train_seeds_native
+
+    cfg = NativePPOConfig(**TINY, frames=16 * 16 * 4)
+    a = train_seeds_native(cfg, [0, 1], tmp_path / "one", progress=False)
+    b = train_seeds_native(cfg, [0, 1], tmp_path / "two", workers=2, progress=False)
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    try:
+        c = train_seeds_native(cfg, [0, 1], tmp_path / "ray", backend="ray", progress=False)
+    finally:
+        ray.shutdown()
+    for s in (0, 1):
+        ref = _strip(read_metrics(tmp_path / "one" / f"seed_{s:03d}"))
+        assert _strip(read_metrics(tmp_path / "two" / f"seed_{s:03d}")) == ref
+        assert _strip(read_metrics(tmp_path / "ray" / f"seed_{s:03d}")) == ref
+    assert [r["frames_to_solve"] for r in a["runs"]] == [r["frames_to_solve"] for r in c["runs"]]
+    assert b["runs"][1]["seed"] == 1
