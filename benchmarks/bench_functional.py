@@ -43,9 +43,9 @@ from ta_envs.envs import TaskVectorEnv  # noqa: E402
 ENV, KW, T = "TemporalFlipFlop-v0", {"period": 24}, 128
 
 
-def ours_rollout(n: int):
+def ours_rollout(n: int, time_major: bool = False):
     p = F.make_params(ENV, "jax", **KW)
-    fn = jax.jit(lambda k: F.rollout(k, p, None, n, T))
+    fn = jax.jit(lambda k: F.rollout(k, p, None, n, T, False, time_major))
     key = [jax.random.PRNGKey(0)]
 
     def call() -> None:
@@ -128,6 +128,7 @@ def main() -> None:
     rows = []
     for n in a.sizes:
         fns = {"ta-envs rollout": ours_rollout(n),
+               "ta-envs rollout (time_major)": ours_rollout(n, True),
                "ta-envs gymnax-style": gymnax_loop(ff, ff.default_params, n),
                "gymnax CartPole": gymnax_loop(cp_env, cp_params, n),
                "ta-envs NumPy vector env": numpy_env(n),

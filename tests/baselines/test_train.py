@@ -29,7 +29,7 @@ TINY = dict(task_kwargs={"period": 4}, hidden=16, batch=16, seq_len=16, eval_eve
     (dict(task="Nope-v0"), "unknown task id"),
     (dict(device="tpu"), "device must be"),
     (dict(hidden=2.5), "hidden must be an int"),
-    (dict(seed=-1), "seed must be an int >= 0"),
+    (dict(seed=-1), "seed must be an int in [0, 4294967295], got -1"),
     (dict(continue_after_stop=5), "continue_after_stop needs stop_at_td"),
     (dict(arch="toy_models:ToyRNN", init="default"), "init/gain apply"),
     (dict(model_kw={"layers": 2}), "not accepted by 'rnn'"),

@@ -86,12 +86,14 @@ def test_rgb_frames_draw_the_episode(tmp_path):
     frame = env.render()
     assert frame.dtype == np.uint8 and frame.ndim == 3 and frame.shape[2] == 3
     cell = 8
-    from ta_envs.render import PALETTE
+    from ta_envs.render import LEGEND_WIDTH, PALETTE
 
+    x0 = LEGEND_WIDTH  # the legend margin comes first
     for j, i in enumerate(infos):  # row 2 (targets): one palette colour per class
-        np.testing.assert_array_equal(frame[2 + 2 * (cell + 2) + 1, j * cell + 1],
+        np.testing.assert_array_equal(frame[2 + 2 * (cell + 2) + 1, x0 + j * cell + 1],
                                       PALETTE[i["target"]])
-        np.testing.assert_array_equal(frame[2 + 3 * (cell + 2) + 1, j * cell + 1], PALETTE[1])
+        np.testing.assert_array_equal(frame[2 + 3 * (cell + 2) + 1, x0 + j * cell + 1],
+                                      PALETTE[1])
     v = gym.make_vec("TemporalFlipFlop-v0", 2, vectorization_mode="vector_entry_point",
                      render_mode="rgb_array")
     v.reset(seed=0)
