@@ -42,11 +42,14 @@ CORES = ("gru", "lstm", "rnn")
 CONTROLS = (("no memory (mlp)", "P=24", "mlp", False), ("no memory (mlp)", "relative tau=5",
                                                           "mlp", False),
             ("clock observed (gru)", "P=24", "gru", True))
+#: The other built-ins with the recurrent interface, on P = 24 (``--extra-cores``).
+EXTRA_CORES = ("linear", "lru", "mingru", "mamba")
+EXTRA_FRAMES = 1_000_000
 SUPERVISED_ITERATIONS = 3000
 THRESHOLD = 0.99
 
 
-def rows_of(seeds: int, scale: float = 1.0) -> list[dict[str, Any]]:
+def rows_of(seeds: int, scale: float = 1.0, extra: bool = False) -> list[dict[str, Any]]:
     rows = []
     for task, (env_id, kw, budget) in TASKS.items():
         for core in CORES:
@@ -57,6 +60,11 @@ def rows_of(seeds: int, scale: float = 1.0) -> list[dict[str, Any]]:
         env_id, kw, budget = TASKS[task]
         rows.append({"row": name, "task": task, "env_id": env_id, "kwargs": kw, "core": core,
                      "observe_clock": clock, "frames": budget, "stop_at": None})
+    if extra:  # stopped at 0.99: an unsolved seed runs its whole (smaller) budget
+        env_id, kw, _ = TASKS["P=24"]
+        rows += [{"row": core, "task": "P=24", "env_id": env_id, "kwargs": kw, "core": core,
+                  "observe_clock": False, "frames": EXTRA_FRAMES, "stop_at": THRESHOLD,
+                  "supervised": False} for core in EXTRA_CORES]
     for r in rows:
         r["seeds"] = list(range(seeds))
         r["frames"] = max(1, int(r["frames"] * scale))
@@ -68,7 +76,8 @@ def rl_config(row: dict[str, Any], seed: int) -> NativePPOConfig:
     return NativePPOConfig(env_id=row["env_id"], env_kwargs=row["kwargs"], core=row["core"],
                            observe_clock=row["observe_clock"], frames=row["frames"],
                            stop_at=row["stop_at"], seed=seed,
-                           eval_every=1 if row["task"] == "P=24" else 5)
+                           eval_every=1 if row["task"] == "P=24" and row["core"] in
+                           ("gru", "lstm", "rnn", "mlp") else 5)
 
 
 def twin_config(row: dict[str, Any], seed: int) -> TrainConfig:
@@ -141,7 +150,8 @@ def summarise(row: dict[str, Any], runs: Path) -> dict[str, Any]:
                                        if e["final_td_acc"] is not None]),
             "final_acc": quartiles([e["final_acc"] for e in per_seed]),
             "fps": quartiles([e["fps"] for e in per_seed]),
-            "supervised": None if row["core"] == "mlp" or row["observe_clock"] else
+            "supervised": None if row["core"] == "mlp" or row["observe_clock"]
+            or row.get("supervised") is False else
             {"seeds": len(sup), "solved": len(sup_solved),
              "iterations_to_solve": quartiles(sup_solved),
              "frames_to_solve": quartiles(sup_frames)},
@@ -153,7 +163,8 @@ def curves_figure(results: list[dict[str, Any]], runs: Path, path: Path) -> None
 
     tasks = list(TASKS)
     fig, axes = subplots(1, len(tasks), figsize=(4 * len(tasks), 3.4), sharey=True)
-    colors = {"gru": "tab:blue", "lstm": "tab:orange", "rnn": "tab:green", "mlp": "tab:gray"}
+    colors = {"gru": "tab:blue", "lstm": "tab:orange", "rnn": "tab:green", "mlp": "tab:gray",
+              "linear": "tab:brown", "lru": "tab:purple", "mingru": "tab:olive", "mamba": "tab:cyan"}
     for ax, task in zip(axes, tasks):
         for res in (r for r in results if r["task"] == task):
             row = next(x for x in ROWS if x["row"] == res["row"] and x["task"] == task)
@@ -190,17 +201,20 @@ def main() -> None:
                     "test)")
     ap.add_argument("--supervised-iterations", type=int, default=SUPERVISED_ITERATIONS)
     ap.add_argument("--no-supervised", action="store_true", help="skip the supervised twins")
+    ap.add_argument("--extra-cores", action="store_true",
+                    help=f"add P = 24 rows for {', '.join(EXTRA_CORES)} (no supervised twin)")
     ap.add_argument("--out", default=str(Path(__file__).resolve().parent / "results" /
                                          "rl_native.json"))
     a = ap.parse_args()
     runs = Path(a.runs)
-    ROWS[:] = rows_of(a.seeds, a.frames_scale)
+    ROWS[:] = rows_of(a.seeds, a.frames_scale, a.extra_cores)
     for r in ROWS:
         r["supervised_iterations"] = a.supervised_iterations
     jobs = [("rl", r, s, str(runs / slug(r) / f"rl_seed_{s:03d}")) for r in ROWS for s in r["seeds"]]
     if not a.no_supervised:
         jobs += [("sup", r, s, str(runs / slug(r) / f"sup_seed_{s:03d}")) for r in ROWS
-                 if r["core"] != "mlp" and not r["observe_clock"] for s in r["seeds"]]
+                 if r["core"] != "mlp" and not r["observe_clock"] and r.get("supervised", True)
+                 for s in r["seeds"]]
     run_jobs(job, jobs, a.workers, desc="runs")
     results = [summarise(r, runs) for r in ROWS]
     curves_figure(results, runs, Path(a.out).with_name("rl_native_curves.png"))
