@@ -85,9 +85,13 @@ def test_info_is_fresh_per_call_and_complete():
     _, _, _, _, i2 = env.step(0)
     assert i1 is not i2 and i1["clocks"] is not i2["clocks"]
     assert set(i1) == {"t", "target", "time_dependent", "theta", "clocks"}
-    i1["clocks"]["y"] = 99
+    i1["clocks"]["y"] = 99  # editing a returned info must not leak into the env's next one
     _, _, _, _, i3 = env.step(0)
-    assert i3["clocks"]["y"] != 99 or i3["t"] == 99
+    twin = gym.make("RelativeTimingFlipFlop-v0", tau=3)  # the same episode, untouched
+    twin.reset(seed=1)
+    j3 = [twin.step(0)[4] for _ in range(3)][-1]
+    assert i3 == j3 and i3["t"] == 2
+    assert i3["clocks"]["y"] <= 3  # the relative clock saturates at tau = 3, never 99
 
 
 @pytest.mark.filterwarnings("ignore:.*render_mode")
