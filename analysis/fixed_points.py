@@ -9,7 +9,7 @@ One verb, :func:`find_fixed_points`, and a result object, :class:`FixedPoints`:
    autograd's;
 2. candidates with ``q < q_polish`` are clustered (the many states that reach one point polish
    once), then polished by a batched float64 Levenberg–Marquardt on ``F(h) − h = 0`` with exact
-   Jacobians; of the states Adam left farther away, at most ``far_candidates`` (after
+   Jacobians; of the states Adam left farther away, at most ``far_candidates`` (1,024 by default; after
    clustering, half with the lowest ``q`` and half farthest from every state already picked) get
    a short Newton attempt that continues only while it converges (Newton finds the far fixed
    points of nearly linear maps in a few steps, where Adam crawls); the rest
@@ -307,7 +307,7 @@ def find_fixed_points(
     adam_lr: float = 1e-2,
     q_stop: float = 1e-10,
     q_polish: float = 1e-6,
-    far_candidates: int = 64,
+    far_candidates: int = 1024,
     lm_steps: int = 50,
     unique_tol: float = 1e-6,
     marginal_tol: float = 1e-3,
@@ -438,9 +438,12 @@ def _stack_residuals(step: StepFn, U: Tensor, idx: Tensor, P: Tensor) -> np.ndar
 
 
 def sample_states(model: Any, inputs: Tensor | np.ndarray, n: int, noise: float = 0.0,
-                  generator: torch.Generator | None = None) -> Tensor:
+                  generator: torch.Generator | None = None, spread: float = 0.0) -> Tensor:
     """``n`` states drawn from the model's own trajectories on ``inputs [B, T, I]`` plus Gaussian
-    noise of standard deviation ``noise``."""
+    noise of standard deviation ``noise``. ``spread`` (a fraction in [0, 1]) of them are drawn
+    uniformly from the trajectories' bounding box, widened by half its size (plus 0.1) on every
+    side: trajectories settle at attractors and rarely pass the saddles between them or the
+    attractors they never reach, which these states do."""
     from baselines.models import require_recurrent
 
     require_recurrent(model, "sample_states")
@@ -452,8 +455,15 @@ def sample_states(model: Any, inputs: Tensor | np.ndarray, n: int, noise: float 
         raise InvalidValue("sample_states needs forward to return (logits, states)")
     states = out[1]
     flat = states.reshape(-1, states.shape[-1]).double()
-    pick = torch.randint(0, len(flat), (n,), generator=generator)
+    check_float("spread", spread, 0.0, 1.0)
+    k = int(round(spread * n))
+    pick = torch.randint(0, len(flat), (n - k,), generator=generator)
     out_s = flat[pick]
     if noise:
         out_s = out_s + noise * torch.randn(out_s.shape, generator=generator, dtype=out_s.dtype)
+    if k:
+        lo, hi = flat.min(0).values, flat.max(0).values
+        pad = 0.5 * (hi - lo) + 0.1
+        u = torch.rand((k, flat.shape[1]), generator=generator, dtype=flat.dtype)
+        out_s = torch.cat([out_s, lo - pad + u * (hi - lo + 2 * pad)])
     return out_s

@@ -56,6 +56,7 @@ class TrackConfig:
     max_period: int = 64
     transient: int = 600
     noise: float = 0.01  #: std of the noise added to sampled states
+    spread: float = 0.25  #: fraction of the states drawn across the trajectories' box (saddles)
     adam_steps: int = 200
     eigenvalues: int = 4  #: leading eigenvalues kept per tracked point
     seed: int = 0
@@ -65,6 +66,7 @@ class TrackConfig:
         check_int_fields(self, ("fixed_point_states", "orbit_states", "max_period", "adam_steps",
                                 "eigenvalues", "every"), 1)
         check_int("transient", self.transient, 0)
+        check_float("spread", self.spread, 0.0, 1.0)
         check_float("noise", self.noise, 0.0)
         check_int("seed", self.seed, 0)
 
@@ -320,7 +322,7 @@ def track_run(run_dir: str | Path, out_dir: str | Path | None = None,
         inputs = np.asarray(task.obs_table, dtype=np.float64)
         batch = next(make_dataset(task, batch_size=32, seq_len=tcfg.seq_len, seed=config.seed))
         states = sample_states(model, batch.inputs, config.fixed_point_states, noise=config.noise,
-                               generator=gen)
+                               generator=gen, spread=config.spread)
         warm = prev_points if prev_points is not None else np.zeros((0, states.shape[1]))
         fp, per_symbol = _checkpoint_row(model, inputs, states, warm, config, gen)
         fp.save(npz)

@@ -278,3 +278,21 @@ def test_analyze_refuses_two_runs_with_one_output_folder(tmp_path):
                  "--out", str(tmp_path / "AN"), "--quiet"])
     assert code == 2
     assert not (tmp_path / "AN" / "seed_000").exists()
+
+
+def test_tracking_finds_all_three_points_of_a_fold_at_every_checkpoint(tmp_path):
+    """Issue 23: on x = tanh(2x + b) tracking returned 2 points at checkpoints where 3 exist (its
+    states cluster at the stable points); states spread across the trajectories' box find the
+    saddle and the unvisited stable point too."""
+    from analysis.fixed_points import FixedPoints
+
+    bs = np.linspace(-0.5, 0.5, 14)  # |b| < 0.5328: three fixed points at every checkpoint
+    run = constructed_run(tmp_path / "fold", [(np.diag([2.0, 0.5]), [b, 0.0]) for b in bs],
+                          td=[0.5] * 14)
+    tr = track_run(run, tmp_path / "tr", TrackConfig(), progress=False)
+    for it, b in zip(tr.iterations, bs):
+        fp = FixedPoints.load(tmp_path / "tr" / f"fixed_points_{int(it):07d}.npz")
+        pts = np.sort(fp.points[fp.input_index == 0][:, 0])
+        assert len(pts) == 3, (b, pts)
+        np.testing.assert_allclose(np.tanh(2 * pts + b), pts, atol=1e-9)
+        assert list(fp.stability[fp.input_index == 0]).count("saddle") == 1
