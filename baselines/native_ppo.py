@@ -67,6 +67,7 @@ from .runs import (
     MetricsLog,
     RunLock,
     atomic_write_json,
+    check_same_run,
     checkpoint_path,
     checkpoints,
     load_checkpoint,
@@ -494,12 +495,7 @@ def _restore(st: Learner, cfg: NativePPOConfig, path: Path) -> tuple[int, float,
     if ck.kind != ALGO:
         raise InvalidValue(f"{path} is a {ck.kind} checkpoint, not a {ALGO} one")
     stored = NativePPOConfig.from_dict(ck.extra["rl_config"]).to_dict()
-    mine = cfg.to_dict()
-    diff = sorted(k for k in mine if mine[k] != stored[k] and k not in RESUMABLE)
-    if diff:
-        raise InvalidValue(f"checkpoint {str(path)!r} belongs to a different run: fields {diff} "
-                           "differ (" + ", ".join(f"{k}: {stored[k]!r} != {mine[k]!r}"
-                                                  for k in diff) + ")")
+    check_same_run(path, stored, cfg.to_dict(), RESUMABLE)
     load_weights(st.agent.core, ck.model, path)
     load_weights(st.agent.value, ck.extra["value"], path)
     st.opt.load_state_dict(ck.optimizer)

@@ -27,7 +27,7 @@ import socket
 import sys
 import time
 import warnings
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -379,14 +379,20 @@ def load_checkpoint(path: str | Path, config: TrainConfig | None = None) -> Chec
     if config is not None:
         from .config import RESUMABLE_CHANGES
 
-        a, b = cfg.to_dict(), config.to_dict()
-        diff = sorted(k for k in a if a[k] != b[k] and k not in RESUMABLE_CHANGES)
-        if diff:
-            raise InvalidValue(f"checkpoint {str(path)!r} belongs to a different run: fields "
-                               f"{diff} differ ("
-                               + ", ".join(f"{k}: {a[k]!r} != {b[k]!r}" for k in diff) + ")")
+        check_same_run(path, cfg.to_dict(), config.to_dict(), RESUMABLE_CHANGES)
     return Checkpoint(path, int(state["iteration"]), cfg, state["model"], state["optimizer"], rng,
                       float(state["wall_s"]), init_from, "native-ppo" if rl else "train", extra)
+
+
+def check_same_run(path: str | Path, stored: Mapping[str, Any], mine: Mapping[str, Any],
+                   resumable: Sequence[str]) -> None:
+    """``InvalidValue`` naming every field (other than ``resumable`` ones) in which a checkpoint's
+    stored config differs from the config of the run that would resume from it."""
+    diff = sorted(k for k in stored if stored[k] != mine.get(k) and k not in resumable)
+    if diff:
+        raise InvalidValue(f"checkpoint {str(path)!r} belongs to a different run: fields {diff} "
+                           "differ (" + ", ".join(f"{k}: {stored[k]!r} != {mine.get(k)!r}"
+                                                  for k in diff) + ")")
 
 
 def make_model(config: TrainConfig, task: Task | None = None,

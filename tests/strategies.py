@@ -142,3 +142,17 @@ def reference_trace(a: TimedAutomaton, symbols: list[str]) -> list[dict[str, Any
                   for c, v in zip(a.clocks, stepper.clocks.values())]
         out.append({"location": loc, "clocks": clocks, "output": stepper.step(s)})
     return out
+
+
+def reference_arrays(a: TimedAutomaton, symbol_idx: Any) -> tuple[Any, Any, Any]:
+    """The reference stepper's targets, TD flags and clocks ``[T, X]`` for symbol indices."""
+    import numpy as np
+
+    from ta_envs import reference_time_dependent
+
+    syms = [a.alphabet[i] for i in symbol_idx]
+    trace = reference_trace(a, syms)
+    td = reference_time_dependent(a)
+    return (np.array([s["output"] for s in trace]),
+            np.array([(s["location"], u) in td for s, u in zip(trace, syms)]),
+            np.array([s["clocks"] for s in trace]).reshape(len(syms), len(a.clocks)))

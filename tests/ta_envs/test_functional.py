@@ -8,10 +8,9 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from strategies import automata, reference_trace
+from strategies import automata, reference_arrays
 
 from ta_envs import functional as F
-from ta_envs import reference_time_dependent
 from ta_envs.envs import TaskVectorEnv
 from ta_envs.tasks import automaton_task
 
@@ -19,15 +18,6 @@ SETTINGS = settings(max_examples=40, deadline=None,
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 jax = pytest.importorskip("jax")
 jnp = jax.numpy
-
-
-def _expected(a, symbol_idx):
-    syms = [a.alphabet[i] for i in symbol_idx]
-    trace = reference_trace(a, syms)
-    td = reference_time_dependent(a)
-    return (np.array([s["output"] for s in trace]),
-            np.array([(s["location"], u) in td for s, u in zip(trace, syms)]),
-            np.array([s["clocks"] for s in trace]).reshape(len(syms), len(a.clocks)))
 
 
 @SETTINGS
@@ -38,7 +28,7 @@ def test_kernel_matches_the_reference_stepper(a, seed, T, backend):
     symbols = np.random.default_rng(seed).integers(0, len(a.alphabet), size=(3, T))
     out = F.stream(task, symbols, backend)
     for b in range(3):
-        tgt, td, clocks = _expected(a, symbols[b])
+        tgt, td, clocks = reference_arrays(a, symbols[b])
         np.testing.assert_array_equal(out["targets"][b], tgt)
         np.testing.assert_array_equal(out["mask_td"][b], td)
         np.testing.assert_array_equal(out["clocks"][b], clocks)

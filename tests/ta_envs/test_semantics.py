@@ -6,24 +6,14 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from strategies import automata, reference_trace
+from strategies import automata, reference_arrays
 
-from ta_envs import make_dataset, reference_time_dependent, rollout, run_configs
+from ta_envs import make_dataset, rollout, run_configs
 from ta_envs.envs import TimedAutomatonEnv, TimedAutomatonVectorEnv
 from ta_envs.tasks import automaton_task
 
 SETTINGS = settings(max_examples=60, deadline=None,
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
-
-
-def _expected(a, symbol_idx):
-    """Reference targets, TD flags and clocks for a sequence of symbol indices."""
-    syms = [a.alphabet[i] for i in symbol_idx]
-    trace = reference_trace(a, syms)
-    td = reference_time_dependent(a)
-    return (np.array([s["output"] for s in trace]),
-            np.array([(s["location"], u) in td for s, u in zip(trace, syms)]),
-            np.array([s["clocks"] for s in trace]).reshape(len(syms), len(a.clocks)))
 
 
 @SETTINGS
@@ -33,7 +23,7 @@ def test_rollout_matches_reference(a, seed, T):
     symbols = np.random.default_rng(seed).integers(0, len(a.alphabet), size=(4, T))
     r = rollout(task, symbols)
     for b in range(4):
-        out, td, clocks = _expected(a, symbols[b])
+        out, td, clocks = reference_arrays(a, symbols[b])
         np.testing.assert_array_equal(r.targets[b], out)
         np.testing.assert_array_equal(r.mask_td[b], td)
         np.testing.assert_array_equal(r.clocks[b], clocks)
@@ -86,7 +76,7 @@ def test_envs_and_dataset_match_reference(a, seed, T, data):
             if t < T - 1:
                 symbols.append(int(o[:S].argmax()))
         assert not o.any()  # terminal observation
-        out, td, clocks = _expected(a, symbols)
+        out, td, clocks = reference_arrays(a, symbols)
         np.testing.assert_array_equal([x["target"] for x in rows], out)
         np.testing.assert_array_equal([x["time_dependent"] for x in rows], td)
         np.testing.assert_array_equal([list(x["clocks"].values()) for x in rows],
@@ -103,7 +93,7 @@ def test_envs_and_dataset_match_reference(a, seed, T, data):
             env.reset()
         o = env._obs[:T]  # the episode's inputs
         np.testing.assert_array_equal(o[:, :S], batch.inputs[i])
-        out, td, clocks = _expected(a, batch.symbols[i])
+        out, td, clocks = reference_arrays(a, batch.symbols[i])
         np.testing.assert_array_equal(batch.targets[i], out)
         np.testing.assert_array_equal(batch.mask_td[i], td)
         np.testing.assert_array_equal(batch.mask_ti[i], ~td)
