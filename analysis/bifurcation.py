@@ -15,7 +15,11 @@ around it (standard normal forms of maps):
   appear (the symmetric branches).
 - **saddle-node**: the point is gone (no fixed point near its last position) and the number of
   fixed points fell: a stable point and a saddle collided, its last eigenvalue real and near +1.
-- anything else is ``other``.
+- **jump** (not a bifurcation of the tracked point): the point is gone but the number of fixed
+  points did not fall, so continuation moved to another branch between checkpoints; kept apart
+  from the losses of stability proper.
+- anything else is ``other`` (the point survives, a real eigenvalue crossed +1, and no pair of
+  new points appeared).
 """
 
 from __future__ import annotations
@@ -27,7 +31,21 @@ import numpy as np
 
 from .tracking import Tracking
 
-KINDS = ("neimark-sacker", "period-doubling", "pitchfork", "saddle-node", "other")
+KINDS = ("neimark-sacker", "period-doubling", "pitchfork", "saddle-node", "other", "jump")
+#: Type of a bifurcation with no tracked loss of stability at its checkpoint.
+UNTRACKED = "untracked"
+#: One-line definition of each kind, for reports.
+DEFINITIONS = {
+    "neimark-sacker": "a complex pair of eigenvalues left the unit circle; a torus or locked orbit "
+                      "was born",
+    "period-doubling": "a real eigenvalue left through -1; a period-2 orbit appeared",
+    "pitchfork": "a real eigenvalue left through +1 and two new fixed points appeared",
+    "saddle-node": "the stable point collided with a saddle and both vanished",
+    "other": "a real eigenvalue left through +1 with no new pair of points",
+    "jump": "the tracked point vanished while the count of fixed points did not fall: tracking "
+            "moved to another branch (not a loss of stability)",
+    "untracked": "the last stable point that vanished was not the tracked one; type unknown",
+}
 #: A tracked point that moved farther than this (max-norm) between checkpoints is another branch.
 JUMP = 0.25
 #: Below this |arg λ| (or above π minus it) an eigenvalue counts as real.
@@ -62,7 +80,7 @@ class StabilityLoss:
 
 def _kind(lam_b: complex, lam_a: complex | None, gone: bool, d_fixed: int) -> str:
     if gone:
-        return "saddle-node" if d_fixed < 0 else "other"
+        return "saddle-node" if d_fixed < 0 else "jump"
     assert lam_a is not None
     arg = abs(np.angle(lam_a))
     if REAL_ARG < arg < np.pi - REAL_ARG:
@@ -110,6 +128,27 @@ def losses_of_stability(tr: Tracking, window: int = 3) -> list[StabilityLoss]:
                                      rot, pred, m_est, permanent))
     out.sort(key=lambda s: (s.iteration, s.symbol))
     return out
+
+
+def bifurcation_loss(tr: Tracking, losses: list[StabilityLoss]) -> StabilityLoss | None:
+    """The loss of stability behind :meth:`Tracking.bifurcation_at`: the tracked point of that
+    symbol losing stability at the bifurcation checkpoint itself. None when there is no
+    bifurcation, or when the last stable point to vanish there was not the tracked one (the type
+    is then :data:`UNTRACKED`)."""
+    bif = tr.bifurcation_at()
+    if bif is None:
+        return None
+    u = next(u for u in range(len(tr.symbols)) if tr.stable_points_lost_at(u) == bif)
+    cand = [s for s in losses if s.symbol == u and s.iteration == bif and s.kind != "jump"]
+    return cand[-1] if cand else None
+
+
+def bifurcation_kind(tr: Tracking, losses: list[StabilityLoss]) -> str | None:
+    """The type of :meth:`Tracking.bifurcation_at` (None: no bifurcation; :data:`UNTRACKED`)."""
+    if tr.bifurcation_at() is None:
+        return None
+    loss = bifurcation_loss(tr, losses)
+    return UNTRACKED if loss is None else loss.kind
 
 
 def counts(losses: list[StabilityLoss]) -> dict[str, int]:

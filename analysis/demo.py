@@ -16,7 +16,7 @@ from baselines.runs import atomic_write_text, checkpoints, load_model, read_metr
 from baselines.train import train
 from ta_envs.validation import check_int, check_out_dir
 
-from .bifurcation import losses_of_stability
+from .bifurcation import DEFINITIONS, bifurcation_kind, losses_of_stability
 from .plots import rings_figure, tracking_figure
 from .subspace import subspace_test
 from .tracking import TrackConfig, track_run
@@ -68,8 +68,9 @@ def run_demo(config: DemoConfig) -> dict[str, Any]:
     tracking_figure(tr, out / "tracking.png", f"seed {config.seed}: fixed points across training",
                     losses)
     bif = tr.bifurcation_at()
-    paper = [s for s in losses if bif is not None and s.iteration <= bif]
-    kind = paper[-1].kind if paper else None
+    kind = bifurcation_kind(tr, losses)
+    jumps = [s for s in losses if s.kind == "jump"]
+    losses = [s for s in losses if s.kind != "jump"]
     model, task, _ = load_model(checkpoints(out / "run")[-1])
     sub = subspace_test(model, task)
     rings_figure(sub, out / "rings.png", f"seed {config.seed}, the solved network")
@@ -79,8 +80,9 @@ def run_demo(config: DemoConfig) -> dict[str, Any]:
         "# ta-envs demo: learning time-aware behaviour", "",
         f"64-unit tanh RNN on `TemporalFlipFlop-v0` (P = 24), seed {config.seed}, SGD lr {cfg.lr} "
         f"momentum {cfg.momentum}, orthogonal W_hh, gradient clipping {cfg.grad_clip}, batch "
-        f"{cfg.batch} x {cfg.seq_len} steps; {result.iterations} iterations in {train_s:.0f} s, "
-        f"the whole demo in {wall:.0f} s. One seed: see the results pages for the spread over 30.",
+        f"{cfg.batch} x {cfg.seq_len} steps; {result.iterations} iterations in {result.wall_s:.0f} s "
+        f"of training (summed over every session of the run; {train_s:.0f} s in this call), the "
+        f"whole demo call {wall:.0f} s. One seed: see the results pages for the spread over 30.",
         "", "## 1. The learning phases", "", "![learning curves](learning_curves.png)", "",
         "| phase | value |", "|---|---|",
         f"| TI accuracy >= 99% at iteration | {ph.ti_solved_at} |",
@@ -95,13 +97,19 @@ def run_demo(config: DemoConfig) -> dict[str, Any]:
         "## 2. The bifurcation", "", "![tracking](tracking.png)", "",
         f"Fixed points under each constant input were found at every {10 * config.track_every}th "
         "iteration and followed by continuation. The last stable fixed point is lost at "
-        f"iteration **{bif}** (transition at {ph.transition_at}), a **{kind or 'no'}** "
-        "bifurcation. Every loss of stability of a tracked point:", "",
+        + (f"iteration **{bif}** (transition at {ph.transition_at}): a **{kind}** bifurcation "
+           f"({DEFINITIONS[kind]})." if bif is not None and kind is not None else
+           "no checkpoint: every input keeps a stable fixed point to the end."),
+        "", f"Every loss of stability of a tracked point ({len(losses)}; the tracked point of an "
+        "input is followed from checkpoint to checkpoint by continuation):", "",
         "| iteration | input | type | λ before -> after | attractor after |", "|---|---|---|---|---|"]
     for s in losses:
         after = "gone" if s.eigenvalue_after is None else f"{abs(s.eigenvalue_after):.3f}"
         lines.append(f"| {s.iteration} | {tr.symbols[s.symbol]} | {s.kind} | "
                      f"{abs(s.eigenvalue_before):.3f} -> {after} | {s.attractor_after} |")
+    if jumps:
+        lines += ["", f"Apart from these, tracking jumped {len(jumps)} times ({DEFINITIONS['jump']}), "
+                      "at iterations " + ", ".join(str(s.iteration) for s in jumps) + "."]
     R, m = sub.phase_locking.get(1), sub.winding.get(1)
     lines += ["", "## 3. The rings", "", "![rings](rings.png)", "",
               f"In the plane of W_hh's leading complex eigenvector the states of output 1 turn "

@@ -30,10 +30,11 @@ from baselines.phases import phases_from_metrics
 from baselines.provenance import provenance, run_commits
 from baselines.runs import atomic_write_json, checkpoints, load_model, read_metrics
 from baselines.train import train_seeds
+from baselines.workers import run_jobs
 from ta_envs.progress import iterate
 from ta_envs.validation import InvalidValue, check_int, check_out_dir
 
-from .bifurcation import KINDS, StabilityLoss, counts, losses_of_stability
+from .bifurcation import KINDS, UNTRACKED, bifurcation_loss, counts, losses_of_stability
 from .tracking import TrackConfig, Tracking, track_run
 
 STUDIES = ("timing", "complexity", "gated", "retrain", "controls")
@@ -89,13 +90,32 @@ def reference_config(**kw: Any) -> TrainConfig:
     return TrainConfig(**{**base, **kw})
 
 
+def _track_job(job: tuple[Path, TrackConfig]) -> int:
+    """Track one run into its ``tracking`` folder (a worker job); the rows are read back later."""
+    run, track = job
+    track_run(run, run / "tracking", track, progress=False)
+    return 0
+
+
 def _train_and_track(config: TrainConfig, seeds: Sequence[int], runs: Path, study: StudyConfig,
                      track: TrackConfig) -> list[tuple[Path, Tracking]]:
+    """Train the seeds, then track every run, ``study.workers`` runs at a time (each run's
+    checkpoints in order: tracking warm-starts from the previous checkpoint's points)."""
     dirs = train_seeds(config, seeds, runs, workers=study.workers, progress=study.progress)
+    if study.workers > 1:
+        run_jobs(_track_job, [(d, track) for d in dirs], workers=study.workers,
+                 desc=f"tracking {runs.name}", show_progress=study.progress)
     out = []
-    for d in iterate(dirs, f"tracking {runs.name}", study.progress):
+    for d in iterate(dirs, f"tracking {runs.name}", study.progress and study.workers == 1):
         out.append((d, track_run(d, d / "tracking", track, progress=False)))
     return out
+
+
+def eval_curve(run: Path) -> list[list[float]]:
+    """``[[iteration, held-out TD accuracy], ...]`` at every evaluation of ``run``; accuracies
+    rounded to float32's shortest repr (they are float32 values), so a replay compares exactly."""
+    return [[r["it"], float(repr(np.float32(r["val_td_acc"])))] for r in read_metrics(run)
+            if r.get("val_td_acc") is not None]
 
 
 def run_record(run: Path, tr: Tracking) -> dict[str, Any]:
@@ -105,12 +125,13 @@ def run_record(run: Path, tr: Tracking) -> dict[str, Any]:
     bif = tr.bifurcation_at()
     rec: dict[str, Any] = {"run": run.name, "phases": ph.to_dict(), "bifurcation_at": bif,
                            "losses": [s.to_dict() for s in losses],
-                           "offsets": {}}
+                           "offsets": {}, "curve": eval_curve(run)}
     for name, key in PHASE_DEFS.items():
         t = getattr(ph, key)
         rec["offsets"][name] = None if t is None or bif is None else bif - t
-    paper = _paper_loss(tr, losses)
-    rec["bifurcation_kind"] = None if paper is None else paper.kind
+    paper = bifurcation_loss(tr, losses)
+    rec["bifurcation_kind"] = (None if bif is None else UNTRACKED if paper is None
+                               else paper.kind)
     rec["bifurcation_rotation"] = None if paper is None else paper.rotation_at_birth
     rec["bifurcation_winding"] = None if paper is None else paper.winding_estimate
     return rec
@@ -124,20 +145,14 @@ def tracked_summary(runs: Sequence[tuple[Path, Tracking]]) -> dict[str, Any]:
     return {"seeds": len(recs), "solved": sum(r["phases"]["solved"] for r in recs),
             "bifurcated": sum(r["bifurcation_at"] is not None for r in recs),
             "offsets": offset_table(recs),
-            "bifurcation_kinds": {k: sum(r["bifurcation_kind"] == k for r in recs) for k in KINDS},
+            "bifurcation_kinds": kind_counts(recs),
             "losses_of_stability": counts([s for _, tr in runs for s in losses_of_stability(tr)]),
             "runs": recs}
 
 
-def _paper_loss(tr: Tracking, losses: list[StabilityLoss]) -> StabilityLoss | None:
-    """The loss of stability behind :meth:`Tracking.bifurcation_at`: the last one of that symbol
-    at or before the bifurcation iteration."""
-    bif = tr.bifurcation_at()
-    if bif is None:
-        return None
-    u = next(u for u in range(len(tr.symbols)) if tr.stable_points_lost_at(u) == bif)
-    cand = [s for s in losses if s.symbol == u and s.iteration <= bif]
-    return cand[-1] if cand else None
+def kind_counts(records: Sequence[dict[str, Any]]) -> dict[str, int]:
+    """How many records' bifurcation is of each kind (:data:`UNTRACKED` included)."""
+    return {k: sum(r["bifurcation_kind"] == k for r in records) for k in (*KINDS, UNTRACKED)}
 
 
 def offset_table(records: list[dict[str, Any]], within: int = 20) -> dict[str, Any]:
@@ -165,8 +180,7 @@ def timing(study: StudyConfig) -> dict[str, Any]:
               "bifurcated": sum(r["bifurcation_at"] is not None for r in records),
               "offsets": offset_table(records),
               "losses_of_stability": counts(kinds),
-              "bifurcation_kinds": counts([s for s in (_paper_loss(tr, losses_of_stability(tr))
-                                                        for _, tr in runs) if s is not None]),
+              "bifurcation_kinds": kind_counts(records),
               "winding_at_birth": [r["bifurcation_winding"] for r in records],
               "runs": records}
     write_study(study, "timing.json", result)
@@ -211,6 +225,7 @@ def complexity(study: StudyConfig, names: Sequence[str] = tuple(COMPLEXITY)) -> 
                    is None else r["phases"]["plateau_end"] - r["phases"]["plateau_start"]
                    for r in recs]
         rows[name] = {
+            "config": cfg.to_dict(), "track": study.track.__dict__,
             "configs": comp.num_configs, "minimal": comp.num_minimal, "seeds": len(recs),
             "solved": sum(r["phases"]["solved"] for r in recs),
             "plateau_length": stats(plateau),
@@ -218,8 +233,7 @@ def complexity(study: StudyConfig, names: Sequence[str] = tuple(COMPLEXITY)) -> 
             "solved_at": stats([r["phases"]["solved_at"] for r in recs]),
             "bifurcation_at": stats([r["bifurcation_at"] for r in recs]),
             "bifurcated": sum(r["bifurcation_at"] is not None for r in recs),
-            "bifurcation_kinds": {k: sum(r["bifurcation_kind"] == k for r in recs)
-                                  for k in KINDS},
+            "bifurcation_kinds": kind_counts(recs),
             "two_stable_points": sum(any(tr.stable_points_reached_at(u, 2) is not None
                                          for u in range(len(tr.symbols))) for _, tr in runs),
             "runs": recs}
@@ -237,9 +251,10 @@ def gated(study: StudyConfig, archs: Sequence[str] = ("gru", "lstm")) -> dict[st
     for arch in archs:
         cfg = reference_config(arch=arch, iterations=study.iterations, checkpoint_every=10,
                                continue_after_stop=min(100, study.continue_after_stop))
+        track = replace(study.track, every=2)
         runs = _train_and_track(cfg, range(study.seeds), study.runs / f"gated_{arch}_p24", study,
-                                replace(study.track, every=2))
-        out[arch] = tracked_summary(runs)
+                                track)
+        out[arch] = {"config": cfg.to_dict(), "track": track.__dict__, **tracked_summary(runs)}
         write_study(study, "gated.json", out)
     return out
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import math
+import time
 
 import numpy as np
 import pytest
@@ -185,6 +186,23 @@ def test_demo_report_tells_the_story(tmp_path):
     ph = phases_from_metrics(tmp_path / "run")
     assert f"| TI accuracy >= 99% at iteration | {ph.ti_solved_at} |" in report
     assert "## 2. The bifurcation" in report and "| iteration | input | type |" in report
+    assert "| jump |" not in report  # tracking jumps are listed apart from losses of stability
+
+
+def test_demo_report_sums_training_time_over_resumes(tmp_path):
+    import re
+
+    from baselines.runs import read_metrics
+
+    assert main(["demo", "--out", str(tmp_path), "--iterations", "30", "--quiet"]) == 0
+    first = read_metrics(tmp_path / "run")[-1]["wall_s"]
+    time.sleep(0.5)
+    assert main(["demo", "--out", str(tmp_path), "--iterations", "60", "--quiet"]) == 0
+    rows = read_metrics(tmp_path / "run")
+    total = rows[-1]["wall_s"]
+    assert rows[-1]["it"] == 60 and total > first  # the clock carried over the resume
+    m = re.search(r"60 iterations in (\d+) s of training", (tmp_path / "report.md").read_text())
+    assert m and int(m.group(1)) == round(total)
 
 
 KILLED_RUNNER = """
