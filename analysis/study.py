@@ -114,7 +114,7 @@ def _train_and_track(config: TrainConfig, seeds: Sequence[int], runs: Path, stud
 def eval_curve(run: Path) -> list[list[float]]:
     """``[[iteration, held-out TD accuracy], ...]`` at every evaluation of ``run``; accuracies
     rounded to float32's shortest repr (they are float32 values), so a replay compares exactly."""
-    return [[r["it"], float(repr(np.float32(r["val_td_acc"])))] for r in read_metrics(run)
+    return [[r["it"], float(str(np.float32(r["val_td_acc"])))] for r in read_metrics(run)
             if r.get("val_td_acc") is not None]
 
 
