@@ -1,5 +1,6 @@
 """``ta-envs study``: the paper's central claim over many seeds (timing, type, complexity, gated
-networks, retraining, controls), resumable, JSON and figures into ``--out``."""
+networks, retraining, controls), resumable, JSON and figures into ``--out``; ``ta-envs study
+replay STUDY.json --seeds K`` re-runs recorded seeds and prints the first difference."""
 
 from __future__ import annotations
 
@@ -14,9 +15,12 @@ STUDIES = ("timing", "complexity", "gated", "retrain", "controls")
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     """Options of ``ta-envs study``."""
-    p.add_argument("study", choices=STUDIES)
-    p.add_argument("--runs", required=True, help="folder for the training runs (reused)")
-    p.add_argument("--out", required=True, help="folder for the JSON and figures")
+    p.add_argument("study", choices=(*STUDIES, "replay"))
+    p.add_argument("record", nargs="?", default=None,
+                   help="replay: the study JSON whose seeds are re-run")
+    p.add_argument("--runs", default=None,
+                   help="folder for the training runs (reused; replay: default a temporary one)")
+    p.add_argument("--out", default=None, help="folder for the JSON and figures")
     p.add_argument("--seeds", type=int, default=None,
                    help="seeds per setting (default: timing 30, gated and complexity 10); "
                         "retrain: solved timing networks retrained (8); controls: timing seeds "
@@ -31,7 +35,37 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="gated: the architectures (default: gru lstm)")
     p.add_argument("--states", type=int, default=128, help="fixed-point initial states")
     p.add_argument("--every", type=int, default=1, help="track every n-th checkpoint")
+    p.add_argument("--setting", default=None,
+                   help="replay: only this block (a gated network or a complexity setting)")
+    p.add_argument("--rtol", type=float, default=0.0,
+                   help="replay: relative tolerance on floats (default 0: exact)")
     p.add_argument("--quiet", action="store_true")
+
+
+def replay_main(a: argparse.Namespace) -> int:
+    """``ta-envs study replay``: 0 when every replayed seed equals its record, 1 otherwise."""
+    from analysis.replay import replay
+
+    given = {"--out": a.out is not None, "--workers": a.workers != 1,
+             "--past-solve": a.past_solve is not None, "--settings": bool(a.settings),
+             "--archs": a.archs is not None, "--states": a.states != 128, "--every": a.every != 1}
+    bad = [k for k, v in given.items() if v]
+    if bad:
+        raise InvalidValue(f"{', '.join(bad)} does not apply to replay (it re-runs the recorded "
+                           "configuration)")
+    if a.record is None:
+        raise InvalidValue("replay needs the study JSON: ta-envs study replay STUDY.json --seeds K")
+    if a.seeds is None:
+        raise InvalidValue("replay needs --seeds K (how many recorded seeds to re-run)")
+    result = replay(a.record, a.seeds, iterations=a.iterations, runs=a.runs, setting=a.setting,
+                    rtol=a.rtol, progress=not a.quiet)
+    for s in result.seeds:
+        where = f"{s.block}/{s.run}" if s.block else s.run
+        verdict = "identical" if s.identical else f"DIFFERS at {s.difference}"
+        print(f"{where}: {verdict} ({s.fields} fields compared: {s.scope})")
+    print("replay: every seed identical to its record" if result.identical else
+          "replay: the record does not regenerate (first difference of each seed above)")
+    return 0 if result.identical else 1
 
 
 def run(a: argparse.Namespace) -> int:
@@ -39,6 +73,15 @@ def run(a: argparse.Namespace) -> int:
     from analysis import study as st
     from analysis.tracking import TrackConfig
 
+    if a.study == "replay":
+        return replay_main(a)
+    extra = {"a study JSON": a.record is not None, "--setting": a.setting is not None,
+             "--rtol": a.rtol != 0.0}
+    bad = [k for k, v in extra.items() if v]
+    if bad:
+        raise InvalidValue(f"{', '.join(bad)} applies to replay only")
+    if a.runs is None or a.out is None:
+        raise InvalidValue(f"the {a.study} study needs --runs DIR and --out DIR")
     refuse = {"--settings": a.settings and a.study != "complexity",
               "--archs": a.archs is not None and a.study != "gated",
               "--past-solve": a.past_solve is not None and a.study in ("retrain", "controls"),
