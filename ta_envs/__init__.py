@@ -1,22 +1,22 @@
 """ta-envs: timed-automaton tasks as Gymnasium envs and fast supervised datasets.
 
-``import ta_envs`` registers ``TemporalFlipFlop-v0``, ``RelativeTimingFlipFlop-v0``, ``FlipFlop-v0``
-and ``TimedAutomaton-v0`` with Gymnasium.
+``import ta_envs`` registers ``TemporalFlipFlop-v0``, ``RelativeTimingFlipFlop-v0``, ``FlipFlop-v0``,
+``TimedAutomaton-v0``, ``WordProblem-v0`` and ``RandomAutomaton-v0`` with Gymnasium.
 """
 
 from .automaton import Clock, Edge, TimedAutomaton, as_automaton
+from .catalog import FACTORIES, make_task
 from .compile import CompiledAutomaton, compile_automaton
 from .dataset import Batch, TaskDataset, make_dataset
+from .families import random_automaton, word_problem
 from .guards import Atom, Guard
 from .reference import ReferenceStepper, reference_outputs, reference_time_dependent
 from .registration import register_envs
 from .simulate import Rollout, rollout, run_configs
 from .tasks import (
-    FACTORIES,
     Task,
     automaton_task,
     flipflop,
-    make_task,
     relative_timing_flipflop,
     temporal_flipflop,
 )
@@ -31,5 +31,6 @@ __all__ = [
     "InvalidValue", "ReferenceStepper", "Rollout", "Task", "TaskDataset", "TimedAutomaton",
     "UsageError", "as_automaton", "automaton_task", "compile_automaton", "flipflop",
     "make_dataset", "make_task", "reference_outputs", "reference_time_dependent",
-    "register_envs", "relative_timing_flipflop", "rollout", "run_configs", "temporal_flipflop",
+    "random_automaton", "register_envs", "relative_timing_flipflop", "rollout", "run_configs",
+    "temporal_flipflop", "word_problem",
 ]

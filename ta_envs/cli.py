@@ -24,9 +24,10 @@ from typing import Any
 
 import numpy as np
 
+from .catalog import FACTORIES, make_task
 from .render import timeline
 from .simulate import rollout
-from .tasks import FACTORIES, Task, make_task
+from .tasks import Task
 from .validation import Interrupted, InvalidValue, UsageError, check_int
 
 GROUP = "ta_envs.commands"

@@ -13,8 +13,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from .catalog import make_task
 from .simulate import rollout, rollout_into
-from .tasks import Task, make_task
+from .tasks import Task
 from .validation import InvalidType, InvalidValue, check_bool, check_int, check_seed
 
 #: Largest batch :meth:`TaskDataset.sample` draws at once (bytes over all seven arrays).

@@ -18,9 +18,10 @@ from gymnasium.utils import seeding
 from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 
+from .catalog import make_task
 from .render import frame, timeline
 from .simulate import rollout
-from .tasks import Task, make_task
+from .tasks import Task
 from .validation import InvalidValue, check_bool, check_bytes, check_int, check_seed
 
 _ACTION_KINDS = "iu"
@@ -708,6 +709,60 @@ class TimedAutomatonEnv(TaskEnv):  # noqa: D101 (card set below)
 """)
 
 
+class WordProblemEnv(TaskEnv):  # noqa: D101 (card set below)
+    task_id = "WordProblem-v0"
+    __doc__ = _card("""Running product in a finite group (``WordProblem-v0``).
+
+    ## Description
+    State tracking as in the group word problems of "The Illusion of State in State-Space Models":
+    each step reads ``e`` (the identity) or a generator of the group, i.i.d. uniform, and the target
+    is the running product so far (an element index, ``g0`` = identity). Groups: ``parity`` (Z2),
+    ``Z3``, ``S3``, ``A4``, ``A5``, ``S5`` (non-solvable from A5 on). With ``period=P`` the generator
+    a symbol applies depends on the hidden half of the day (a temporal word problem). Factory:
+    :func:`ta_envs.families.word_problem` (``group="S3", period=None, episode_length=64``).
+
+    ## Action space
+    ``Discrete(|G|)``: the predicted group element after this step's symbol.
+
+    ## Example
+    >>> import gymnasium as gym, ta_envs
+    >>> env = gym.make("WordProblem-v0", group="S3")
+    >>> obs, info = env.reset(seed=0)
+    >>> env.unwrapped.task.automaton.alphabet, env.action_space
+    (('e', 's', 'r'), Discrete(6))
+    >>> obs.tolist()  # one-hot: this step reads s, so the product is s = g1
+    [0.0, 1.0, 0.0]
+    >>> obs, reward, terminated, truncated, info = env.step(1)
+    >>> reward, info["target"]
+    (1.0, 1)
+""")
+
+
+class RandomAutomatonEnv(TaskEnv):  # noqa: D101 (card set below)
+    task_id = "RandomAutomaton-v0"
+    __doc__ = _card("""A random timed automaton of a given complexity (``RandomAutomaton-v0``).
+
+    ## Description
+    A discrete-time timed automaton drawn from ``seed`` with exactly ``configurations`` minimal
+    configurations (2 to 256, confirmed by the minimiser): the task's complexity is a number.
+    Further knobs: ``clocks`` (0-2), ``symbols``, ``outputs``, ``guarded`` (the share of steps that
+    read a clock). Factory: :func:`ta_envs.families.random_automaton` (``configurations=16,
+    seed=0, clocks=1, symbols=2, outputs=2, guarded=0.5, episode_length=100``).
+
+    ## Action space
+    ``Discrete(outputs)``: the predicted output after this step's symbol.
+
+    ## Example
+    >>> import gymnasium as gym, ta_envs
+    >>> env = gym.make("RandomAutomaton-v0", configurations=32, seed=3)
+    >>> env.unwrapped.task.automaton.compiled.num_minimal
+    32
+    >>> obs, info = env.reset(seed=0)
+    >>> obs.shape, env.action_space
+    ((2,), Discrete(2))
+""")
+
+
 class TemporalFlipFlopVectorEnv(TaskVectorEnv):
     """Native vector env of ``TemporalFlipFlop-v0``; see :class:`TemporalFlipFlopEnv`."""
 
@@ -730,3 +785,15 @@ class TimedAutomatonVectorEnv(TaskVectorEnv):
     """Native vector env of ``TimedAutomaton-v0``; see :class:`TimedAutomatonEnv`."""
 
     task_id = "TimedAutomaton-v0"
+
+
+class WordProblemVectorEnv(TaskVectorEnv):
+    """Native vector env of ``WordProblem-v0``; see :class:`WordProblemEnv`."""
+
+    task_id = "WordProblem-v0"
+
+
+class RandomAutomatonVectorEnv(TaskVectorEnv):
+    """Native vector env of ``RandomAutomaton-v0``; see :class:`RandomAutomatonEnv`."""
+
+    task_id = "RandomAutomaton-v0"

@@ -45,8 +45,9 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from .catalog import make_task
 from .envs import task_spaces
-from .tasks import Task, make_task
+from .tasks import Task
 from .validation import InvalidValue, check_int
 
 Array = Any  #: a NumPy or JAX array
@@ -295,6 +296,8 @@ TemporalFlipFlopFuncEnv = func_env_class("TemporalFlipFlop-v0")
 RelativeTimingFlipFlopFuncEnv = func_env_class("RelativeTimingFlipFlop-v0")
 FlipFlopFuncEnv = func_env_class("FlipFlop-v0")
 TimedAutomatonFuncEnv = func_env_class("TimedAutomaton-v0")
+WordProblemFuncEnv = func_env_class("WordProblem-v0")
+RandomAutomatonFuncEnv = func_env_class("RandomAutomaton-v0")
 
 
 # -- gymnax ---------------------------------------------------------------------------------------

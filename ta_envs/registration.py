@@ -4,18 +4,20 @@ from __future__ import annotations
 
 import gymnasium as gym
 
-from .tasks import FACTORIES
+from .catalog import FACTORIES
 
 _CLASS = {
     "TemporalFlipFlop-v0": "TemporalFlipFlop",
     "RelativeTimingFlipFlop-v0": "RelativeTimingFlipFlop",
     "FlipFlop-v0": "FlipFlop",
     "TimedAutomaton-v0": "TimedAutomaton",
+    "WordProblem-v0": "WordProblem",
+    "RandomAutomaton-v0": "RandomAutomaton",
 }
 
 
 def register_envs() -> None:
-    """Register the ids of :data:`ta_envs.tasks.FACTORIES` with entry and vector entry points."""
+    """Register the ids of :data:`ta_envs.catalog.FACTORIES` with entry and vector entry points."""
     for env_id in FACTORIES:
         if env_id in gym.registry:
             continue

@@ -7,7 +7,6 @@ through the cumulative distribution, so one seed gives one stream everywhere.
 
 from __future__ import annotations
 
-import inspect
 import itertools
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -20,11 +19,9 @@ import numpy as np
 from .automaton import Clock, Edge, TimedAutomaton, as_automaton
 from .guards import Atom, Guard
 from .validation import (
-    InvalidType,
     InvalidValue,
     check_bool,
     check_int,
-    check_kwargs,
     check_prob,
 )
 
@@ -370,32 +367,3 @@ def automaton_task(
     probs = tuple([1.0 / S] * S) if symbol_probs is None else tuple(symbol_probs)
     return Task(a, probs, check_int("episode_length", episode_length, 1), "TimedAutomaton-v0",
                 rule="custom automaton", params=dict(episode_length=episode_length))
-
-
-#: Registered task ids and their factories (DESIGN 3.1).
-FACTORIES: Mapping[str, Callable[..., Task]] = {
-    "TemporalFlipFlop-v0": temporal_flipflop,
-    "RelativeTimingFlipFlop-v0": relative_timing_flipflop,
-    "FlipFlop-v0": flipflop,
-    "TimedAutomaton-v0": automaton_task,
-}
-
-
-def make_task(task: str | Task | TimedAutomaton | Mapping[str, Any], **kwargs: Any) -> Task:
-    """A :class:`Task` from a registered id (with factory kwargs), an automaton, or a Task."""
-    if isinstance(task, Task):
-        if kwargs:
-            raise InvalidValue(f"task kwargs {sorted(kwargs)} given with a ready-made Task")
-        return task
-    if isinstance(task, (TimedAutomaton, Mapping)) or (
-        isinstance(task, (str, PathLike)) and str(task) not in FACTORIES
-        and (str(task).endswith(".json") or str(task).lstrip().startswith("{"))
-    ):
-        return automaton_task(task, **kwargs)
-    if not isinstance(task, str):
-        raise InvalidType(f"task must be an id, a Task or an automaton, got {type(task).__name__}")
-    if task not in FACTORIES:
-        raise InvalidValue(f"unknown task id {task!r}; registered: {sorted(FACTORIES)}")
-    factory = FACTORIES[task]
-    check_kwargs(task, kwargs, list(inspect.signature(factory).parameters))
-    return factory(**kwargs)

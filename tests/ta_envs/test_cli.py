@@ -14,13 +14,17 @@ def test_list_names_every_id_with_its_complexity(capsys):
     assert main(["list"]) == 0
     out = capsys.readouterr().out
     for env_id in ("TemporalFlipFlop-v0", "RelativeTimingFlipFlop-v0", "FlipFlop-v0",
-                   "TimedAutomaton-v0"):
+                   "TimedAutomaton-v0", "WordProblem-v0", "RandomAutomaton-v0"):
         assert env_id in out
     # the periodic flipflop's minimal machine has one state per time of day (P = 24)
     line = next(x for x in out.splitlines() if x.startswith("TemporalFlipFlop-v0"))
     assert re.search(r"minimal=24\b", line)
     line = next(x for x in out.splitlines() if x.startswith("RelativeTimingFlipFlop-v0"))
     assert re.search(r"minimal=11\b", line)  # 2 tau + 1 with tau = 5
+    line = next(x for x in out.splitlines() if x.startswith("WordProblem-v0"))
+    assert re.search(r"minimal=6\b", line)  # S3 by default: one configuration per element
+    line = next(x for x in out.splitlines() if x.startswith("RandomAutomaton-v0"))
+    assert re.search(r"minimal=16\b", line)  # the requested count by default
 
 
 def test_show_prints_the_automaton_and_a_two_period_trace(capsys):

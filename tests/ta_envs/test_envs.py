@@ -16,6 +16,8 @@ IDS = {
     "RelativeTimingFlipFlop-v0": {},
     "FlipFlop-v0": {},
     "TimedAutomaton-v0": {"automaton": CUSTOM},
+    "WordProblem-v0": {"group": "A5", "period": 6},
+    "RandomAutomaton-v0": {"configurations": 24, "seed": 1},
 }
 
 

@@ -1,0 +1,43 @@
+"""The registered task ids, their factories, and :func:`make_task` (id, automaton or Task -> Task)."""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable, Mapping
+from os import PathLike
+from typing import Any
+
+from .automaton import TimedAutomaton
+from .families import random_automaton, word_problem
+from .tasks import Task, automaton_task, flipflop, relative_timing_flipflop, temporal_flipflop
+from .validation import InvalidType, InvalidValue, check_kwargs
+
+#: Registered task ids and their factories (DESIGN 3.1).
+FACTORIES: Mapping[str, Callable[..., Task]] = {
+    "TemporalFlipFlop-v0": temporal_flipflop,
+    "RelativeTimingFlipFlop-v0": relative_timing_flipflop,
+    "FlipFlop-v0": flipflop,
+    "TimedAutomaton-v0": automaton_task,
+    "WordProblem-v0": word_problem,
+    "RandomAutomaton-v0": random_automaton,
+}
+
+
+def make_task(task: str | Task | TimedAutomaton | Mapping[str, Any], **kwargs: Any) -> Task:
+    """A :class:`Task` from a registered id (with factory kwargs), an automaton, or a Task."""
+    if isinstance(task, Task):
+        if kwargs:
+            raise InvalidValue(f"task kwargs {sorted(kwargs)} given with a ready-made Task")
+        return task
+    if isinstance(task, (TimedAutomaton, Mapping)) or (
+        isinstance(task, (str, PathLike)) and str(task) not in FACTORIES
+        and (str(task).endswith(".json") or str(task).lstrip().startswith("{"))
+    ):
+        return automaton_task(task, **kwargs)
+    if not isinstance(task, str):
+        raise InvalidType(f"task must be an id, a Task or an automaton, got {type(task).__name__}")
+    if task not in FACTORIES:
+        raise InvalidValue(f"unknown task id {task!r}; registered: {sorted(FACTORIES)}")
+    factory = FACTORIES[task]
+    check_kwargs(task, kwargs, list(inspect.signature(factory).parameters))
+    return factory(**kwargs)
