@@ -91,8 +91,12 @@ def reference_config(**kw: Any) -> TrainConfig:
 
 
 def _track_job(job: tuple[Path, TrackConfig]) -> int:
-    """Track one run into its ``tracking`` folder (a worker job); the rows are read back later."""
+    """Track one run into its ``tracking`` folder (a worker job; the rows are read back later),
+    with the run's own thread count, as when tracking follows training in one process."""
+    import torch
+
     run, track = job
+    torch.set_num_threads(TrainConfig.from_dict(load_json(run / "config.json")).threads)
     track_run(run, run / "tracking", track, progress=False)
     return 0
 
