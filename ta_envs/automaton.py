@@ -168,6 +168,12 @@ class TimedAutomaton:
         return compile_automaton(self)
 
     # -- convenience -------------------------------------------------------------------------
+    @property
+    def num_classes(self) -> int:
+        """The number of output classes (``num_outputs`` once validated: never None)."""
+        assert self.num_outputs is not None  # set in __post_init__
+        return self.num_outputs
+
     def output_of(self, location: str) -> int:
         """Output class of ``location``."""
         return self.outputs[self.locations.index(location)]

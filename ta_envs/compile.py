@@ -199,10 +199,10 @@ def compile_automaton(a: TimedAutomaton, limit: int | None = None,
     bound = configuration_bound(a)
     caps = _clock_caps(a)
     if bound > limit:
-        sizes = " x ".join([f"{len(a.locations)} locations"] + [
+        shape = " x ".join([f"{len(a.locations)} locations"] + [
             f"{cap + 1} values of clock {c.name!r}" for c, cap in zip(a.clocks, caps)])
         raise InvalidValue(
-            f"automaton {a.name or '(unnamed)'} has up to {bound:,} configurations ({sizes}), above "
+            f"automaton {a.name or '(unnamed)'} has up to {bound:,} configurations ({shape}), above "
             f"max_configs={limit:,}; use smaller periods or guard constants, or raise the limit with "
             f"the environment variable TA_ENVS_MAX_CONFIGS if you have ~{bound * 100 // 2**20} MiB")
     t0 = time.perf_counter()
@@ -276,8 +276,8 @@ def compile_automaton(a: TimedAutomaton, limit: int | None = None,
     if bad.any():
         r, s = np.argwhere(bad)[0]
         cfg = int(reach[r])
-        loc, gp = divmod(cfg, G)
-        valuation = {n: int(values[k][gp]) for k, n in enumerate(names)}
+        loc, point = divmod(cfg, G)
+        valuation = {n: int(values[k][point]) for k, n in enumerate(names)}
         enabled = [i for i in by_src_sym.get((loc, int(s)), [])
                    if a.edges[i].guard.holds(valuation)]
         what = "no edge is" if not enabled else f"{len(enabled)} edges are"

@@ -46,7 +46,8 @@ class Batch:
     def __getitem__(self, key: str) -> np.ndarray:
         if key not in self.keys():
             raise KeyError(f"{key!r}; batch keys are {self.keys()}")
-        return getattr(self, key)
+        value: np.ndarray = getattr(self, key)
+        return value
 
     @staticmethod
     def keys() -> tuple[str, ...]:
@@ -97,7 +98,7 @@ class TaskDataset:
     def num_outputs(self) -> int:
         """Classes per target (per channel for a multi-channel task)."""
         tc = self.task.target_channels
-        return self.task.automaton.num_outputs if tc is None else int(tc.max()) + 1
+        return self.task.automaton.num_classes if tc is None else int(tc.max()) + 1
 
     def __iter__(self) -> Iterator[Batch]:
         return self

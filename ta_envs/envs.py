@@ -40,7 +40,7 @@ def task_spaces(task: Task, observe_clock: bool) -> tuple[spaces.Box, spaces.Spa
     obs_space = spaces.Box(lo.astype(np.float32), hi.astype(np.float32), dtype=np.float32)
     tc = task.target_channels
     if tc is None:
-        act: spaces.Space[Any] = spaces.Discrete(task.automaton.num_outputs)
+        act: spaces.Space[Any] = spaces.Discrete(task.automaton.num_classes)
     elif tc.min() >= 0 and tc.max() <= 1:
         act = spaces.MultiBinary(tc.shape[1])
     else:
@@ -53,8 +53,12 @@ class _ActionCode:
     is the output class whose target channels equal the action (-1 if none)."""
 
     def __init__(self, space: spaces.Space[Any], target_channels: np.ndarray) -> None:
-        nvec = (np.full(space.shape, 2, np.int64) if isinstance(space, spaces.MultiBinary)
-                else np.asarray(space.nvec, np.int64))
+        if isinstance(space, spaces.MultiBinary):
+            nvec = np.full(space.shape, 2, np.int64)
+        elif isinstance(space, spaces.MultiDiscrete):
+            nvec = np.asarray(space.nvec, np.int64)
+        else:
+            raise TypeError(f"multi-channel actions need MultiBinary or MultiDiscrete, got {space}")
         self.nvec = nvec
         self.radix = np.concatenate([np.cumprod(nvec[::-1])[::-1][1:], [1]]).astype(np.int64)
         self.classes = np.full(int(np.prod(nvec)), -1, dtype=np.int64)
@@ -112,8 +116,8 @@ def _episodes(task: Task, symbols: np.ndarray, observe_clock: bool, compact: np.
 def _step_bytes(task: Task, observe_clock: bool) -> int:
     """Bytes one env-step of a precomputed episode takes (observation, target, class, TD flag,
     Θ, clocks, symbol)."""
-    D, X = task.obs_table.shape[1], len(task.automaton.clocks)
-    N = 0 if task.target_channels is None else task.target_channels.shape[1]
+    D, X = int(task.obs_table.shape[1]), len(task.automaton.clocks)
+    N = 0 if task.target_channels is None else int(task.target_channels.shape[1])
     return 4 * (D + (X if observe_clock else 0)) + 8 * max(N, 1) + 8 + 1 + 8 + 8 * X + 1
 
 
@@ -123,7 +127,10 @@ def _env_task(task: Any, default_id: str | None, render_mode: str | None, observ
     if render_mode not in RENDER_MODES:
         raise InvalidValue(f"render_mode must be one of {list(RENDER_MODES)}, got {render_mode!r}")
     check_bool("observe_clock", observe_clock)
-    return make_task(task if task is not None else default_id, **task_kwargs)
+    chosen = task if task is not None else default_id
+    if chosen is None:
+        raise InvalidValue("task is required: a registered id, a Task or an automaton")
+    return make_task(chosen, **task_kwargs)
 
 
 INFO_KEYS = ("t", "target", "time_dependent", "theta", "clocks")
@@ -153,7 +160,7 @@ class TaskEnv(gym.Env[np.ndarray, Any]):
     id, a :class:`~ta_envs.tasks.Task` or an automaton (object, dict or JSON path).
     """
 
-    metadata: ClassVar[dict[str, Any]] = {"render_modes": ["ansi", "rgb_array"], "render_fps": 4}
+    metadata: dict[str, Any] = {"render_modes": ["ansi", "rgb_array"], "render_fps": 4}  # noqa: RUF012
     task_id: ClassVar[str | None] = None
     #: Whether an action can change a later observation. False for every task here: the symbol
     #: stream is drawn independently of the agent, and an action only decides its own reward, so
@@ -177,8 +184,8 @@ class TaskEnv(gym.Env[np.ndarray, Any]):
         self._names = [c.name for c in self.task.automaton.clocks]
         self._L = int(self.task.episode_length)
         self._multi = self.task.target_channels is not None
-        self._K = self.task.automaton.num_outputs
-        if self._multi:
+        self._K = self.task.automaton.num_classes
+        if self.task.target_channels is not None:
             self._code = _ActionCode(self.action_space, self.task.target_channels)
         self._t = -1
 
@@ -287,8 +294,8 @@ class TaskVectorEnv(VectorEnv[np.ndarray, np.ndarray, np.ndarray]):
     masked reset desynchronised them) a step reads one row of each buffer.
     """
 
-    metadata: ClassVar[dict[str, Any]] = {"render_modes": ["ansi", "rgb_array"], "render_fps": 4,
-                                          "autoreset_mode": AutoresetMode.NEXT_STEP}
+    metadata: dict[str, Any] = {"render_modes": ["ansi", "rgb_array"], "render_fps": 4,  # noqa: RUF012
+                                "autoreset_mode": AutoresetMode.NEXT_STEP}
     task_id: ClassVar[str | None] = None
     #: Whether an action can change a later observation (see :class:`TaskEnv`); False here, which
     #: is what makes :meth:`episode_observations` meaningful.
@@ -325,8 +332,8 @@ class TaskVectorEnv(VectorEnv[np.ndarray, np.ndarray, np.ndarray]):
         self._bank = np.zeros((self._Eb, L, n), dtype=np.min_scalar_type(S - 1))
         self._bank_next = np.full(n, self._Eb, dtype=np.intp)  # Eb: exhausted
         self._multi = self.task.target_channels is not None
-        self._K = self.task.automaton.num_outputs
-        if self._multi:
+        self._K = self.task.automaton.num_classes
+        if self.task.target_channels is not None:
             self._code = _ActionCode(self.single_action_space, self.task.target_channels)
         self._ashape = self.action_space.shape
         self._rows = np.arange(n)
@@ -474,13 +481,16 @@ class TaskVectorEnv(VectorEnv[np.ndarray, np.ndarray, np.ndarray]):
         if a.shape != self._ashape or a.dtype.kind not in "iub":
             raise InvalidValue(f"actions must be an integer array of shape {self._ashape}, "
                                f"got {a.dtype} {a.shape}")
+        reward: np.ndarray
         if self._multi:
-            return (self._code.many(a) == target).astype(np.float32)
+            reward = (self._code.many(a) == target).astype(np.float32)
+            return reward
         if a.dtype != np.int64:
             a = a.astype(np.int64)
         if a.view(np.uint64).max() >= self._K:  # negatives become huge unsigned values
             raise InvalidValue(f"actions must be in [0, {self._K - 1}], got {a}")
-        return (a == target).astype(np.float32)
+        reward = (a == target).astype(np.float32)
+        return reward
 
     def step(self, actions: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray,
                                           dict[str, Any]]:
@@ -539,8 +549,9 @@ class TaskVectorEnv(VectorEnv[np.ndarray, np.ndarray, np.ndarray]):
         self._sync = (e0, t0) if uniform and not self._any_done else None
         return obs, reward, terminated, np.zeros(n, dtype=bool), self._filter(info)
 
-    def render(self) -> str | tuple[np.ndarray, ...] | None:
-        """Each env's current step as text or images."""
+    def render(self) -> str | tuple[np.ndarray, ...] | None:  # type: ignore[override]
+        """Each env's current step as text (``ansi``: one string for every env, where Gymnasium's
+        signature has a tuple of frames) or images (``rgb_array``: one frame per env)."""
         if self.render_mode is None:
             gym.logger.warn("render() called with render_mode=None; use render_mode='ansi' or "
                             "'rgb_array'")

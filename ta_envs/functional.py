@@ -94,7 +94,7 @@ def make_params(task: str | Task, backend: str = "numpy", **task_kwargs: Any) ->
     t = make_task(task, **task_kwargs) if not isinstance(task, Task) else task
     comp = t.automaton.compiled
     X = comp.clocks.shape[1]
-    K = t.automaton.num_outputs
+    K = t.automaton.num_classes
     targets = (np.zeros((K, 0), np.int32) if t.target_channels is None
                else np.asarray(t.target_channels, np.int32))
     p = Params(next_config=comp.next_config.astype(np.int32),
@@ -378,7 +378,7 @@ class GymnaxEnv:
     def num_actions(self) -> int:
         """Classes (one-channel tasks) or channels (multi-channel tasks)."""
         p = self._params
-        return int(p.targets.shape[-1]) or int(self.task.automaton.num_outputs)
+        return int(p.targets.shape[-1]) or self.task.automaton.num_classes
 
     def observation_space(self, params: Params | None = None) -> Box:
         """``Box(0, 1, (D,), float32)`` (``D + X`` with the clocks)."""
@@ -394,7 +394,7 @@ class GymnaxEnv:
         import jax.numpy as jnp
 
         N = int(self._params.targets.shape[-1])
-        return Box(0, 1, (N,), jnp.int32) if N else Discrete(self.task.automaton.num_outputs)
+        return Box(0, 1, (N,), jnp.int32) if N else Discrete(self.task.automaton.num_classes)
 
     def _reset(self, key: Any, params: Params | None = None) -> tuple[Array, State]:
         import jax

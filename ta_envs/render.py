@@ -4,16 +4,20 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
+
+#: A per-step column: a sequence or a 1-D array.
+Column = Sequence[Any] | np.ndarray
 
 
 def timeline(
     symbols: Sequence[str],
-    targets: Sequence[object],
-    time_dependent: Sequence[bool],
-    actions: Sequence[object] | None = None,
-    theta: Sequence[int] | None = None,
+    targets: Column,
+    time_dependent: Column,
+    actions: Column | None = None,
+    theta: Column | None = None,
     start: int = 0,
     width: int = 100,
 ) -> str:
@@ -35,24 +39,25 @@ def timeline(
     lines: list[str] = []
     chunk: list[list[str]] = []
     used = head
-    for col in cols + [None]:  # type: ignore[list-item]
-        w = 0 if col is None else max(len(c) for c in col) + 1
-        if col is None or (chunk and used + w > width):
+    ends: list[list[str] | None] = [*cols, None]
+    for column in ends:
+        w = 0 if column is None else max(len(c) for c in column) + 1
+        if column is None or (chunk and used + w > width):
             for r, n in enumerate(names):
                 cells = "".join(c[r].rjust(max(len(x) for x in c) + 1) for c in chunk)
                 lines.append(n.ljust(head) + cells)
             lines.append("")
             chunk, used = [], head
-        if col is not None:
-            chunk.append(col)
+        if column is not None:
+            chunk.append(column)
             used += w
     return "\n".join(lines).rstrip() + "\n"
 
 
-def _fmt(v: object) -> str:
+def _fmt(v: Any) -> str:
     if hasattr(v, "__len__") and not isinstance(v, str):
-        return "".join(str(int(x)) for x in v)  # type: ignore[union-attr]
-    return str(int(v)) if v is not None else "?"  # type: ignore[call-overload]
+        return "".join(str(int(x)) for x in v)
+    return str(int(v)) if v is not None else "?"
 
 
 #: Colours (RGB) for symbols and output classes, cycled; white background, grey for "none".
@@ -89,11 +94,11 @@ def _label(img: np.ndarray, y: int, text: str) -> None:
 
 
 def frame(
-    symbols: Sequence[int],
-    classes: Sequence[int],
-    time_dependent: Sequence[bool],
-    actions: Sequence[int | None] | None = None,
-    theta: Sequence[int] | None = None,
+    symbols: Column,
+    classes: Column,
+    time_dependent: Column,
+    actions: Column | None = None,
+    theta: Column | None = None,
     window: int = 48,
     cell: int = 8,
 ) -> np.ndarray:

@@ -6,14 +6,18 @@ then every per-step quantity (output, TD flag, Θ, clocks, input vector) is one 
 
 from __future__ import annotations
 
+import weakref
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Generic, TypeVar
 
 import numpy as np
 
 from .compile import CompiledAutomaton, Schedule
 from .tasks import Task
 from .validation import InvalidType, InvalidValue
+
+_T = TypeVar("_T")
 
 
 def _scheduled(sched: Schedule, symbols: np.ndarray, time_major: bool) -> np.ndarray:
@@ -184,15 +188,14 @@ class _ScheduleKernel:
                        clocks=clocks)
 
 
-class _Table:
-    """A per-task table built once (weakly keyed on the task)."""
+class _Table(Generic[_T]):
+    """A per-task value built once (weakly keyed on the task): a table or a kernel object."""
 
-    def __init__(self, build: Any) -> None:
-        import weakref
+    def __init__(self, build: Callable[[Task], _T]) -> None:
+        self.build = build
+        self.cache: weakref.WeakKeyDictionary[Task, _T] = weakref.WeakKeyDictionary()
 
-        self.build, self.cache = build, weakref.WeakKeyDictionary()
-
-    def get(self, task: Task) -> np.ndarray:
+    def get(self, task: Task) -> _T:
         t = self.cache.get(task)
         if t is None:
             t = self.cache[task] = self.build(task)
@@ -227,10 +230,10 @@ def _td_of_symbol(task: Task) -> np.ndarray | None:
     return td[0].copy() if (td == td[:1]).all() else None
 
 
-_OUT = _Table(_out_of_location)
-_TD = _Table(_td_of_location)
-_CLASS = _Table(_class_table)
-_KERNEL = _Table(_ScheduleKernel)
+_OUT: _Table[np.ndarray] = _Table(_out_of_location)
+_TD: _Table[np.ndarray] = _Table(_td_of_location)
+_CLASS: _Table[np.ndarray] = _Table(_class_table)
+_KERNEL: _Table[_ScheduleKernel] = _Table(_ScheduleKernel)
 
 
 def rollout(task: Task, symbols: np.ndarray, time_major: bool = False,

@@ -116,8 +116,8 @@ class Task:
         alphabets, which is faster and gives the same integers)."""
         cdf = self.cdf
         if len(cdf) > 4:
-            return np.searchsorted(cdf, u, side="right")
-        out = (u >= cdf[0]).astype(np.intp)
+            return np.asarray(np.searchsorted(cdf, u, side="right"))
+        out: np.ndarray = (u >= cdf[0]).astype(np.intp)
         for c in cdf[1:-1]:
             out += u >= c
         return out

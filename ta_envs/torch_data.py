@@ -23,7 +23,7 @@ from .validation import check_int
 MAX_WORKERS = 256
 
 
-class TorchTaskDataset(IterableDataset):
+class TorchTaskDataset(IterableDataset[dict[str, torch.Tensor]]):
     """Epochs of dicts of tensors (keys of :class:`~ta_envs.dataset.Batch`); see the module."""
 
     def __init__(self, dataset: TaskDataset, batches_per_epoch: int | None = None,
@@ -34,7 +34,8 @@ class TorchTaskDataset(IterableDataset):
                                   else check_int("batches_per_epoch", batches_per_epoch, 1))
         self.device = None if device is None else torch.device(device)
         # slot 0: the main process; slot i + 1: DataLoader worker i
-        self._epochs = torch.zeros(MAX_WORKERS + 1, dtype=torch.int64).share_memory_()
+        self._epochs = torch.zeros(MAX_WORKERS + 1, dtype=torch.int64)
+        self._epochs.share_memory_()  # type: ignore[no-untyped-call]
 
     def __len__(self) -> int:
         if self.batches_per_epoch is None:

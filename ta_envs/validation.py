@@ -57,10 +57,10 @@ def check_int(name: str, v: Any, minimum: int | None = None, maximum: int | None
     if not is_int(v):
         raise InvalidType(f"{name} must be an int{_range_text(minimum, maximum)}, got "
                           f"{type(v).__name__} {v!r}")
-    v = int(v)
-    if (minimum is not None and v < minimum) or (maximum is not None and v > maximum):
-        raise InvalidValue(f"{name} must be an int{_range_text(minimum, maximum)}, got {v}")
-    return v
+    n = int(v)
+    if (minimum is not None and n < minimum) or (maximum is not None and n > maximum):
+        raise InvalidValue(f"{name} must be an int{_range_text(minimum, maximum)}, got {n}")
+    return n
 
 
 def check_float(name: str, v: Any, minimum: float | None = None, maximum: float | None = None,
