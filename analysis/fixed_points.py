@@ -117,7 +117,7 @@ class FixedPoints:
                   if getattr(self, f.name) is not None}
         arrays["stability"] = arrays["stability"].astype("U8")
         path = Path(path)
-        np.savez_compressed(path, **arrays)
+        np.savez_compressed(path, **arrays)  # type: ignore[arg-type]  # the stub's allow_pickle
         return path if path.suffix == ".npz" else path.with_suffix(path.suffix + ".npz")
 
     @classmethod
@@ -235,7 +235,7 @@ def _cluster(points: Tensor, tol: float) -> tuple[Tensor, Tensor, Tensor]:
     """Greedy clustering in max-norm: ``(representatives, cluster of each point, sizes)``."""
     n = len(points)
     label = torch.full((n,), -1, dtype=torch.long)
-    reps = []
+    reps: list[int] = []
     for i in range(n):
         if label[i] >= 0:
             continue
@@ -393,8 +393,8 @@ def find_fixed_points(
     idx_t = torch.cat(idx) if idx else torch.zeros(0, dtype=torch.long)
     J = jacobians(step, U[idx_t], P) if len(P) else torch.zeros(0, S, S, dtype=torch.float64)
     ev = torch.linalg.eigvals(J).numpy() if len(P) else np.zeros((0, S), np.complex128)
-    order = np.argsort(-np.abs(ev), axis=1, kind="stable")
-    ev = np.take_along_axis(ev, order, axis=1)
+    by_size = np.argsort(-np.abs(ev), axis=1, kind="stable")
+    ev = np.take_along_axis(ev, by_size, axis=1)
     mod = np.abs(ev)
     n_unst = (mod > 1 + marginal_tol).sum(axis=1)
     marginal = (np.abs(mod - 1) <= marginal_tol).any(axis=1)

@@ -27,7 +27,7 @@ class ModelMap:
     None."""
 
     def __init__(self, model: torch.nn.Module) -> None:
-        self.model = model
+        self.model: Any = model  # a torch module with the recurrent interface (as_step checks)
         self.jacobian = getattr(model, "step_jacobian", None)
         self._fast: torch.nn.Module | None = None
         has = callable(getattr(model, "step_speed_grad", None))
@@ -38,7 +38,7 @@ class ModelMap:
         """Map a batch of states ``h`` (n, H) under inputs ``x`` (n, I) to F(h, x) (n, H)."""
         return self.model.step(h, x)
 
-    def _float32(self) -> torch.nn.Module:
+    def _float32(self) -> Any:
         """A float32 copy of the model, made once."""
         if self._fast is None:
             self._fast = copy.deepcopy(self.model).float()

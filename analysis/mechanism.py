@@ -26,13 +26,13 @@ def classify(model: torch.nn.Module, task: Task, *, states: int = 64, orbit_stat
              seed: int = 0) -> dict[str, Any]:
     """``{"symbols": {sym: {...}}, "summary": "a: orbit 24; b: fixed point"}`` for each input
     symbol held constant (``task``'s one-hot or pulse inputs)."""
-    require_recurrent(model, "the mechanism classifier")
+    rec = require_recurrent(model, "the mechanism classifier")
     gen = torch.Generator().manual_seed(seed)
     period = int(task.params.get("period") or 24)
     batch = next(make_dataset(task, batch_size=16, seq_len=2 * period, seed=seed))
     h0 = sample_states(model, batch.inputs, states, noise=0.01, generator=gen)
     inputs = np.asarray(task.obs_table, dtype=np.float64)
-    big = model.state_size > 256  # Jacobians cost S backward passes each: fewer candidates
+    big = rec.state_size > 256  # Jacobians cost S backward passes each: fewer candidates
     ends = settle(model, inputs, h0[:orbit_states], 800)  # where trajectories settle
     fp = find_fixed_points(model, inputs, torch.cat([h0, ends]), adam_steps=200,
                            far_candidates=4 if big else 32)

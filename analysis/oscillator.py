@@ -96,7 +96,7 @@ def gradient_flow(osc: Oscillator, mu0: float, omega0: float, *, duration: float
         raise ValueError(f"duration must be > 0, got {duration!r}")
 
     def rhs(_: float, y: np.ndarray) -> np.ndarray:
-        _, gm, go = osc.loss_and_grad(np.array(y[0]), np.array(y[1]))
+        _loss, gm, go = osc.loss_and_grad(np.array(y[0]), np.array(y[1]))
         return -np.array([float(gm), float(go)])
 
     ts = np.linspace(0, duration, samples)

@@ -58,7 +58,9 @@ def phase_carry(model: torch.nn.Module, task: Task, *, batch_size: int = 128,
     if not clocks:
         raise InvalidValue("phase_carry needs a task with a periodic clock (a time of day)")
     ci = clocks[0]
-    P = int(task.automaton.clocks[ci].period)
+    period = task.automaton.clocks[ci].period
+    assert period is not None  # clocks holds periodic clocks only
+    P = int(period)
     T = check_int("seq_len", seq_len if seq_len is not None else 4 * P, 2)
     burn = P if burn_in is None else check_int("burn_in", burn_in, 0)
     data = make_dataset(task, batch_size=batch_size, seq_len=T, seed=seed)

@@ -52,11 +52,11 @@ def tracking_figure(tr: Tracking, path: str | Path, title: str = "",
     ax[1].set_ylabel("|λ_max| of tracked fixed point")
     ax[1].legend(fontsize=8, loc="upper left")
     edges = np.r_[it, it[-1] + (it[-1] - it[-2] if len(it) > 1 else 10)]
-    for u in range(len(tr.symbols)):
-        for c in range(len(it)):
-            ax[2].axvspan(edges[c], edges[c + 1], ymin=u / len(tr.symbols),
-                          ymax=(u + 0.9) / len(tr.symbols),
-                          color=ATTRACTOR_COLORS[tr.attractor(c, u)], lw=0)
+    for ui in range(len(tr.symbols)):
+        for ci in range(len(it)):
+            ax[2].axvspan(edges[ci], edges[ci + 1], ymin=ui / len(tr.symbols),
+                          ymax=(ui + 0.9) / len(tr.symbols),
+                          color=ATTRACTOR_COLORS[tr.attractor(ci, ui)], lw=0)
     ax[2].set_yticks([(u + 0.45) / len(tr.symbols) for u in range(len(tr.symbols))],
                      [f"input {s}" for s in tr.symbols])
     ax[2].set_ylim(0, 1)

@@ -174,20 +174,20 @@ def _replay_one(block: dict[str, Any], name: str, rec: dict[str, Any], iteration
     config = TrainConfig.from_dict(block["config"])
     seed = int(rec["run"].split("_")[1])
     budget = config.iterations
-    full = iterations is None or iterations >= budget
-    config = replace(config, seed=seed, iterations=budget if full else iterations)
+    n = budget if iterations is None else min(iterations, budget)
+    full = n == budget
+    config = replace(config, seed=seed, iterations=n)
     run = root / (name.replace(" ", "_").replace("=", "") or "study") / rec["run"]
     train(config, run, progress=False)
     track = TrackConfig(**block["track"])
     mine = run_record(run, track_run(run, run / "tracking", track, progress=False))
     if full:
         scope = f"every field, {budget} iterations"
-        n, diff = compare(rec, mine, rtol)
+        fields, diff = compare(rec, mine, rtol)
     else:
-        assert iterations is not None
         spacing = config.checkpoint_every * track.every
-        scope = (f"curve to iteration {iterations}, losses of stability to iteration "
-                 f"{iterations - (TYPE_WINDOW - 1) * spacing}")
-        n, diff = compare(prefix(rec, iterations, spacing), prefix(mine, iterations, spacing),
-                          rtol)
-    return SeedReplay(name, rec["run"], n, scope, diff)
+        scope = (f"curve to iteration {n}, losses of stability to iteration "
+                 f"{n - (TYPE_WINDOW - 1) * spacing}")
+        fields, diff = compare(prefix(rec, n, spacing), prefix(mine, n, spacing), rtol)
+        return SeedReplay(name, rec["run"], fields, scope, diff)
+    return SeedReplay(name, rec["run"], fields, scope, diff)

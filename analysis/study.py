@@ -74,7 +74,7 @@ def write_study(study: StudyConfig, name: str, result: dict[str, Any]) -> None:
                                          "run_commits": run_commits(dirs)})
 
 
-def stats(values: Sequence[float]) -> dict[str, Any] | None:
+def stats(values: Sequence[float | None]) -> dict[str, Any] | None:
     """Median, interquartile range, min, max and n (None when empty)."""
     v = np.asarray([x for x in values if x is not None], dtype=float)
     if v.size == 0:

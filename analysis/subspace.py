@@ -68,9 +68,10 @@ def subspace_basis(model: torch.nn.Module, task: Task) -> tuple[np.ndarray, comp
         raise InvalidValue("the recurrent matrix has no complex eigenvalue: no rotation plane")
     k = cplx[np.argmax(np.abs(ev[cplx]))]
     obs = torch.as_tensor(np.array(task.obs_table), dtype=torch.float32)
+    rec = require_recurrent(model, "subspace_test")
     with torch.no_grad():
-        h0 = model.initial_state(len(obs)).float()
-        drive = model.step(h0, obs).double().numpy()
+        h0 = rec.initial_state(len(obs)).float()
+        drive = rec.step(h0, obs).double().numpy()
     drive = drive - drive.mean(0)
     d_in = np.linalg.svd(drive, full_matrices=False)[2][0]
     q, _ = np.linalg.qr(np.stack([d_in, vec[:, k].real, vec[:, k].imag], 1))

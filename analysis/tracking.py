@@ -142,8 +142,8 @@ class Tracking:
 
     def bifurcation_at(self) -> int | None:
         """The earliest :meth:`stable_points_lost_at` over the symbols (None if none)."""
-        lost = [self.stable_points_lost_at(u) for u in range(len(self.symbols))]
-        lost = [x for x in lost if x is not None]
+        each = [self.stable_points_lost_at(u) for u in range(len(self.symbols))]
+        lost = [x for x in each if x is not None]
         return min(lost) if lost else None
 
     def stable_points_reached_at(self, symbol: int, n: int) -> int | None:
@@ -173,7 +173,8 @@ class Tracking:
             if f.name == "events":
                 v = [asdict(e) for e in v]
             if isinstance(v, np.ndarray):
-                v = np.where(np.isnan(v), None, v).tolist() if v.dtype.kind == "f" else v.tolist()
+                v = (np.where(np.isnan(v), None, v).tolist()  # type: ignore[call-overload]
+                     if v.dtype.kind == "f" else v.tolist())
             d[f.name] = v
         return d
 
@@ -263,7 +264,7 @@ def _code_digest() -> str:
 
     h = hashlib.sha256()
     for mod in (fixed_points, orbits, models):
-        h.update(Path(mod.__file__).read_bytes())
+        h.update(Path(str(mod.__file__)).read_bytes())
     h.update(Path(__file__).read_bytes())
     return h.hexdigest()
 

@@ -61,7 +61,14 @@ from ta_envs.validation import (
 )
 
 from .config import TrainConfig
-from .models import BUILTIN, build_model, has_recurrent_interface, head_spec, readout_of
+from .models import (
+    BUILTIN,
+    build_model,
+    has_recurrent_interface,
+    head_spec,
+    readout_of,
+    require_recurrent,
+)
 from .provenance import record_run, with_provenance
 from .runs import (
     MetricsLog,
@@ -162,8 +169,7 @@ class NativePPOConfig:
                                f"recurrent core: {sorted(k for k, b in BUILTIN.items() if b.recurrent)}"
                                " or module:Class")
         env = self.make_env(1)  # bad env kwargs fail here, before any work
-        budget = self.n_envs * env.task.episode_length * (4 + int(env.single_observation_space
-                                                                  .shape[0]))
+        budget = self.n_envs * env.task.episode_length * (4 + obs_dim(env))
         if budget * 8 > 4 << 30:
             raise InvalidValue(f"n_envs x episode_length = {self.n_envs} x "
                                f"{env.task.episode_length} needs about {budget * 8 / 2**30:.1f} GiB "
@@ -174,10 +180,15 @@ class NativePPOConfig:
     def make_env(self, n: int) -> TaskVectorEnv:
         """The native vector env of ``env_id`` with ``n`` envs."""
         spec = gym.spec(self.env_id)
-        cls = gym.envs.registration.load_env_creator(spec.vector_entry_point) \
-            if isinstance(spec.vector_entry_point, str) else spec.vector_entry_point
-        return cls(num_envs=n, observe_clock=self.observe_clock,
-                   **{**(spec.kwargs or {}), **self.env_kwargs})
+        entry = spec.vector_entry_point
+        if entry is None:
+            raise InvalidValue(f"{self.env_id!r} has no native vector env")
+        cls = gym.envs.registration.load_env_creator(entry) if isinstance(entry, str) else entry
+        env = cls(num_envs=n, observe_clock=self.observe_clock,
+                  **{**(spec.kwargs or {}), **self.env_kwargs})
+        if not isinstance(env, TaskVectorEnv):
+            raise InvalidValue(f"{self.env_id!r}'s vector entry point is not a ta_envs vector env")
+        return env
 
     def twin(self) -> TrainConfig:
         """The supervised config of the same core on the same task (the analysis loads the
@@ -219,6 +230,13 @@ class NativePPOConfig:
 RESUMABLE = ("frames", "eval_every", "threads", "tensorboard", "stop_at")
 
 
+def obs_dim(env: TaskVectorEnv) -> int:
+    """The size of one env's observation vector."""
+    shape = env.single_observation_space.shape
+    assert shape is not None and len(shape) == 1
+    return int(shape[0])
+
+
 # -- the agent ------------------------------------------------------------------------------------
 class Agent(nn.Module):
     """A recurrent core (policy logits from its readout) and a linear value head on its state."""
@@ -226,7 +244,8 @@ class Agent(nn.Module):
     def __init__(self, core: nn.Module, kind: str) -> None:
         super().__init__()
         self.core, self.kind = core, kind
-        self.value = nn.Linear(int(core.state_size), 1)
+        self.cell = require_recurrent(core, "native-ppo's memory core")  # the typed view
+        self.value = nn.Linear(self.cell.state_size, 1)
 
     def forward(self, x: Tensor) -> tuple[Tensor, Tensor]:
         """``x [B, T, I]`` -> ``(logits [B, T, O], values [B, T])``, from the initial state."""
@@ -239,8 +258,8 @@ class Agent(nn.Module):
 
     def step(self, h: Tensor, x: Tensor) -> tuple[Tensor, Tensor, Tensor]:
         """One step ``h [B, S], x [B, I]`` -> ``(h', logits [B, O], value [B])``."""
-        h = self.core.step(h, x)
-        return h, readout_of(self.core, h, x), self.value(h).squeeze(-1)
+        h = self.cell.step(h, x)
+        return h, readout_of(self.cell, h, x), self.value(h).squeeze(-1)
 
 
 def sample(kind: str, logits: Tensor, u: Tensor) -> Tensor:
@@ -323,7 +342,7 @@ def _play(env: TaskVectorEnv, actions: Tensor) -> tuple[Tensor, Tensor, Tensor]:
     n, L = env.num_envs, int(env.task.episode_length)
     rewards = np.zeros((L, n), np.float32)
     td = np.zeros((L, n), bool)
-    seen = np.zeros((L, n) + env.single_observation_space.shape, np.float32)
+    seen = np.zeros((L, n, obs_dim(env)), np.float32)
     kind = "bce" if actions.dim() == 3 else "ce"
     space = env.single_action_space
     obs = None
@@ -339,7 +358,7 @@ def _play(env: TaskVectorEnv, actions: Tensor) -> tuple[Tensor, Tensor, Tensor]:
 
 def _rollout_steps(agent: Agent, env: TaskVectorEnv, obs_now: Tensor, g: torch.Generator, n: int,
                    L: int) -> Rollout:
-    h = agent.core.initial_state(n)
+    h = agent.cell.initial_state(n)
     space = env.single_action_space
     obs, acts, logps, vals, rews, tds = [], [], [], [], [], []
     u_all: Tensor | None = None
@@ -453,7 +472,7 @@ def build_agent(cfg: NativePPOConfig) -> Agent:
     task = twin.make_task()
     out, kind = head_spec(task)
     gen = torch.Generator().manual_seed(cfg.seed)
-    n_in = int(cfg.make_env(1).single_observation_space.shape[0])
+    n_in = obs_dim(cfg.make_env(1))
     core = build_model(cfg.arch, n_in, cfg.hidden, out, generator=gen, **cfg.model_kw)
     if not has_recurrent_interface(core):
         raise InvalidValue(f"core {cfg.core!r} lacks the recurrent interface (step, readout, "
@@ -494,13 +513,14 @@ def _restore(st: Learner, cfg: NativePPOConfig, path: Path) -> tuple[int, float,
     ck = load_checkpoint(path)
     if ck.kind != ALGO:
         raise InvalidValue(f"{path} is a {ck.kind} checkpoint, not a {ALGO} one")
-    stored = NativePPOConfig.from_dict(ck.extra["rl_config"]).to_dict()
+    extra = ck.extra or {}
+    stored = NativePPOConfig.from_dict(extra["rl_config"]).to_dict()
     check_same_run(path, stored, cfg.to_dict(), RESUMABLE)
     load_weights(st.agent.core, ck.model, path)
-    load_weights(st.agent.value, ck.extra["value"], path)
+    load_weights(st.agent.value, extra["value"], path)
     st.opt.load_state_dict(ck.optimizer)
-    st.gen.set_state(ck.extra["sample_rng"])
-    return ck.iteration, ck.wall_s, int(ck.extra["frames"])
+    st.gen.set_state(extra["sample_rng"])
+    return ck.iteration, ck.wall_s, int(extra["frames"])
 
 
 def _save(st: Learner, cfg: NativePPOConfig, run_dir: Path, it: int, frames: int, wall: float

@@ -57,17 +57,20 @@ class SB3VecEnv(VecEnv):
         cls = gym.envs.registration.load_env_creator(vec_entry) if isinstance(vec_entry, str) \
             else vec_entry
         kwargs = {**(spec.kwargs or {}), **env_kwargs}
-        self.venv: TaskVectorEnv = cls(num_envs=num_envs, **kwargs)
+        venv = cls(num_envs=num_envs, **kwargs)
+        if not isinstance(venv, TaskVectorEnv):
+            raise InvalidValue(f"{env_id!r}'s vector entry point is not a ta_envs vector env")
+        self.venv = venv
         self.env_id = env_id
         act = self.venv.single_action_space
         if isinstance(act, gym.spaces.MultiBinary):  # same actions; RecurrentPPO's rollout
-            act = gym.spaces.MultiDiscrete([2] * int(act.n))  # buffer fails on MultiBinary
+            act = gym.spaces.MultiDiscrete([2] * int(np.prod(act.shape)))  # buffer fails on it
         super().__init__(num_envs, self.venv.single_observation_space, act)
         self._actions: np.ndarray | None = None
 
     def reset(self) -> np.ndarray:
         """Reset every env; returns observations (n_envs, obs_dim)."""
-        seeds = None if self._seeds[0] is None else [int(s) for s in self._seeds]
+        seeds = None if self._seeds[0] is None else [int(s or 0) for s in self._seeds]
         obs, _ = self.venv.reset(seed=seeds)
         self._reset_seeds()
         self._reset_options()
@@ -155,22 +158,23 @@ class _CoreAdapter(nn.Module):
 
     def __init__(self, model: nn.Module, input_size: int, hidden_size: int) -> None:
         super().__init__()
-        require_recurrent(model, "a RecurrentPPO core")
-        if model.state_size > 2 * hidden_size:
-            raise InvalidValue(f"a core's state ({model.state_size} numbers) must fit SB3's "
+        core = require_recurrent(model, "a RecurrentPPO core")
+        if core.state_size > 2 * hidden_size:
+            raise InvalidValue(f"a core's state ({core.state_size} numbers) must fit SB3's "
                                f"(h, c) pair of 2 x {hidden_size}; lower its width")
         self.model = model
+        self.core = core
         self.input_size, self.hidden_size, self.num_layers = input_size, hidden_size, 1
 
     def forward(self, x: torch.Tensor, state: tuple[torch.Tensor, torch.Tensor]
                 ) -> tuple[torch.Tensor, tuple[torch.Tensor, torch.Tensor]]:
         h, c = state
-        H, S = self.hidden_size, self.model.state_size
+        H, S = self.hidden_size, self.core.state_size
         s = torch.cat([h[0], c[0]], dim=-1)[:, :S]
         out = []
         for xt in x:  # x: [T, B, F] (sequence first, as nn.LSTM)
-            s = self.model.step(s, xt)
-            out.append(readout_of(self.model, s, xt))
+            s = self.core.step(s, xt)
+            out.append(readout_of(self.core, s, xt))
         full = torch.nn.functional.pad(s, (0, 2 * H - S))
         return torch.stack(out), (full[None, :, :H].contiguous(), full[None, :, H:].contiguous())
 
@@ -195,11 +199,14 @@ class RecurrentCorePolicy(RecurrentActorCriticPolicy):
         super().__init__(*args, **kwargs)
         self.core = core
         n = self.lstm_actor.num_layers
-        self.lstm_actor = make_core(core, self.features_dim, self.lstm_output_dim, n)
+        # the cores are LSTM-shaped (same call signature and state pair), not nn.LSTM subclasses
+        actor = make_core(core, self.features_dim, self.lstm_output_dim, n)
+        self.lstm_actor = actor  # type: ignore[assignment]
         if self.lstm_critic is not None:
-            self.lstm_critic = make_core(core, self.features_dim, self.lstm_output_dim, n)
-        self.optimizer = self.optimizer_class(self.parameters(), lr=self._lr0,
-                                              **self.optimizer_kwargs)
+            critic = make_core(core, self.features_dim, self.lstm_output_dim, n)
+            self.lstm_critic = critic  # type: ignore[assignment]
+        make_optimizer: Any = self.optimizer_class  # SB3 types it as the Optimizer base class
+        self.optimizer = make_optimizer(self.parameters(), lr=self._lr0, **self.optimizer_kwargs)
 
     def _build(self, lr_schedule: Any) -> None:
         self._lr0 = lr_schedule(1)
@@ -268,9 +275,10 @@ class RLConfig:
 
 def make_agent(cfg: RLConfig, env: VecEnv, tensorboard_log: str | None = None) -> Any:
     """A fresh SB3 model for ``cfg`` on ``env``."""
-    common = {"n_steps": cfg.n_steps, "batch_size": cfg.batch_size, "learning_rate": cfg.lr,
-              "ent_coef": cfg.ent_coef, "seed": cfg.seed, "verbose": 0, "device": "cpu",
-              "tensorboard_log": tensorboard_log}
+    common: dict[str, Any] = {
+        "n_steps": cfg.n_steps, "batch_size": cfg.batch_size, "learning_rate": cfg.lr,
+        "ent_coef": cfg.ent_coef, "seed": cfg.seed, "verbose": 0, "device": "cpu",
+        "tensorboard_log": tensorboard_log}
     if cfg.algo in ("ppo", "ppo-framestack"):
         return PPO("MlpPolicy", env, policy_kwargs={"net_arch": [cfg.hidden, cfg.hidden]}, **common)
     pk: dict[str, Any] = {"lstm_hidden_size": cfg.hidden, "net_arch": [cfg.hidden]}

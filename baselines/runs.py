@@ -69,7 +69,7 @@ def _fsync_dir(path: Path) -> None:
 
 def _storage_error(path: Path, err: OSError, what: str) -> StorageError:
     reason = {errno.ENOSPC: "the disk is full", errno.EFBIG: "a file-size limit was hit",
-              errno.EDQUOT: "the disk quota is exhausted"}.get(err.errno, err.strerror or str(err))
+              errno.EDQUOT: "the disk quota is exhausted"}.get(err.errno or 0, err.strerror or str(err))
     return StorageError(f"cannot write {path} ({reason}); {what}")
 
 
@@ -160,8 +160,8 @@ def read_jsonl(path: str | Path) -> list[dict[str, Any]]:
     try:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as err:
-        line = path.read_bytes()[: err.start].count(b"\n") + 1
-        raise InvalidValue(f"{path}, line {line}: not UTF-8 text (byte {err.object[err.start]:#x} "
+        lineno = path.read_bytes()[: err.start].count(b"\n") + 1
+        raise InvalidValue(f"{path}, line {lineno}: not UTF-8 text (byte {err.object[err.start]:#x} "
                            f"at offset {err.start}); the log is corrupt") from None
     lines = text.split("\n")
     complete = text.endswith("\n") or text == ""

@@ -26,7 +26,7 @@ def summarize_runs(run_dirs: Sequence[Path], out: Path, config: TrainConfig) -> 
     done = sorted((p.solved_at, i) for i, p in enumerate(phases) if p.solved_at is not None)
     bold = done[len(done) // 2][1] if done else 0  # the median solving run
     task = config.make_task()
-    chance = 1.0 / task.automaton.num_outputs
+    chance = 1.0 / task.automaton.num_classes
     title = f"{config.arch}({config.hidden}) on {config.task} {config.task_kwargs or ''}"
     learning_curves(metrics, out / "learning_curves.png", title=title, bold=bold,
                     bold_label=f"{run_dirs[bold].name} (median solver)" if done else None,

@@ -35,7 +35,7 @@ class TorchTaskDataset(IterableDataset[dict[str, torch.Tensor]]):
         self.device = None if device is None else torch.device(device)
         # slot 0: the main process; slot i + 1: DataLoader worker i
         self._epochs = torch.zeros(MAX_WORKERS + 1, dtype=torch.int64)
-        self._epochs.share_memory_()  # type: ignore[no-untyped-call]
+        self._epochs.share_memory_()  # type: ignore[no-untyped-call, unused-ignore]
 
     def __len__(self) -> int:
         if self.batches_per_epoch is None:

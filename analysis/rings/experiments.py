@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -142,12 +143,12 @@ class ReservoirSweep:
                 cfg = ReservoirConfig(lattice=lat, drive=d, hold=self.hold, input_fraction=1.0,
                                       seed=seed)
                 widths.add(RingReservoir(cfg).num_features - 1)
-                out.append((f"rings m={m} drive={d:g}", lambda cfg=cfg: RingReservoir(cfg)))
+                out.append((f"rings m={m} drive={d:g}", partial(RingReservoir, cfg)))
         for units in sorted(widths):  # an echo-state network as wide as each ring reservoir
             for sc in self.esn_scaling:
                 ecfg = EchoStateConfig(units=units, input_scaling=sc, seed=seed)
                 out.append((f"esn units={units} scaling={sc:g}",
-                            lambda ecfg=ecfg: EchoStateNetwork(ecfg)))
+                            partial(EchoStateNetwork, ecfg)))
         return out
 
 
@@ -200,15 +201,15 @@ def run_reservoir(sweep: ReservoirSweep) -> list[str]:
     reservoir_figure(summary, out / "reservoir.png")
     lines = []
     for job, models in summary.items():
-        for name, s in models.items():
-            lines.append(f"{job}: {name}: {s['median']:.3f} [{s['min']:.3f}, {s['max']:.3f}] "
-                         f"over {s['n']} seed(s)")
+        for name, st in models.items():
+            lines.append(f"{job}: {name}: {st['median']:.3f} [{st['min']:.3f}, {st['max']:.3f}] "
+                         f"over {st['n']} seed(s)")
     return lines
 
 
-def reservoir_summary(runs: dict[str, Any]) -> dict[str, dict[str, dict[str, float]]]:
+def reservoir_summary(runs: dict[str, Any]) -> dict[str, dict[str, dict[str, Any]]]:
     """Per job and model: median, min, max of the score over seeds, and ``n``."""
-    out: dict[str, dict[str, dict[str, float]]] = {}
+    out: dict[str, dict[str, dict[str, Any]]] = {}
     for r in runs.values():
         out.setdefault(r["job"], {}).setdefault(r["model"], {"values": []})["values"].append(
             r["value"])

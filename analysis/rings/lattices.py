@@ -221,8 +221,9 @@ def _runs_from_json(data: list[dict[str, Any]]) -> list[LatticeRun]:
     names = {f for f in LatticeRun.__dataclass_fields__}
     out = []
     for d in data:
-        kw = {k: (np.asarray(v, dtype=float) if isinstance(v, list) and k != "config" else v)
-              for k, v in d.items() if k in names}
+        kw: dict[str, Any] = {
+            k: (np.asarray(v, dtype=float) if isinstance(v, list) and k != "config" else v)
+            for k, v in d.items() if k in names}
         out.append(LatticeRun(**kw))
     return out
 

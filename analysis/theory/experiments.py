@@ -142,7 +142,7 @@ def _ntk(out: Path, quick: bool, seed: int, progress: bool) -> dict[str, Any]:
     for L in (1, 3, T):
         p = init_params("rnn", rng, L, r + 1, 16, r + 1, 1.0)
         x = rng.normal(size=(8, L, r + 1))
-        Ka = analytic_ntk(*p, x)
+        Ka = analytic_ntk(p[0], p[1], p[2], x)
         Ke = ntk("rnn", tuple(torch.as_tensor(q) for q in p), torch.as_tensor(x))
         dev = max(dev, float(np.abs(Ka - Ke).max() / np.abs(Ke).max()))
     table = {}
@@ -157,7 +157,7 @@ def _ntk(out: Path, quick: bool, seed: int, progress: bool) -> dict[str, Any]:
             "analytic_vs_autograd_max_rel": dev}
 
 
-INTEGRATION_VARIANTS = {
+INTEGRATION_VARIANTS: dict[str, dict[str, Any]] = {
     "by scale": {"gamma": 0.9, "scales": (1.0, 0.6, 0.3)},
     "by timescale": {"gamma": (0.5, 0.8, 0.95), "scales": (1.0, 1.0, 1.0)},
 }

@@ -66,10 +66,10 @@ def integration_data(task: str, n: int, T: int, gamma: float | Sequence[float],
     whiten them (with ``whitening`` when given, else with their own covariance), and integrate."""
     ds = make_dataset(task, batch_size=n, seq_len=T, seed=seed).split(stream)
     raw = next(ds).inputs.astype(np.float64)
-    scales = np.asarray(scales, dtype=np.float64)
-    if raw.shape[-1] != len(scales):
+    scale = np.asarray(scales, dtype=np.float64)
+    if raw.shape[-1] != len(scale):
         raise ValueError(f"scales must have one entry per input channel ({raw.shape[-1]} for "
-                         f"{task}), got {len(scales)}")
+                         f"{task}), got {len(scale)}")
     if whitening is None:
         flat = raw.reshape(-1, raw.shape[-1])
         mean = flat.mean(0)
@@ -81,7 +81,7 @@ def integration_data(task: str, n: int, T: int, gamma: float | Sequence[float],
     else:
         mean, P = whitening
     x = (raw - mean) @ P
-    return IntegrationData(x, integration_targets(x, gamma, scales), mean, P)
+    return IntegrationData(x, integration_targets(x, gamma, scale), mean, P)
 
 
 def empirical_task_dynamics(data: IntegrationData) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -160,14 +160,14 @@ def integration_experiment(task: str = "FlipFlop-v0", T: int = 10, n: int = 2048
     red = reduced_gd(s, np.full(D, np.sqrt(a0)), np.full(D, np.sqrt(a0)), np.zeros(D), lr, steps)
     pw = red.w[:, :, None] ** np.arange(T - 1, -1, -1)
     predicted = explained((red.h * red.f)[:, :, None] * pw, s)
-    F, W, H = (p.detach().numpy() for p in params)
+    Fn, Wn, Hn = (p.detach().numpy() for p in params)
     errs = []
     for L in lengths:
         test = integration_data(task, 512, int(L), gamma, scales, seed, (data.mean, data.P), 1)
-        h = np.zeros((len(test.x), hidden))
+        hn = np.zeros((len(test.x), hidden))
         for t in range(int(L)):
-            h = h @ W.T + test.x[:, t] @ F.T
-        errs.append(float(((h @ H.T - test.y) ** 2).sum() / (test.y**2).sum()))
+            hn = hn @ Wn.T + test.x[:, t] @ Fn.T
+        errs.append(float(((hn @ Hn.T - test.y) ** 2).sum() / (test.y**2).sum()))
     return IntegrationResult(
         gamma=np.broadcast_to(np.asarray(gamma, dtype=float), (D,)).copy(),
         scales=np.asarray(scales, dtype=float), order=order, s=s, s_empirical=s_emp,
@@ -175,5 +175,5 @@ def integration_experiment(task: str = "FlipFlop-v0", T: int = 10, n: int = 2048
         simulated=simulated, predicted_half=half_times(predicted),
         simulated_half=half_times(simulated), w_predicted=red.w[-1],
         w_simulated=_gain(strengths[-1]),
-        eig_abs=np.sort(np.abs(np.linalg.eigvals(W)))[::-1][:D], lengths=np.asarray(lengths),
+        eig_abs=np.sort(np.abs(np.linalg.eigvals(Wn)))[::-1][:D], lengths=np.asarray(lengths),
         test_error=np.array(errs), train_loss=np.array(losses))

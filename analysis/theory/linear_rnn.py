@@ -178,7 +178,7 @@ def full_gd(sigma: np.ndarray, F0: np.ndarray, W0: np.ndarray, H0: np.ndarray, l
 
 
 def train_full(sigma: np.ndarray, hidden: int, init: float, lr: float, steps: int, seed: int,
-               skip: bool = False) -> dict[str, np.ndarray | float]:
+               skip: bool = False) -> dict[str, Any]:
     """Full-matrix GD on teacher ``sigma [T, N_y, N_x]`` from a random init of std
     ``init / sqrt(fan_in)`` (``default_rng(seed)``); with ``skip`` a direct matrix ``D`` adds
     ``D x_T`` to the output (it learns the lag-0 map alongside ``H F``). Returns the final ``F``,
@@ -198,7 +198,7 @@ def train_full(sigma: np.ndarray, hidden: int, init: float, lr: float, steps: in
 
     def loss_fn() -> torch.Tensor:
         F, W, H = params[:3]
-        total, P = 0.0, F
+        total, P = torch.zeros((), dtype=F.dtype), F
         for k in range(T):
             M = H @ P
             if skip and k == 0:

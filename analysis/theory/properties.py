@@ -266,20 +266,20 @@ def critical_echo(T: int = 7, delay: int = 3, decay: float = 0.7, w_max: float =
     return hi
 
 
-def tradeoff(c: Sequence[float], T: int = 7, delay: int = 3, decay: float = 0.7,
+def tradeoff(c: Sequence[float] | np.ndarray, T: int = 7, delay: int = 3, decay: float = 0.7,
              w0: Sequence[float] = (0.0, 0.5, 0.9), w_max: float = 1.5, lr: float = 0.01,
              steps: int = 20000, init: float = 0.3) -> TradeoffResult:
     """Scan the echo strength: the recurrent weight of the optimum, the critical strength, and the
     end point of gradient descent from a small ``f = h = init`` and each ``w0``."""
-    c = np.asarray(c, dtype=np.float64)
-    s = echo_task(c, T, delay, decay)
+    cs = np.asarray(c, dtype=np.float64)
+    s = echo_task(cs, T, delay, decay)
     w_star, loss_star = global_optimum(s, w_max)
     a_star, _ = optimum_for_w(s, w_star)
-    loss_ff = optimum_for_w(s, np.zeros(len(c)))[1]
+    loss_ff = optimum_for_w(s, np.zeros(len(cs)))[1]
     c_crit = critical_echo(T, delay, decay, w_max)
-    w_gd = np.stack([reduced_gd(s, np.full(len(c), init), np.full(len(c), init),
-                                np.full(len(c), float(q)), lr, steps).w[-1] for q in w0])
+    w_gd = np.stack([reduced_gd(s, np.full(len(cs), init), np.full(len(cs), init),
+                                np.full(len(cs), float(q)), lr, steps).w[-1] for q in w0])
     lw = np.linspace(-w_max, w_max, 301)
-    land = np.stack([optimum_for_w(s, np.full(len(c), w))[1] for w in lw], axis=1)
-    return TradeoffResult(c, w_star, a_star, loss_star, loss_ff, c_crit,
+    land = np.stack([optimum_for_w(s, np.full(len(cs), w))[1] for w in lw], axis=1)
+    return TradeoffResult(cs, w_star, a_star, loss_star, loss_ff, c_crit,
                           np.asarray(w0, dtype=float), w_gd, lw, land)

@@ -64,14 +64,14 @@ class EchoWeights:
 def echo_weights(c: Sequence[float], seeds: Sequence[int], hidden: int = 8, init: float = 0.1,
                  lr: float = 0.01, steps: int = 6000, T: int = 7) -> EchoWeights:
     """Measurement 1 of the module docstring (one input and one output channel)."""
-    c = np.asarray(c, dtype=float)
-    s = echo_task(c, T)
+    cs = np.asarray(c, dtype=float)
+    s = echo_task(cs, T)
     w_star, loss_star = global_optimum(s, 1.5)
-    loss_ff = optimum_for_w(s, np.zeros(len(c)))[1]
-    norm = np.zeros((2, len(c), len(seeds)))
-    norm0 = np.zeros((len(c), len(seeds)))
+    loss_ff = optimum_for_w(s, np.zeros(len(cs)))[1]
+    norm = np.zeros((2, len(cs), len(seeds)))
+    norm0 = np.zeros((len(cs), len(seeds)))
     loss = np.zeros_like(norm)
-    for i in range(len(c)):
+    for i in range(len(cs)):
         sigma = s[i][:, None, None]  # [T, 1, 1]
         for j, sd in enumerate(seeds):
             for r, skip in enumerate((False, True)):
@@ -79,7 +79,7 @@ def echo_weights(c: Sequence[float], seeds: Sequence[int], hidden: int = 8, init
                 norm[r, i, j] = np.linalg.norm(res["W"], 2)
                 loss[r, i, j] = res["loss"]
                 norm0[i, j] = np.linalg.norm(res["W0"], 2)
-    return EchoWeights(c, ("no skip", "skip"), np.asarray(seeds), norm, norm0, loss, loss_ff,
+    return EchoWeights(cs, ("no skip", "skip"), np.asarray(seeds), norm, norm0, loss, loss_ff,
                        loss_star, w_star)
 
 

@@ -46,6 +46,9 @@ from torch import Tensor, nn
 from ta_envs import Task
 from ta_envs.validation import InvalidType, InvalidValue
 
+from .protocols import RecurrentModel as RecurrentModel
+from .protocols import SequenceModel as SequenceModel
+
 
 @dataclass(frozen=True)
 class Builtin:
@@ -273,8 +276,9 @@ def has_recurrent_interface(model: Any) -> bool:
         isinstance(getattr(model, "state_size", None), int)
 
 
-def require_recurrent(model: Any, analysis: str) -> None:
-    """``InvalidType`` naming what ``analysis`` needs that ``model`` lacks."""
+def require_recurrent(model: Any, analysis: str) -> RecurrentModel:
+    """``model`` typed as a :class:`RecurrentModel`; ``InvalidType`` naming what ``analysis`` needs
+    that it lacks."""
     missing = [m for m in RECURRENT_METHODS if not callable(getattr(model, m, None))]
     if not isinstance(getattr(model, "state_size", None), int):
         missing.append("state_size (an int)")
@@ -283,6 +287,8 @@ def require_recurrent(model: Any, analysis: str) -> None:
                           f"initial_state(B), state_size): {type(model).__name__} lacks "
                           f"{', '.join(missing)}. It iterates the state update itself, so a "
                           "forward-only model cannot be analysed this way.")
+    recurrent: RecurrentModel = model
+    return recurrent
 
 
 def check_step_matches_forward(model: Any, input_size: int, name: str = "model",
@@ -331,7 +337,7 @@ def head_spec(task: Task) -> tuple[int, str]:
         if task.target_channels.max() > 1:
             raise InvalidValue(f"task {task.name}: multi-class target channels are not supported")
         return int(task.target_channels.shape[1]), "bce"
-    K = task.automaton.num_outputs
+    K = task.automaton.num_classes
     return (1, "bce") if K == 2 else (K, "ce")
 
 

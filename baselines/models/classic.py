@@ -12,6 +12,7 @@ learning-dynamics theory. Each implements the recurrent interface (``step``, ``r
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 import torch
 from torch import Tensor, nn
@@ -21,10 +22,17 @@ from ta_envs.validation import check_choice, check_float, check_int
 from .scan import sequential
 
 
-def _uniform_(params: list[Tensor], bound: float, generator: torch.Generator | None) -> None:
+def _uniform_(params: Sequence[Tensor], bound: float, generator: torch.Generator | None) -> None:
     with torch.no_grad():
         for p in params:
             p.uniform_(-bound, bound, generator=generator)
+
+
+def _p(module: nn.Module, name: str) -> Tensor:
+    """A parameter of a torch recurrent module by name (typed: torch resolves these at runtime)."""
+    value = getattr(module, name)
+    assert isinstance(value, Tensor)
+    return value
 
 
 class _Base(nn.Module):
@@ -78,24 +86,25 @@ class ElmanRNN(_Base):
     def step(self, h: Tensor, x: Tensor) -> Tensor:
         """One update ``h [B, H], x [B, I] -> [B, H]``."""
         r = self.rnn
-        return torch.tanh(x @ r.weight_ih_l0.T + r.bias_ih_l0 + h @ r.weight_hh_l0.T + r.bias_hh_l0)
+        return torch.tanh(x @ _p(r, "weight_ih_l0").T + _p(r, "bias_ih_l0")
+                          + h @ _p(r, "weight_hh_l0").T + _p(r, "bias_hh_l0"))
 
     def step_jacobian(self, h: Tensor, x: Tensor) -> Tensor:
         """``[B, H, H]`` Jacobian of :meth:`step` in ``h``: ``diag(1 − h'²) W_hh``."""
         hn = self.step(h, x)
-        return (1 - hn**2)[..., :, None] * self.rnn.weight_hh_l0
+        return (1 - hn**2)[..., :, None] * _p(self.rnn, "weight_hh_l0")
 
     def step_speed_grad(self, h: Tensor, x: Tensor) -> tuple[Tensor, Tensor]:
         """``(q [B], dq/dh [B, H])`` of the speed ``q = ½‖step(h, x) − h‖²``, in closed form:
         ``dq/dh = W_hhᵀ((1 − h'²) ⊙ r) − r`` with ``r = h' − h``."""
         hn = self.step(h, x)
         res = hn - h
-        return 0.5 * (res**2).sum(-1), ((1 - hn**2) * res) @ self.rnn.weight_hh_l0 - res
+        return 0.5 * (res**2).sum(-1), ((1 - hn**2) * res) @ _p(self.rnn, "weight_hh_l0") - res
 
     @property
     def recurrent_weight(self) -> Tensor:
         """The hidden-to-hidden weights (all gate blocks stacked)."""
-        return self.rnn.weight_hh_l0
+        return _p(self.rnn, "weight_hh_l0")
 
 
 class GRU(_Base):
@@ -117,8 +126,8 @@ class GRU(_Base):
         """``(gh [B, 3H], σ(reset, update) [B, 2H], new [B, H])`` of one update (PyTorch's GRU
         equations), shared by :meth:`step` and its closed-form derivatives."""
         r, H = self.rnn, self.hidden_size
-        gi = x @ r.weight_ih_l0.T + r.bias_ih_l0
-        gh = h @ r.weight_hh_l0.T + r.bias_hh_l0
+        gi = x @ _p(r, "weight_ih_l0").T + _p(r, "bias_ih_l0")
+        gh = h @ _p(r, "weight_hh_l0").T + _p(r, "bias_hh_l0")
         rz = torch.sigmoid(gi[..., : 2 * H] + gh[..., : 2 * H])
         new = torch.tanh(torch.addcmul(gi[..., 2 * H :], rz[..., :H], gh[..., 2 * H :]))
         return gh, rz, new
@@ -131,7 +140,7 @@ class GRU(_Base):
 
     def step_jacobian(self, h: Tensor, x: Tensor) -> Tensor:
         """``[B, H, H]`` Jacobian of :meth:`step` in ``h``, in closed form."""
-        H, W = self.hidden_size, self.rnn.weight_hh_l0
+        H, W = self.hidden_size, _p(self.rnn, "weight_hh_l0")
         gh, rz, new = self._gates(h, x)
         reset, update = rz[..., :H], rz[..., H:]
         d_reset = (reset * (1 - reset))[..., :, None] * W[:H]
@@ -154,12 +163,12 @@ class GRU(_Base):
         d_new = a - a * new * new  # (1 − n²) ⊙ (1 − z) ⊙ r
         d = torch.cat([rz * (1 - rz) * torch.cat([gh[..., 2 * H :] * d_new, -step * res], dim=-1),
                        reset * d_new], dim=-1)
-        return 0.5 * (res * res).sum(-1), d @ self.rnn.weight_hh_l0 - a
+        return 0.5 * (res * res).sum(-1), d @ _p(self.rnn, "weight_hh_l0") - a
 
     @property
     def recurrent_weight(self) -> Tensor:
         """The hidden-to-hidden weights (all gate blocks stacked)."""
-        return self.rnn.weight_hh_l0
+        return _p(self.rnn, "weight_hh_l0")
 
 
 class LSTM(_Base):
@@ -179,7 +188,8 @@ class LSTM(_Base):
 
     def _gates(self, h: Tensor, x: Tensor) -> tuple[Tensor, Tensor, Tensor, Tensor]:
         r, H = self.rnn, self.hidden_size
-        g = x @ r.weight_ih_l0.T + r.bias_ih_l0 + h @ r.weight_hh_l0.T + r.bias_hh_l0
+        g = (x @ _p(r, "weight_ih_l0").T + _p(r, "bias_ih_l0")
+             + h @ _p(r, "weight_hh_l0").T + _p(r, "bias_hh_l0"))
         return (torch.sigmoid(g[..., :H]), torch.sigmoid(g[..., H : 2 * H]),
                 torch.tanh(g[..., 2 * H : 3 * H]), torch.sigmoid(g[..., 3 * H :]))
 
@@ -223,7 +233,7 @@ class LSTM(_Base):
     def step_jacobian(self, s: Tensor, x: Tensor) -> Tensor:
         """``[B, 2H, 2H]`` Jacobian of :meth:`step` in ``[h, c]``, in closed form."""
         H = self.hidden_size
-        W = self.rnn.weight_hh_l0
+        W = _p(self.rnn, "weight_hh_l0")
         i, f, g, o, c, cn, tc = self._step_parts(s, x)
         col = lambda v: v[..., :, None]  # noqa: E731
         dc_dh = (col(g * i * (1 - i)) * W[:H] + col(c * f * (1 - f)) * W[H : 2 * H]
@@ -243,12 +253,12 @@ class LSTM(_Base):
         d = torch.cat([g * i * (1 - i) * a, c * f * (1 - f) * a, i * (1 - g * g) * a,
                        tc * o * (1 - o) * r_h], dim=-1)
         q = 0.5 * ((r_h * r_h).sum(-1) + (r_c * r_c).sum(-1))
-        return q, torch.cat([d @ self.rnn.weight_hh_l0 - r_h, f * a - r_c], dim=-1)
+        return q, torch.cat([d @ _p(self.rnn, "weight_hh_l0") - r_h, f * a - r_c], dim=-1)
 
     @property
     def recurrent_weight(self) -> Tensor:
         """The hidden-to-hidden weights (all gate blocks stacked)."""
-        return self.rnn.weight_hh_l0
+        return _p(self.rnn, "weight_hh_l0")
 
 
 class LinearRNN(_Base):
@@ -306,6 +316,6 @@ def _init_recurrent(model: _Base, rnn: nn.RNNBase, init: str, gain: float,
     if init == "orthogonal":
         H = model.hidden_size
         with torch.no_grad():
-            w = rnn.weight_hh_l0
+            w = _p(rnn, "weight_hh_l0")
             for k in range(w.shape[0] // H):
                 nn.init.orthogonal_(w[k * H : (k + 1) * H], gain=gain, generator=generator)

@@ -18,6 +18,7 @@ on a CPU, where that is faster (``scan="auto"``; :mod:`baselines.models.scan`); 
 from __future__ import annotations
 
 import math
+from typing import cast
 
 import torch
 from torch import Tensor, nn
@@ -102,11 +103,15 @@ class LRU(nn.Module):
         return [torch.complex(h[..., 2 * n * i : 2 * n * i + n], h[..., 2 * n * i + n : 2 * n * (i + 1)])
                 for i in range(self.layers)]
 
+    def _block_list(self) -> list[_LRULayer]:
+        """The layers, typed (``nn.ModuleList`` yields plain modules)."""
+        return [cast(_LRULayer, m) for m in self.blocks]
+
     def forward(self, inputs: Tensor) -> tuple[Tensor, Tensor]:
         """``(logits [B, T, O], states [B, T, state_size])``."""
         x = self.embed(inputs)
         states = []
-        for blk in self.blocks:
+        for blk in self._block_list():
             u = blk.norm(x)
             h = scan_invariant(blk.lam(), blk.drive(u), mode=self.scan)
             states += [h.real.detach(), h.imag.detach()]  # for analysis: no gradient
@@ -117,7 +122,7 @@ class LRU(nn.Module):
         """One step of every layer: ``h [B, S], x [B, I] -> [B, S]``."""
         z = self.embed(x)
         new = []
-        for blk, hl in zip(self.blocks, self._split(h)):
+        for blk, hl in zip(self._block_list(), self._split(h)):
             u = blk.norm(z)
             hl = blk.lam() * hl + blk.drive(u)
             new += [hl.real, hl.imag]
@@ -130,7 +135,7 @@ class LRU(nn.Module):
         if x is None:
             raise ValueError("LRU.readout needs the step's input x (its D*u skip reads it)")
         z = self.embed(x)
-        for blk, hl in zip(self.blocks, self._split(h)):
+        for blk, hl in zip(self._block_list(), self._split(h)):
             z = blk.output(z, blk.norm(z), hl)
         return self.head(z)
 

@@ -17,6 +17,7 @@ step's input.
 from __future__ import annotations
 
 import math
+from typing import cast
 
 import torch
 from torch import Tensor, nn
@@ -128,12 +129,16 @@ class Mamba(nn.Module):
         return (part[..., :kb].reshape(*s.shape[:-1], self.e, self.k),
                 part[..., kb:].reshape(*s.shape[:-1], self.e, self.n))
 
+    def _mixer_list(self) -> list[_Mixer]:
+        """The layers, typed (``nn.ModuleList`` yields plain modules)."""
+        return [cast(_Mixer, m) for m in self.mixers]
+
     def forward(self, inputs: Tensor) -> tuple[Tensor, Tensor]:
         """``(logits [B, T, O], states [B, T, state_size])``."""
         B, T, _ = inputs.shape
         x = self.embed(inputs)
         states = []
-        for m in self.mixers:
+        for m in self._mixer_list():
             x, v_raw, h = m(x)
             # conv buffer after step t: raw inputs t-k+1..t (zeros before the start)
             pad = F.pad(v_raw, (0, 0, self.k - 1, 0))  # [B, T + k - 1, E]
@@ -145,7 +150,7 @@ class Mamba(nn.Module):
     def logits(self, inputs: Tensor) -> Tensor:
         """``forward``'s logits ``[B, T, O]`` alone (no conv windows or SSM states copied out)."""
         x = self.embed(inputs)
-        for m in self.mixers:
+        for m in self._mixer_list():
             x = m(x)[0]
         return self.head(self.norm(x))
 
@@ -153,7 +158,7 @@ class Mamba(nn.Module):
         """One step of every layer: ``s [B, S], x [B, I] -> [B, S]``."""
         z = self.embed(x)
         new = []
-        for i, m in enumerate(self.mixers):
+        for i, m in enumerate(self._mixer_list()):
             buf, h = self._split(s, i)
             buf, h, z = m.step(buf, h, z)
             new += [buf.flatten(-2), h.flatten(-2)]
@@ -165,7 +170,7 @@ class Mamba(nn.Module):
         if x is None:
             raise ValueError("Mamba.readout needs the step's input x")
         z = self.embed(x)
-        for i, m in enumerate(self.mixers):
+        for i, m in enumerate(self._mixer_list()):
             buf, h = self._split(s, i)
             z = m.output(buf, h, z)
         return self.head(self.norm(z))

@@ -15,6 +15,8 @@ state to ``expansion · hidden_size`` with a linear projection back (as in minGR
 
 from __future__ import annotations
 
+from typing import cast
+
 import torch
 from torch import Tensor, nn
 from torch.nn import functional as F
@@ -89,10 +91,14 @@ class MinGRU(nn.Module):
         self.head = nn.Linear(hidden_size, output_size)
         reset_linear_(self, generator)
 
+    def _layers(self) -> list[_Layer]:
+        """The layers, typed (``nn.ModuleList`` yields plain modules)."""
+        return [cast(_Layer, m) for m in self.layer_list]
+
     def forward(self, inputs: Tensor) -> tuple[Tensor, Tensor]:
         """``(logits [B, T, O], states [B, T, state_size])``."""
         x, states = inputs, []
-        for layer in self.layer_list:
+        for layer in self._layers():
             h = layer.scan(x, self.scan)
             states.append(h)
             x = layer.out(h)
@@ -101,7 +107,7 @@ class MinGRU(nn.Module):
     def step(self, h: Tensor, x: Tensor) -> Tensor:
         """One step of every layer: ``h [B, S], x [B, I] -> [B, S]``."""
         new = []
-        for i, layer in enumerate(self.layer_list):
+        for i, layer in enumerate(self._layers()):
             hi = layer.step(h[..., i * self.d_state : (i + 1) * self.d_state], x)
             new.append(hi)
             x = layer.out(hi)
@@ -109,7 +115,7 @@ class MinGRU(nn.Module):
 
     def readout(self, h: Tensor, x: Tensor | None = None) -> Tensor:
         """Logits ``[B, O]`` from the state (the last layer's output; ``x`` is not used)."""
-        last = self.layer_list[-1]
+        last = self._layers()[-1]
         return self.head(last.out(h[..., -self.d_state :]))
 
     def initial_state(self, batch_size: int) -> Tensor:

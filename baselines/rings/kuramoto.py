@@ -12,6 +12,7 @@ stepper is tested against.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -50,7 +51,7 @@ def lattice_velocity(theta: np.ndarray, omega: np.ndarray, coupling: float) -> n
     return omega + coupling * (c * sum_s - s * sum_c)
 
 
-def rk4(theta: np.ndarray, velocity: callable, dt: float) -> np.ndarray:  # type: ignore[valid-type]
+def rk4(theta: np.ndarray, velocity: Callable[[np.ndarray], np.ndarray], dt: float) -> np.ndarray:
     """One classical Runge-Kutta step of ``dθ/dt = velocity(θ)``."""
     k1 = velocity(theta)
     k2 = velocity(theta + 0.5 * dt * k1)

@@ -215,7 +215,7 @@ def initial_state(net: RingNetwork, params: NeuronParams = NeuronParams(), batch
         raise ValueError(f"pulses must be an int >= 1, got {pulses!r}")
     n = net.num_neurons
     in_weight = net.weight.sum(1)  # a neuron on two rings rests at twice the input
-    v = np.broadcast_to(params.v_init * in_weight, (batch, n)).astype(dtype)
+    v: np.ndarray = np.broadcast_to(params.v_init * in_weight, (batch, n)).astype(dtype)
     low = np.zeros((batch, n), dtype=bool)
     for ring in net.rings:
         N = len(ring)

@@ -37,7 +37,7 @@ class Stepper:
     ``u − v`` scaled by ``1/a`` (the same model as :func:`reference_step`, in fewer passes)."""
 
     def __init__(self, net: RingNetwork, params: NeuronParams, batch: int,
-                 dtype: type = np.float32) -> None:
+                 dtype: Any = np.float32) -> None:
         n = net.num_neurons
         self.net, self.params = net, params
         self.out = np.zeros((batch, n + 1), dtype=dtype)  # last column: "no neuron", always 0

@@ -78,4 +78,4 @@ def chance(task: SuiteTask) -> float:
     """Uniform guessing on the metric: 1/K for K output classes (1/2**N for N-bit FlipFlop)."""
     t = make_task(task.task, **task.kwargs)
     tc = t.target_channels
-    return 1.0 / (2 ** tc.shape[1] if tc is not None else t.automaton.num_outputs)
+    return 1.0 / (2 ** tc.shape[1] if tc is not None else t.automaton.num_classes)

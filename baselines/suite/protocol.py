@@ -40,8 +40,8 @@ EVAL_SEQUENCES = 256
 #: The factory argument that sets each task family's event rate, and its training value.
 EVENT_PARAM = {"TemporalFlipFlop-v0": ("p_a", 0.5), "RelativeTimingFlipFlop-v0": ("p_event", 0.2),
                "FlipFlop-v0": ("p_pulse", 0.05)}
-RECIPE = {"optimizer": "adam", "lr": 0.01, "grad_clip": 1.0, "batch": 64, "loss_on": "all",
-          "eval_every": 10}
+RECIPE: dict[str, Any] = {"optimizer": "adam", "lr": 0.01, "grad_clip": 1.0, "batch": 64,
+                          "loss_on": "all", "eval_every": 10}
 
 
 @dataclass(frozen=True)

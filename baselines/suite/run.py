@@ -220,7 +220,7 @@ def score(results: list[dict[str, Any]], config: SuiteConfig, hidden: int, param
         s = [run_score(r, ch) for r in runs]
         ok = [r for r in runs if not r.get("failed")]
         solved = [r["solved_at"] for r in ok if r["solved_at"] is not None]
-        mech = [r.get("mechanism") for r in ok if r.get("mechanism")]
+        mech = [r["mechanism"] for r in ok if r.get("mechanism")]
         tasks.append({
             "task": t.name, "id": t.task, "kwargs": dict(t.kwargs), "seq_len": t.seq_len,
             "iterations": t.iterations, "seeds": len(runs), "chance": ch,

@@ -271,3 +271,13 @@ def test_a_bad_eval_chunk_is_refused(bad):
 
     with pytest.raises(ModelError, match="eval_chunk must be a positive int or None"):
         check_sequence_model(Chunky(2, 4, 1), 2, 1, name="Chunky")
+
+
+def test_the_model_contracts_are_protocols_the_built_ins_satisfy():
+    from baselines.models import RecurrentModel, SequenceModel, build_model
+
+    for arch in ("rnn", "gru", "lstm", "linear", "lru", "mingru", "mamba"):
+        m = build_model(arch, 2, 8, 2)
+        assert isinstance(m, RecurrentModel) and isinstance(m, SequenceModel), arch
+    t = build_model("transformer", 2, 8, 2)
+    assert isinstance(t, SequenceModel) and not isinstance(t, RecurrentModel)
