@@ -23,6 +23,11 @@ FACTORIES: Mapping[str, Callable[..., Task]] = {
 }
 
 
+#: Closed-loop ids (:mod:`ta_envs.closed_loop`): their actions are automaton inputs, so they have
+#: no open-loop Task; use ``gym.make`` and, for supervised learning, ``expert_batches``.
+CLOSED_LOOP: tuple[str, ...] = ("IntervalReproduction-v0",)
+
+
 def make_task(task: str | Task | TimedAutomaton | Mapping[str, Any], **kwargs: Any) -> Task:
     """A :class:`Task` from a registered id (with factory kwargs), an automaton, or a Task."""
     if isinstance(task, Task):
@@ -36,6 +41,10 @@ def make_task(task: str | Task | TimedAutomaton | Mapping[str, Any], **kwargs: A
         return automaton_task(task, **kwargs)
     if not isinstance(task, str):
         raise InvalidType(f"task must be an id, a Task or an automaton, got {type(task).__name__}")
+    if task in CLOSED_LOOP:
+        raise InvalidValue(f"{task} is closed-loop (the agent's action is an input of the "
+                           "automaton), so it has no open-loop task or dataset: use "
+                           f"gym.make({task!r}) or ta_envs.closed_loop.expert_batches")
     if task not in FACTORIES:
         raise InvalidValue(f"unknown task id {task!r}; registered: {sorted(FACTORIES)}")
     factory = FACTORIES[task]

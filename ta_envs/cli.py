@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from .catalog import FACTORIES, make_task
+from .closed_loop import interval_reproduction
 from .render import timeline
 from .simulate import rollout
 from .tasks import Task
@@ -104,6 +105,11 @@ def _run_list(args: argparse.Namespace) -> int:
         comp = task.automaton.compiled
         print(f"{task_id:28s} |Σ|={len(task.automaton.alphabet):<3d} "
               f"configs={comp.num_configs:<4d} minimal={comp.num_minimal:<4d} {task.rule}")
+    rsg = interval_reproduction().automaton
+    comp = rsg.compiled
+    print(f"{'IntervalReproduction-v0':28s} |Σ|={len(rsg.alphabet):<3d} "
+          f"configs={comp.num_configs:<4d} minimal={comp.num_minimal:<4d} closed loop: "
+          "cue|action; go exactly the ready-set interval after set")
     return 0
 
 

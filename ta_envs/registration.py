@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import gymnasium as gym
 
-from .catalog import FACTORIES
+from .catalog import CLOSED_LOOP, FACTORIES
 
 _CLASS = {
     "TemporalFlipFlop-v0": "TemporalFlipFlop",
@@ -14,6 +14,11 @@ _CLASS = {
     "WordProblem-v0": "WordProblem",
     "RandomAutomaton-v0": "RandomAutomaton",
 }
+
+
+#: Closed-loop ids (the action is an automaton input): env class stem and module.
+CLOSED_LOOP_ENVS = {env_id: ("IntervalReproduction", "ta_envs.closed_loop")
+                    for env_id in CLOSED_LOOP}
 
 
 def register_envs() -> None:
@@ -27,3 +32,7 @@ def register_envs() -> None:
             entry_point=f"ta_envs.envs:{name}Env",
             vector_entry_point=f"ta_envs.envs:{name}VectorEnv",
         )
+    for env_id, (name, module) in CLOSED_LOOP_ENVS.items():
+        if env_id not in gym.registry:
+            gym.register(id=env_id, entry_point=f"{module}:{name}Env",
+                         vector_entry_point=f"{module}:{name}VectorEnv")
