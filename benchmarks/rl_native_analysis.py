@@ -53,7 +53,7 @@ def main() -> None:
         g = json.loads(gated.read_text())
         sup.update({f"supervised {k}": {kk: v[kk] for kk in ("seeds", "solved", "bifurcated",
                                                                "offsets", "bifurcation_kinds")}
-                    for k, v in g.items() if k != "provenance"})
+                    for k, v in g.items() if isinstance(v, dict) and "seeds" in v})
     if timing.exists():
         t = json.loads(timing.read_text())
         sup["supervised rnn"] = {k: t.get(k) for k in ("seeds", "solved", "bifurcated", "offsets",

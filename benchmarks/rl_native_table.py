@@ -51,11 +51,27 @@ def learning_table(study: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def supervised_rows() -> dict[str, Any]:
+    """The supervised study's rows, read from the committed study JSON itself (one source: a
+    regenerated study moves this table too)."""
+    keys = ("seeds", "solved", "bifurcated", "offsets", "bifurcation_kinds")
+    out: dict[str, Any] = {}
+    timing, gated = RESULTS / "analysis" / "timing.json", RESULTS / "analysis" / "gated.json"
+    if timing.exists():
+        t = json.loads(timing.read_text())
+        out["supervised rnn"] = {k: t.get(k) for k in keys}
+    if gated.exists():
+        g = json.loads(gated.read_text())
+        out.update({f"supervised {a}": {k: v[k] for k in keys} for a, v in g.items()
+                    if isinstance(v, dict) and "seeds" in v})
+    return out
+
+
 def bifurcation_table(bif: dict[str, Any]) -> str:
     lines = ["| learner | units | seeds | solved (0.99) | lost last stable point | type of the "
              "bifurcation | bifurcation − smoothed TD 0.75, median [IQR] (n) | bifurcation − TD 0.9"
              " |", "|---|---|---|---|---|---|---|---|"]
-    rows = {**bif["rows"], **bif.get("supervised", {})}
+    rows = {**bif["rows"], **supervised_rows()}
     for name, r in rows.items():
         units = "PPO updates" if name.startswith("native") else "SGD iterations"
         kinds = ", ".join(f"{k} {v}" for k, v in (r.get("bifurcation_kinds") or {}).items() if v)

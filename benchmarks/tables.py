@@ -58,6 +58,40 @@ def _spread(s: dict[str, Any] | None, digits: int = 3) -> str:
     return f"{_fmt(s['median'], digits)} [{_fmt(lo, digits)}, {_fmt(hi, digits)}]"
 
 
+def _censored(values: Sequence[Any], budget: int) -> str:
+    """A time that not every seed reaches: ``median [IQR]`` over the seeds that reach it, how many
+    are censored at ``budget``, and the median over all seeds with the censored ones counted as
+    later than the budget (``> budget`` when they are the majority)."""
+    got = sorted(float(v) for v in values if v is not None)
+    n, k = len(values), len(got)
+    if not k:
+        return f"none of {n} within {budget:,}"
+    inner = _spread(_stats(got))
+    allv = got + [float("inf")] * (n - k)
+    mid = _stats(allv)
+    overall = "> budget" if mid is None or mid["median"] == float("inf") else _fmt(mid["median"])
+    return (f"{inner} over {k} of {n}; {n - k} censored at {budget:,}; median over all {n}: "
+            f"{overall}")
+
+
+def _provenance(d: dict[str, Any]) -> str:
+    """One line: the commit and command that made a results JSON, and its runs' commits."""
+    p = d.get("provenance")
+    if not p:
+        return "Provenance: not recorded (made before provenance existed)."
+    commit = (p.get("git_commit") or "unknown")[:7]
+    text = (f"Made at commit `{commit}`{' (uncommitted changes)' if p.get('dirty') else ''} by "
+            f"`{p.get('command', '?')}`, {p.get('threads', '?')} thread(s), "
+            f"torch {p.get('versions', {}).get('torch', '?')}.")
+    runs = d.get("run_commits")
+    if runs and runs.get("mixed"):
+        text += (" **Its runs were made at different commits: "
+                 + ", ".join(c[:7] for c in runs["commits"]) + ".**")
+    elif runs and runs.get("commits"):
+        text += f" All its runs at `{runs['commits'][0][:7]}`."
+    return text
+
+
 # -- performance -----------------------------------------------------------------------------------
 def perf_data() -> str:
     """Datasets against the hand-written NumPy generator and NeuroGym."""
@@ -315,7 +349,9 @@ def timing_offsets() -> str:
     return (_table(["phase definition", "seeds", "bifurcation − phase: median [IQR]",
                     "fraction within ±20"], rows)
             + f"\n\n{d['seeds']} seeds, {d['solved']} solved within the budget, "
-              f"{d['bifurcated']} lost their last stable fixed point.")
+              f"{d['bifurcated']} lost their last stable fixed point. Offsets over the seeds where "
+              f"both times exist (column `seeds`); median [interquartile range].\n\n"
+            + _provenance(d))
 
 
 def _stats(values: Sequence[Any]) -> dict[str, float] | None:
@@ -332,22 +368,31 @@ def _stats(values: Sequence[Any]) -> dict[str, float] | None:
 
 
 def timing_phases() -> str:
-    """The learning phases over the timing study's seeds (median [IQR], n)."""
+    """The learning phases over the timing study's seeds: times that every seed has as median
+    [IQR] (n); times that only some seeds reach (plateau end, transition, solving) with the
+    unreached ones counted as censored at the budget."""
     d = _load("analysis/timing.json")
     ph = [r["phases"] for r in d["runs"]]
-    keys = [("TI >= 0.99 at", "ti_solved_at"), ("TD plateau: mean accuracy", "plateau_td"),
-            ("plateau end", "plateau_end"), ("transition (TD >= 0.75, smoothed)", "transition_at"),
-            ("first raw TD >= 0.75", "raw_transition_at"), ("jump width (TD 0.6 -> 0.9)",
-                                                             "jump_width"),
-            ("solved (TD >= 0.99) at", "solved_at")]
+    budget = int(d["config"]["iterations"])
+    solved = [p for p in ph if p["solved"]]
     rows = []
-    for label, k in keys:
-        st = _stats([p[k] for p in ph])
-        rows.append([label, _spread(st), st["n"] if st else 0])
-    solved = sum(p["solved"] for p in ph)
-    return (_table(["phase", "median [IQR] (iterations, or accuracy)", "seeds with a value"],
-                   rows) + f"\n\n{solved} of {len(ph)} seeds solved within "
-            f"{d['config']['iterations']:,} iterations.")
+    st = _stats([p["ti_solved_at"] for p in ph])
+    rows.append(["TI >= 0.99 at", f"{_spread(st)} over {st['n'] if st else 0} of {len(ph)}"])
+    st = _stats([p["plateau_td"] for p in ph])
+    rows.append(["TD plateau: mean accuracy", f"{_spread(st)} over {st['n'] if st else 0}"])
+    rows.append(["plateau end (jump start), seeds that solve",
+                 _censored([p["jump_start"] if p["solved"] else None for p in ph], budget)])
+    for label, k in (("transition (TD >= 0.75, smoothed)", "transition_at"),
+                     ("first raw TD >= 0.75", "raw_transition_at"),
+                     ("solved (TD >= 0.99) at", "solved_at")):
+        rows.append([label, _censored([p[k] for p in ph], budget)])
+    st = _stats([p["jump_width"] for p in solved])
+    rows.append(["jump width (TD 0.6 -> 0.9), seeds that solve",
+                 f"{_spread(st)} over {st['n'] if st else 0}"])
+    return (_table(["phase", "iterations (or accuracy): median [IQR] over the seeds with a value"],
+                   rows) + f"\n\n{len(solved)} of {len(ph)} seeds solved within {budget:,} "
+            "iterations. A seed that never reaches a time is censored at the budget, not dropped: "
+            "the median over all seeds counts it as later than the budget.\n\n" + _provenance(d))
 
 
 def timing_kinds() -> str:
@@ -372,30 +417,44 @@ def timing_kinds() -> str:
 
 def complexity_table() -> str:
     """Per complexity setting: solved, plateau, transition, bifurcation, configuration counts."""
-    d = _load("analysis/complexity.json")["settings"]
+    full = _load("analysis/complexity.json")
+    d = full["settings"]
+    budget = int(full.get("iterations", 3000))
+
     def kinds(s: dict[str, Any]) -> str:
         return ", ".join(f"{k} {v}" for k, v in s.get("bifurcation_kinds", {}).items() if v) or "-"
 
+    def censored(s: dict[str, Any], key: str) -> str:
+        if "runs" not in s:
+            return _spread(s[key])
+        vals = [r["phases"][key] if key in r["phases"] else r.get(key) for r in s["runs"]]
+        got = _stats(vals)
+        return f"{_spread(got)} ({got['n'] if got else 0} of {len(vals)})"
+
     rows = [[k, s["configs"], s["minimal"], f"{s['solved']}/{s['seeds']}",
-             _spread(s["plateau_length"]), _spread(s["transition_at"]),
-             _spread(s["solved_at"]), _spread(s["bifurcation_at"]),
+             _spread(s["plateau_length"]), censored(s, "transition_at"),
+             censored(s, "solved_at"), _spread(s["bifurcation_at"]),
              f"{s['bifurcated']}/{s['seeds']}", kinds(s)]
             for k, s in d.items()]
     return (_table(["setting", "configurations", "minimal", "solved", "plateau length",
-                    "transition at", "solved at", "bifurcation at", "bifurcated", "type"], rows)
-            + "\n\nIterations, median [IQR] over the seeds that have the value.")
+                    "transition at (seeds)", "solved at (seeds)", "bifurcation at",
+                    "bifurcated", "type"], rows)
+            + f"\n\nIterations, median [IQR] over the seeds that reach the time (their number in "
+              f"brackets); the others are censored at the budget of {budget:,}.\n\n"
+            + _provenance(full))
 
 
 def gated_table() -> str:
     """GRU and LSTM tracked like the tanh RNN."""
     d = _load("analysis/gated.json")
     rows = []
-    for arch, s in d.items():
+    for arch, s in ((k, v) for k, v in d.items() if isinstance(v, dict) and "seeds" in v):
         kinds = ", ".join(f"{k} {v}" for k, v in s["bifurcation_kinds"].items() if v) or "-"
         off = s["offsets"].get("smoothed TD >= 0.75", {})
         rows.append([arch, s["seeds"], s["solved"], s["bifurcated"], kinds, _spread(off)])
-    return _table(["network", "seeds", "solved", "lost last stable point", "type",
-                   "bifurcation − transition (smoothed)"], rows)
+    return (_table(["network", "seeds", "solved", "lost last stable point", "type",
+                    "bifurcation − transition (smoothed): median [IQR]"], rows)
+            + "\n\n" + _provenance(d))
 
 
 def retrain_table() -> str:
@@ -404,8 +463,10 @@ def retrain_table() -> str:
     rows = [[m, s["n"], s["solved"], _spread(s["plateau_td"]), _spread(s["transition_at"]),
              _spread(s["solved_at"]), _spread(s["period_orbit_born_at"])]
             for m, s in d["by_winding"].items()]
-    return _table(["winding m at P = 24", "seeds", "solved", "plateau TD", "transition at",
-                   "solved at", "period-12 orbit born at"], rows)
+    return (_table(["winding m at P = 24", "seeds", "solved", "plateau TD", "transition at",
+                    "solved at", "period-12 orbit born at"], rows)
+            + "\n\nMedian [IQR] over the networks of each group that reach the time.\n\n"
+            + _provenance(d))
 
 
 def controls_table() -> str:
@@ -420,7 +481,8 @@ def controls_table() -> str:
     return (_table(["readout (same linear classifier)", "TD accuracy: median [IQR]"], rows)
             + f"\n\n{d['n']} solved networks.\n\n"
             + _table(["decoded phase error (steps)", "median [IQR] over networks"], rows2)
-            + f"\n\nDecoded t mod P accuracy: {_spread(d['phase_decoded_accuracy'])}.")
+            + f"\n\nDecoded t mod P accuracy: {_spread(d['phase_decoded_accuracy'])}.\n\n"
+            + _provenance(d))
 
 
 def rl_learning() -> str:
