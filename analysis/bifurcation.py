@@ -1,4 +1,4 @@
-"""What kind of bifurcation each loss of stability in a :class:`~analysis.tracking.Tracking` is.
+"""What kind of bifurcation each loss of stability in a [`Tracking`][analysis.tracking.Tracking] is.
 
 A *loss of stability* is a checkpoint where the tracked fixed point of a symbol, stable at the
 previous checkpoint, is unstable or gone (no fixed point within ``JUMP`` of its last position:
@@ -131,10 +131,12 @@ def losses_of_stability(tr: Tracking, window: int = 3) -> list[StabilityLoss]:
 
 
 def bifurcation_loss(tr: Tracking, losses: list[StabilityLoss]) -> StabilityLoss | None:
-    """The loss of stability behind :meth:`Tracking.bifurcation_at`: the tracked point of that
+    """The loss of stability behind
+    [`Tracking.bifurcation_at()`][analysis.tracking.Tracking.bifurcation_at]: the tracked
+    point of that
     symbol losing stability at the bifurcation checkpoint itself. None when there is no
     bifurcation, or when the last stable point to vanish there was not the tracked one (the type
-    is then :data:`UNTRACKED`)."""
+    is then `UNTRACKED`)."""
     bif = tr.bifurcation_at()
     if bif is None:
         return None
@@ -144,7 +146,9 @@ def bifurcation_loss(tr: Tracking, losses: list[StabilityLoss]) -> StabilityLoss
 
 
 def bifurcation_kind(tr: Tracking, losses: list[StabilityLoss]) -> str | None:
-    """The type of :meth:`Tracking.bifurcation_at` (None: no bifurcation; :data:`UNTRACKED`)."""
+    """The type of [`Tracking.bifurcation_at()`][analysis.tracking.Tracking.bifurcation_at] (None: no
+    bifurcation;
+    `UNTRACKED`)."""
     if tr.bifurcation_at() is None:
         return None
     loss = bifurcation_loss(tr, losses)

@@ -1,11 +1,11 @@
 """Does the state count? Decoding time since the last event from a network's hidden state.
 
 For a task with an unbounded clock (``RelativeTimingFlipFlop-v0``: ``y`` = steps since the last a
-or b), :func:`counting_test` fits a one-vs-rest least-squares readout of ``min(y_{t+1}, τ)`` (the
+or b), `counting_test()` fits a one-vs-rest least-squares readout of ``min(y_{t+1}, τ)`` (the
 clock after step t, saturated where the task stops telling values apart; ``τ`` = the largest guard
 constant) from the state ``h_t`` on one batch and reports its accuracy on another, overall and per
 clock value, next to chance (the most frequent value). A fading memory decodes this too (an
-untrained network scores high), so :func:`counting_probe` tests the behaviour instead: after
+untrained network scores high), so `counting_probe()` tests the behaviour instead: after
 ``reset`` (e.g. ``b``) and ``k`` steps of ``hold`` (e.g. ``null``), the network reads ``probe``
 (``a``); its answer against ``k`` shows where it puts the threshold, next to the automaton's own
 answer (``a`` gives 1 only once ``k + 1 >= τ``).

@@ -1,6 +1,6 @@
 """Fixed points of a recurrent update ``h -> F(h, u)`` under constant inputs.
 
-One verb, :func:`find_fixed_points`, and a result object, :class:`FixedPoints`:
+One verb, `find_fixed_points()`, and a result object, `FixedPoints`:
 
 1. speed minimisation: Adam on ``q(h) = ½‖F(h, u) − h‖²`` from many initial states at once; each
    state stops as soon as its ``q`` is below ``q_stop`` (Newton takes over) or stalls (its ``q``
@@ -122,7 +122,7 @@ class FixedPoints:
 
     @classmethod
     def load(cls, path: str | Path) -> FixedPoints:
-        """Read what :meth:`save` wrote; ``ValueError`` naming the file otherwise."""
+        """Read what `save()` wrote; ``ValueError`` naming the file otherwise."""
         try:
             with np.load(path, allow_pickle=False) as z:
                 kw = {f.name: z[f.name] for f in fields(cls) if f.name in z.files}
@@ -318,7 +318,7 @@ def find_fixed_points(
     """Fixed points of ``h -> step(h, u)`` for each constant input ``u``.
 
     ``inputs``: ``[U, I]`` (or ``[I]``) constant inputs; ``initial_states``: ``[N, S]`` starting
-    states (e.g. from :func:`sample_states`), used for every input. Runs in float64. A model needs
+    states (e.g. from `sample_states()`), used for every input. Runs in float64. A model needs
     the recurrent interface (``step``). ``mirror``: also try ``−h`` for every point found (an odd
     map, such as a tanh network without biases under zero input, has its fixed points in ± pairs,
     and the two members of a pair can have very different basins); a mirrored candidate is kept

@@ -1,6 +1,6 @@
 """Periodic orbits of ``h -> F(h, u)`` under a constant input, or under a periodic input sequence.
 
-:func:`find_periodic_orbits` simulates the initial states past a transient, takes each trajectory's
+`find_periodic_orbits()` simulates the initial states past a transient, takes each trajectory's
 smallest recurrence period (``2..max_period``) as a candidate, refines the whole cycle by damped
 multiple-shooting Newton on ``F(x_j) = x_{j+1 mod p}`` in float64 (single shooting on
 ``F^p(x_0) = x_0`` with the monodromy matrix when ``p·S > 1024``), accepts it when every residual is
@@ -197,7 +197,7 @@ def find_periodic_orbits(
     """Periodic orbits (period up to ``max_period``) reached from ``initial_states [N, S]``.
 
     ``periodic_input=False``: each row of ``inputs [U, I]`` is held constant in turn (period >= 2;
-    fixed points are :func:`find_fixed_points`' job). ``periodic_input=True``: ``inputs [q, I]``
+    fixed points are `find_fixed_points()`' job). ``periodic_input=True``: ``inputs [q, I]``
     is one input sequence applied cyclically (step t reads row ``t mod q``); the orbits then have
     periods that are multiples of q, and ``points[0]`` is the state at input phase 0."""
     step = as_step(model_or_step, "find_periodic_orbits")

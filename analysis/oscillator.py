@@ -3,7 +3,7 @@
 State ``z_t = (μ e^{iω})^t`` (``z_0 = 1``; growth ``μ``, frequency ``ω`` in rad/step), output
 ``A·Re z_t`` with ``A = 4/π`` (the square wave's fundamental amplitude), target the periodic
 flipflop's Θ in ±1 form, ``s_t = sign(cos(2π t / P))`` (on for half the period, centred on t = 0),
-loss ``L(μ, ω) = (1/T) Σ_{t=1..T} (A μ^t cos(ωt) − s_t)²``. :func:`gradient_flow` integrates
+loss ``L(μ, ω) = (1/T) Σ_{t=1..T} (A μ^t cos(ωt) − s_t)²``. `gradient_flow()` integrates
 ``d(μ, ω)/dτ = −∇L`` with the exact gradient (scipy's LSODA). While ``μ`` is small
 the output dies out within a few steps and the loss barely depends on ``ω`` (the plateau); as ``μ``
 approaches 1 the ``ω`` gradient grows and ``ω`` locks to ``2π/P`` (the jump).

@@ -1,7 +1,7 @@
 """Replay a study's recorded seeds and compare them field by field (``ta-envs study replay``).
 
 A study JSON (``timing``, ``gated``, ``complexity``) records, per block of runs, the training
-configuration, the tracking configuration and one record per seed. :func:`replay` re-trains the
+configuration, the tracking configuration and one record per seed. `replay()` re-trains the
 first ``seeds`` recorded seeds of every block from that configuration, tracks them, rebuilds their
 records with the same code that wrote the study and compares every field: integers and strings
 exactly, floats exactly or within ``rtol``. The first difference of each seed is reported.

@@ -1,7 +1,9 @@
 """Studies over many seeds: the paper's central claim measured with spread (``ta-envs study``).
 
-Each study trains its runs (resumable, :func:`baselines.train.train_seeds`), tracks their
-checkpoints (resumable, :func:`analysis.tracking.track_run`), and writes one JSON with every
+Each study trains its runs (resumable, [`baselines.train.train_seeds()`][baselines.train.train_seeds]),
+tracks their
+checkpoints (resumable, [`analysis.tracking.track_run()`][analysis.tracking.track_run]), and writes one
+JSON with every
 number and its figures into ``out``. Repeating a call reuses all finished work.
 
 - ``timing``: when the bifurcation comes relative to every definition of the learning phases, and
@@ -155,7 +157,7 @@ def tracked_summary(runs: Sequence[tuple[Path, Tracking]]) -> dict[str, Any]:
 
 
 def kind_counts(records: Sequence[dict[str, Any]]) -> dict[str, int]:
-    """How many records' bifurcation is of each kind (:data:`UNTRACKED` included)."""
+    """How many records' bifurcation is of each kind (`UNTRACKED` included)."""
     return {k: sum(r["bifurcation_kind"] == k for r in records) for k in (*KINDS, UNTRACKED)}
 
 

@@ -1,4 +1,4 @@
-"""Figures of the studies (:mod:`analysis.study`)."""
+"""Figures of the studies ([`analysis.study`][analysis.study])."""
 
 from __future__ import annotations
 

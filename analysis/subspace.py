@@ -5,7 +5,7 @@ Basis (orthonormalised in this order): the input direction (the leading principa
 symbols), then Re and Im of the eigenvector of the recurrent matrix (W_hh; the candidate/cell block
 for a GRU/LSTM) whose eigenvalue has the largest modulus among the complex ones.
 
-:func:`subspace_test` projects held-out states onto it and fits the same least-squares linear
+`subspace_test()` projects held-out states onto it and fits the same least-squares linear
 readout (one-vs-rest, on ``[z, 1]``) to the projection and to the full state; it reports TD and TI
 accuracy of both next to the model's own readout. In the (Re, Im) plane it measures the rings:
 for every output state and time of day ``k = t mod P`` (from the task's periodic clock) the
@@ -114,7 +114,7 @@ def held_out_states(model: torch.nn.Module, task: Task, *, seq_len: int = 96,
 
 def projection_controls(model: torch.nn.Module, task: Task, *, projections: int = 50,
                         seq_len: int = 96, seed: int = 0) -> dict[str, float]:
-    """The same least-squares readout as :func:`subspace_test` on random 3-D projections
+    """The same least-squares readout as `subspace_test()` on random 3-D projections
     (orthonormal, ``projections`` draws: median and quartiles of TD accuracy) and on the top 3
     principal components of the training states (``pca_td``)."""
     require_recurrent(model, "projection_controls")

@@ -1,6 +1,6 @@
 """Fixed points and periodic orbits tracked across the checkpoints of a training run.
 
-:func:`track_run` visits the checkpoints of a run directory (oldest first). At each one, for each
+`track_run()` visits the checkpoints of a run directory (oldest first). At each one, for each
 input symbol held constant, it finds the fixed points (warm-started from the previous checkpoint's
 points plus fresh states from the network's own trajectories), follows one *tracked* point per
 symbol by continuation (the point nearest the previous tracked point; at the first checkpoint, the
@@ -8,11 +8,11 @@ stable point reached from most initial states) and finds the periodic orbits and
 (rotating: a torus) trajectories. Rows are written as they come (``tracking.jsonl`` plus one
 ``.npz`` of fixed points per checkpoint), so an interrupted call resumes at the next checkpoint.
 
-The result, :class:`Tracking`, holds per checkpoint and symbol the tracked point's leading
+The result, `Tracking`, holds per checkpoint and symbol the tracked point's leading
 eigenvalues, the counts of fixed points, stable fixed points and stable orbits, the orbit periods
-and the rotation number, and a list of typed :class:`Event` records (each with its offset from the
+and the rotation number, and a list of typed `Event` records (each with its offset from the
 learning-phase transition). ``Tracking.save``/``Tracking.load`` round-trip it through JSON.
-:mod:`analysis.bifurcation` classifies each loss of stability.
+[`analysis.bifurcation`][analysis.bifurcation] classifies each loss of stability.
 """
 
 from __future__ import annotations
@@ -49,7 +49,7 @@ EVENT_KINDS = ("crossing", "appear", "vanish", "stable_orbit_born", "stable_orbi
 
 @dataclass(frozen=True)
 class TrackConfig:
-    """Settings of :func:`track_run` (per checkpoint and symbol)."""
+    """Settings of `track_run()` (per checkpoint and symbol)."""
 
     fixed_point_states: int = 128  #: fresh initial states for the fixed-point search
     orbit_states: int = 16  #: initial states for the orbit search
@@ -141,7 +141,7 @@ class Tracking:
         return self._held_from(self.n_stable[:, symbol] == 0)
 
     def bifurcation_at(self) -> int | None:
-        """The earliest :meth:`stable_points_lost_at` over the symbols (None if none)."""
+        """The earliest `stable_points_lost_at()` over the symbols (None if none)."""
         each = [self.stable_points_lost_at(u) for u in range(len(self.symbols))]
         lost = [x for x in each if x is not None]
         return min(lost) if lost else None
@@ -179,13 +179,13 @@ class Tracking:
         return d
 
     def save(self, path: str | Path) -> Path:
-        """Write :meth:`to_dict` as JSON (atomically)."""
+        """Write `to_dict()` as JSON (atomically)."""
         atomic_write_json(path, self.to_dict(), indent=None)
         return Path(path)
 
     @classmethod
     def load(cls, path: str | Path) -> Tracking:
-        """Read what :meth:`save` wrote."""
+        """Read what `save()` wrote."""
         try:
             d = json.loads(Path(path).read_text())
         except (OSError, ValueError) as err:
@@ -288,9 +288,9 @@ def track_run(run_dir: str | Path, out_dir: str | Path | None = None,
     """Track fixed points and orbits over the checkpoints of ``run_dir`` (every
     ``config.every``-th checkpoint, always including the last); partial results go to ``out_dir``
     (default ``run_dir/tracking``) and are reused when the call is repeated: a cached row only
-    under the same :func:`row_key` (the checkpoint's bytes, ``config`` and the analysis code), so
+    under the same `row_key()` (the checkpoint's bytes, ``config`` and the analysis code), so
     another run's or another config's rows in ``out_dir`` are recomputed, never returned. ``arch``
-    names a user architecture (see :func:`baselines.runs.load_model`)."""
+    names a user architecture (see [`baselines.runs.load_model()`][baselines.runs.load_model])."""
     run_dir = Path(run_dir)
     ckpts = checkpoints(run_dir)
     if not ckpts:
@@ -352,7 +352,7 @@ def _follow(fp: FixedPoints, u: int, prev: np.ndarray | None) -> tuple[int | Non
 
 
 def assemble(run_dir: Path, out: Path, rows: Sequence[dict[str, Any]], k: int = 4) -> Tracking:
-    """Build a :class:`Tracking` from the saved rows and fixed points of ``out``."""
+    """Build a `Tracking` from the saved rows and fixed points of ``out``."""
     its = np.array([r["iteration"] for r in rows])
     U, C = len(rows[0]["per_symbol"]), len(rows)
     eig = np.full((C, U, k), np.nan + 0j)

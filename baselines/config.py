@@ -159,7 +159,7 @@ class TrainConfig:
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> TrainConfig:
-        """Inverse of :meth:`to_dict`; unknown fields are an error. Older configs (no
+        """Inverse of `to_dict()`; unknown fields are an error. Older configs (no
         ``model_kw``, ``tensorboard``) load with their defaults."""
         names = {f.name for f in fields(cls)}
         unknown = set(d) - names

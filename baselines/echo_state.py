@@ -1,5 +1,6 @@
 """An echo-state network (Jaeger 2001): the standard reservoir the ring reservoir is compared with,
-scored by the same ridge readout (:class:`baselines.readout.FeatureReservoir`).
+scored by the same ridge readout
+([`baselines.readout.FeatureReservoir`][baselines.readout.FeatureReservoir]).
 
 ``x_t = (1 − leak) x_{t−1} + leak · tanh(W x_{t−1} + W_in u_t)``, ``x_0 = 0``; ``W`` sparse
 (``density``) with normal entries, rescaled to ``spectral_radius``; ``W_in`` uniform in

@@ -1,6 +1,7 @@
 """Native recurrent PPO: whole episodes, lock-step rollouts on the native vector env, BPTT.
 
-One run = one config and seed in a run directory with the contract of :func:`baselines.train.train`
+One run = one config and seed in a run directory with the contract of
+[`baselines.train.train()`][baselines.train.train]
 (``config.json``, ``metrics.jsonl``, ``checkpoints/it_*.pt``, ``.lock``, optional ``tensorboard/``;
 exact resume after SIGINT, SIGTERM or SIGKILL). The recipe, per update:
 
@@ -19,11 +20,13 @@ exact resume after SIGINT, SIGTERM or SIGKILL). The recipe, per update:
    episode); clipped surrogate, value loss, entropy bonus, Adam, gradient-norm clipping;
    advantages normalised per minibatch.
 
-The agent is any model with the recurrent interface (:mod:`baselines.models`): a built-in name
+The agent is any model with the recurrent interface ([`baselines.models`][baselines.models]): a
+built-in name
 (``rnn``, ``gru``, ``lstm``, ``linear``, ``lru``, ``mingru``, ``mamba``) or ``module:Class``. Its
 readout gives the policy's logits with the supervised head of the task (one logit per binary
 channel, else one per class), so a checkpoint's core loads with
-:func:`baselines.runs.load_model` and the whole analysis (fixed points, orbits, tracking) runs on
+[`baselines.runs.load_model()`][baselines.runs.load_model] and the whole analysis (fixed points,
+orbits, tracking) runs on
 it; a linear value head reads the state. The Transformer has no state to carry and is refused.
 
 ``metrics.jsonl`` rows: ``it`` (update), ``frames``, ``reward``, ``td_acc``/``ti_acc`` of the
@@ -200,12 +203,13 @@ class NativePPOConfig:
 
     @property
     def arch(self) -> str:
-        """The core's architecture name for :func:`baselines.models.build_model` (a control
+        """The core's architecture name for
+        [`baselines.models.build_model()`][baselines.models.build_model] (a control
         core's short name resolved to its ``module:Class``)."""
         return CONTROL_CORES.get(self.core, self.core)
 
     def updates(self, episode_length: int) -> int:
-        """Updates needed for :attr:`frames` (whole rollouts)."""
+        """Updates needed for `frames` (whole rollouts)."""
         return max(1, math.ceil(self.frames / (self.n_envs * episode_length)))
 
     def to_dict(self) -> dict[str, Any]:
@@ -214,7 +218,7 @@ class NativePPOConfig:
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> NativePPOConfig:
-        """Inverse of :meth:`to_dict`; unknown fields are an error."""
+        """Inverse of `to_dict()`; unknown fields are an error."""
         d = dict(d)
         if d.pop("algo", ALGO) != ALGO:
             raise InvalidValue(f"not a {ALGO} config: algo={d.get('algo')!r}")
@@ -456,7 +460,7 @@ def evaluate(agent: Agent, cfg: NativePPOConfig, env: TaskVectorEnv | None = Non
 @dataclass
 class Learner:
     """The live objects of one run: agent, optimiser, sampling generator, training and evaluation
-    envs (:func:`new_learner` builds them; :func:`update_once` advances them by one update)."""
+    envs (`new_learner()` builds them; `update_once()` advances them by one update)."""
 
     agent: Agent
     opt: torch.optim.Optimizer
@@ -486,7 +490,7 @@ def build_agent(cfg: NativePPOConfig) -> Agent:
 
 
 def new_learner(cfg: NativePPOConfig) -> Learner:
-    """Fresh objects for ``cfg`` (the agent from :func:`build_agent`, Adam, the sampler seeded
+    """Fresh objects for ``cfg`` (the agent from `build_agent()`, Adam, the sampler seeded
     ``SAMPLE_SEED_BASE + seed``)."""
     agent = build_agent(cfg)
     opt = torch.optim.Adam(agent.parameters(), lr=cfg.lr, eps=1e-5)
@@ -531,7 +535,7 @@ def _save(st: Learner, cfg: NativePPOConfig, run_dir: Path, it: int, frames: int
 
 @dataclass(frozen=True)
 class NativeResult:
-    """How a call to :func:`train_native` ended."""
+    """How a call to `train_native()` ended."""
 
     run_dir: Path
     updates: int

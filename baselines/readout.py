@@ -1,5 +1,5 @@
 """Linear readouts for reservoirs: ridge regression on standardised features, and
-:class:`FeatureReservoir`, the fit / predict / score of any reservoir that maps input sequences
+`FeatureReservoir`, the fit / predict / score of any reservoir that maps input sequences
 to features (the ring reservoir, the echo-state network), so that both are scored by the same
 readout.
 """
@@ -58,7 +58,7 @@ def ridge_select(X: np.ndarray, Y: np.ndarray, X_val: np.ndarray, Y_val: np.ndar
                  X_test: np.ndarray, alphas: tuple[float, ...] = ALPHAS
                  ) -> tuple[np.ndarray, np.ndarray]:
     """Ridge readouts of every column of ``Y [n, K]`` on ``X [n, F]`` (standardised as in
-    :func:`ridge_fit`), each column's penalty chosen from ``alphas`` by validation MSE; returns
+    `ridge_fit()`), each column's penalty chosen from ``alphas`` by validation MSE; returns
     the test predictions ``[n_test, K]`` and the chosen penalties ``[K]``. One eigendecomposition
     of ``ZᵀZ`` serves every penalty and column."""
     X = np.asarray(X, dtype=np.float64)
@@ -88,7 +88,7 @@ def ridge_select(X: np.ndarray, Y: np.ndarray, X_val: np.ndarray, Y_val: np.ndar
 
 class FeatureReservoir:
     """A reservoir with a ridge readout on one-hot targets (one block per target channel),
-    decoded by argmax. Subclasses define :meth:`features`."""
+    decoded by argmax. Subclasses define `features()`."""
 
     ridge: float = 1.0
 
@@ -100,7 +100,7 @@ class FeatureReservoir:
 
     @property
     def num_features(self) -> int:
-        """``F``, the width of :meth:`features`."""
+        """``F``, the width of `features()`."""
         raise NotImplementedError
 
     def features(self, inputs: np.ndarray) -> np.ndarray:

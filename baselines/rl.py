@@ -1,17 +1,18 @@
 """Stable-baselines3 agents on the timed-automaton environments (needs the ``rl`` extra).
 
-- :class:`SB3VecEnv` hands the native :class:`ta_envs.envs.TaskVectorEnv` to SB3 as a ``VecEnv``
+- `SB3VecEnv` hands the native [`ta_envs.envs.TaskVectorEnv`][ta_envs.envs.TaskVectorEnv] to SB3 as a
+``VecEnv``
   (SB3 semantics: a finished env is reset in the same step and its last observation is in
   ``info["terminal_observation"]``); env ``i`` seeded ``s`` replays ``DummyVecEnv``'s env ``i``.
   Every info carries ``time_dependent`` and ``target`` of the step just scored. A ``MultiBinary(N)``
   action space (FlipFlop-v0) is presented as ``MultiDiscrete([2] * N)``: the same actions, and
   sb3-contrib's RecurrentPPO, whose rollout buffer fails on ``MultiBinary``, can train on it.
-- Agents (:func:`make_agent`): ``ppo`` (``MlpPolicy``), ``ppo-framestack`` (PPO on the last
+- Agents (`make_agent()`): ``ppo`` (``MlpPolicy``), ``ppo-framestack`` (PPO on the last
   ``frame_stack`` observations) and ``recurrent-ppo`` (sb3-contrib) with an LSTM core or, through
-  :class:`RecurrentCorePolicy`, a GRU or tanh-RNN core, or any model with the recurrent interface
+  `RecurrentCorePolicy`, a GRU or tanh-RNN core, or any model with the recurrent interface
   (a built-in name such as ``mingru``, or ``module:Class``) as the policy's memory.
-- :func:`evaluate_agent`: deterministic policy on fixed evaluation seeds, TD and TI accuracy.
-- :func:`train_agent`: one seed, evaluated every ``eval_every`` steps, logs (CSV + TensorBoard),
+- `evaluate_agent()`: deterministic policy on fixed evaluation seeds, TD and TI accuracy.
+- `train_agent()`: one seed, evaluated every ``eval_every`` steps, logs (CSV + TensorBoard),
   a resumable model checkpoint after each evaluation.
 """
 

@@ -42,7 +42,7 @@ from .config import TrainConfig
 
 CHECKPOINT_FORMAT = "ta-envs-checkpoint/1"
 #: A native-PPO checkpoint: the same keys (``config`` is the core's supervised twin, so
-#: :func:`load_model` and the analysis read it as is; ``data_rng`` holds the frames done) plus
+#: `load_model()` and the analysis read it as is; ``data_rng`` holds the frames done) plus
 #: ``rl_config`` (JSON), ``value`` (the value head) and ``sample_rng`` (the action sampler's state).
 RL_CHECKPOINT_FORMAT = "ta-envs-rl-checkpoint/1"
 CHECKPOINT_KEYS = ("format", "iteration", "config", "model", "optimizer", "data_rng", "wall_s")
@@ -93,12 +93,12 @@ def atomic_write_bytes(path: str | Path, data: bytes, what: str = "the previous 
 
 def atomic_write_text(path: str | Path, text: str, what: str = "the previous version is kept"
                       ) -> None:
-    """:func:`atomic_write_bytes` of UTF-8 text."""
+    """`atomic_write_bytes()` of UTF-8 text."""
     atomic_write_bytes(path, text.encode("utf-8"), what)
 
 
 def atomic_write_json(path: str | Path, obj: Any, indent: int | None = 2) -> None:
-    """:func:`atomic_write_text` of ``json.dumps(obj)`` plus a newline."""
+    """`atomic_write_text()` of ``json.dumps(obj)`` plus a newline."""
     atomic_write_text(path, json.dumps(obj, indent=indent) + "\n")
 
 
@@ -190,12 +190,12 @@ def read_jsonl(path: str | Path) -> list[dict[str, Any]]:
 
 
 def read_metrics(run_dir: str | Path) -> list[dict[str, Any]]:
-    """The rows of ``run_dir/metrics.jsonl`` (see :func:`read_jsonl`)."""
+    """The rows of ``run_dir/metrics.jsonl`` (see `read_jsonl()`)."""
     return read_jsonl(Path(run_dir, "metrics.jsonl"))
 
 
 class MetricsLog:
-    """Appends rows to ``metrics.jsonl``; :meth:`truncate_to` rewrites it atomically."""
+    """Appends rows to ``metrics.jsonl``; `truncate_to()` rewrites it atomically."""
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
@@ -211,7 +211,7 @@ class MetricsLog:
         return kept
 
     def append(self, row: Mapping[str, Any]) -> None:
-        """Append one row (buffered; :meth:`sync` makes it durable)."""
+        """Append one row (buffered; `sync()` makes it durable)."""
         if self._f is None:
             self._f = open(self.path, "a", encoding="utf-8")  # noqa: SIM115
         try:
@@ -320,7 +320,7 @@ def save_rl_checkpoint(path: str | Path, iteration: int, twin: TrainConfig,
                        rl_config: Mapping[str, Any], core: nn.Module, value: nn.Module,
                        optimizer: torch.optim.Optimizer, sample_rng: torch.Tensor, frames: int,
                        wall_s: float) -> Path:
-    """Write a native-PPO checkpoint atomically (see :data:`RL_CHECKPOINT_FORMAT`)."""
+    """Write a native-PPO checkpoint atomically (see `RL_CHECKPOINT_FORMAT`)."""
     return _save_state(path, {"format": RL_CHECKPOINT_FORMAT, "iteration": int(iteration),
                               "config": json.dumps(twin.to_dict()), "model": core.state_dict(),
                               "optimizer": optimizer.state_dict(),

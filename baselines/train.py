@@ -1,4 +1,5 @@
-"""Training engine: one run = one config and seed, written to a run directory (:mod:`baselines.runs`).
+"""Training engine: one run = one config and seed, written to a run directory
+([`baselines.runs`][baselines.runs]).
 
 ``metrics.jsonl`` gets one row per iteration: ``it``, ``loss``, ``td_acc``, ``ti_acc`` (the training
 batch), ``grad_norm`` (before clipping), ``wall_s``; every ``eval_every`` iterations (and at the
@@ -73,7 +74,7 @@ def _acc(correct: Tensor, mask: Tensor) -> float | None:
 
 def _td_ti_acc(correct: Tensor, mask_td: Tensor) -> tuple[float | None, float | None]:
     """Accuracy on TD steps and on the other (TI) steps with one device sync; the same float32
-    values as :func:`_acc` (an exact count over a count)."""
+    values as `_acc()` (an exact count over a count)."""
     counts = torch.stack([(correct & mask_td).sum(), correct.sum(), mask_td.sum()])
     td_c, all_c, td_n = counts.tolist()
     ti_n = correct.numel() - td_n
@@ -85,7 +86,7 @@ def _td_ti_acc(correct: Tensor, mask_td: Tensor) -> tuple[float | None, float | 
 
 @dataclass(frozen=True)
 class RunResult:
-    """How a call to :func:`train` ended: the last iteration done and its metrics row."""
+    """How a call to `train()` ended: the last iteration done and its metrics row."""
 
     run_dir: Path
     iterations: int
@@ -182,9 +183,9 @@ class Session:
 
 
 class DeferredInterrupt:
-    """While active (main thread only), SIGINT/SIGTERM set :attr:`requested` instead of raising;
+    """While active (main thread only), SIGINT/SIGTERM set `requested` instead of raising;
     the training loop checkpoints at the end of the iteration and then raises
-    :class:`~ta_envs.validation.Interrupted` (a ``KeyboardInterrupt`` carrying the signal)."""
+    [`Interrupted`][ta_envs.validation.Interrupted] (a ``KeyboardInterrupt`` carrying the signal)."""
 
     def __init__(self) -> None:
         self.requested = False

@@ -1,6 +1,6 @@
 """Worker processes that die with their parent, for running independent jobs in parallel.
 
-:func:`run_parallel` starts ``workers`` spawned processes that take jobs from a queue and returns
+`run_parallel()` starts ``workers`` spawned processes that take jobs from a queue and returns
 the results in job order. Each worker asks the kernel to kill it when its parent dies
 (``PR_SET_PDEATHSIG`` on Linux) and also watches its parent's pid, so a ``kill -9`` of the parent
 leaves no orphan appending to a run directory. Ctrl-C in the parent forwards SIGINT to the workers
@@ -142,7 +142,7 @@ def run_jobs(fn: Callable[[Any], Any], jobs: Sequence[Any], workers: int = 1,
              backend: str = "local", address: str | None = None, desc: str = "jobs",
              show_progress: bool = True, on_result: Callable[[int, Any], None] | None = None
              ) -> list[Any]:
-    """``[fn(job) for job in jobs]`` on a backend: ``"local"`` (:func:`run_parallel` with
+    """``[fn(job) for job in jobs]`` on a backend: ``"local"`` (`run_parallel()` with
     ``workers`` processes) or ``"ray"`` (one Ray task per job, one CPU each, on the cluster at
     ``address`` or a local one started and stopped here). Results in job order."""
     if backend == "ray":

@@ -81,7 +81,7 @@ class TimedAutomaton:
 
     ``outputs[i]`` is the output class (``0..num_outputs-1``) of ``locations[i]``. Building one
     validates it completely: names, constants, and determinism/completeness in every reachable
-    configuration (via :attr:`compiled`).
+    configuration (via `compiled`).
     """
 
     locations: tuple[str, ...]
@@ -198,7 +198,7 @@ class TimedAutomaton:
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> TimedAutomaton:
-        """Build (and validate) from the :meth:`to_dict` form. Unknown keys are an error."""
+        """Build (and validate) from the `to_dict()` form. Unknown keys are an error."""
         if not isinstance(d, Mapping):
             raise InvalidType(f"automaton spec must be a mapping, got {type(d).__name__}")
         allowed = {"name", "locations", "initial", "alphabet", "clocks", "output", "num_outputs",
@@ -255,7 +255,7 @@ class TimedAutomaton:
         )
 
     def to_json(self, path: str | PathLike[str] | None = None) -> str:
-        """JSON text of :meth:`to_dict`; also written to ``path`` when given."""
+        """JSON text of `to_dict()`; also written to ``path`` when given."""
         text = json.dumps(self.to_dict(), indent=2)
         if path is not None:
             Path(path).write_text(text + "\n")

@@ -1,4 +1,4 @@
-"""The registered task ids, their factories, and :func:`make_task` (id, automaton or Task -> Task)."""
+"""The registered task ids, their factories, and `make_task()` (id, automaton or Task -> Task)."""
 
 from __future__ import annotations
 
@@ -21,15 +21,18 @@ FACTORIES: Mapping[str, Callable[..., Task]] = {
     "WordProblem-v0": word_problem,
     "RandomAutomaton-v0": random_automaton,
 }
+"""Registered open-loop task ids and their factories (id -> factory of a ``Task``)."""
 
 
-#: Closed-loop ids (:mod:`ta_envs.closed_loop`): their actions are automaton inputs, so they have
+#: Closed-loop ids ([`ta_envs.closed_loop`][ta_envs.closed_loop]): their actions are automaton inputs,
+#: so they have
 #: no open-loop Task; use ``gym.make`` and, for supervised learning, ``expert_batches``.
 CLOSED_LOOP: tuple[str, ...] = ("IntervalReproduction-v0",)
+"""Closed-loop task ids (see [`ta_envs.closed_loop`][ta_envs.closed_loop])."""
 
 
 def make_task(task: str | Task | TimedAutomaton | Mapping[str, Any], **kwargs: Any) -> Task:
-    """A :class:`Task` from a registered id (with factory kwargs), an automaton, or a Task."""
+    """A `Task` from a registered id (with factory kwargs), an automaton, or a Task."""
     if isinstance(task, Task):
         if kwargs:
             raise InvalidValue(f"task kwargs {sorted(kwargs)} given with a ready-made Task")

@@ -2,11 +2,11 @@
 
 ``list`` and ``show`` (task inspection) live here. Every other subcommand is found through the
 entry-point group ``ta_envs.commands`` (declared in ``pyproject.toml``; the same lazy
-``module:attr`` idea as ``gym.register``): each entry names a :class:`Command`, whose module is
+``module:attr`` idea as ``gym.register``): each entry names a `Command`, whose module is
 imported only when that subcommand (or ``--help``) needs it. Another package can add commands the
 same way.
 
-A :class:`~ta_envs.validation.UsageError` (a bad argument, a busy run directory, a full disk) is
+A [`UsageError`][ta_envs.validation.UsageError] (a bad argument, a busy run directory, a full disk) is
 printed as one line and exits 2; Ctrl-C or SIGTERM prints one line (what was saved, the command to
 resume) and exits 130 or 143; any other exception is a bug and shows its traceback.
 """
@@ -135,7 +135,7 @@ CORE: dict[str, Command] = {
 
 
 def commands() -> dict[str, Any]:
-    """Subcommand name -> :class:`Command` or (not yet loaded) entry point."""
+    """Subcommand name -> `Command` or (not yet loaded) entry point."""
     found: dict[str, Any] = dict(CORE)
     for ep in entry_points(group=GROUP):
         found.setdefault(ep.name, ep)
@@ -188,7 +188,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _on_sigterm() -> Any:
-    """Turn SIGTERM into :class:`Interrupted` (like Ctrl-C) while a command runs (main thread)."""
+    """Turn SIGTERM into `Interrupted` (like Ctrl-C) while a command runs (main thread)."""
     import threading
 
     if threading.current_thread() is not threading.main_thread():

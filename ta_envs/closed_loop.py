@@ -4,7 +4,7 @@ In every open-loop task the symbol stream is drawn independently of the agent. H
 reads, at each step, a pair ``cue|action``: the environment chooses the cue (from a per-episode
 schedule) and the agent the action, so what the automaton does next depends on the agent. The
 environment steps the compiled configuration table live; the semantics are the automaton's
-(checked against :class:`~ta_envs.reference.ReferenceStepper` in the tests).
+(checked against [`ReferenceStepper`][ta_envs.reference.ReferenceStepper] in the tests).
 """
 
 from __future__ import annotations
@@ -81,7 +81,7 @@ class IntervalTask:
 
 def interval_reproduction(min_interval: int = 4, max_interval: int = 12, max_ready: int = 8,
                           tolerance: int = 0) -> IntervalTask:
-    """The Ready-Set-Go task (``IntervalReproduction-v0``); see :class:`IntervalTask`."""
+    """The Ready-Set-Go task (``IntervalReproduction-v0``); see `IntervalTask`."""
     lo = check_int("min_interval", min_interval, 1)
     hi = check_int("max_interval", max_interval, lo, 256)
     r = check_int("max_ready", max_ready, 1, 256)
@@ -148,7 +148,7 @@ class IntervalReproductionEnv(gym.Env[np.ndarray, int]):
     agent observes next depends on what it did (``observations_depend_on_actions = True``). This
     mirrors the Ready-Set-Go interval-reproduction task of Jazayeri & Shadlen (2010) and the RNN
     studies of its neural dynamics (Remington, Narain, Hosseini & Jazayeri 2018). Factory:
-    :func:`interval_reproduction` (``min_interval=4, max_interval=12, max_ready=8,
+    `interval_reproduction()` (``min_interval=4, max_interval=12, max_ready=8,
     tolerance=0``).
 
     ## Observation and action spaces
@@ -161,6 +161,7 @@ class IntervalReproductionEnv(gym.Env[np.ndarray, int]):
     ``interval``, ``ready_at``, ``set_at``, ``hit``.
 
     ## Example
+    ```pycon
     >>> import gymnasium as gym, ta_envs
     >>> env = gym.make("IntervalReproduction-v0", min_interval=3, max_interval=3, max_ready=1)
     >>> obs, info = env.reset(seed=0)
@@ -171,6 +172,8 @@ class IntervalReproductionEnv(gym.Env[np.ndarray, int]):
     >>> venv = gym.make_vec("IntervalReproduction-v0", 4, vectorization_mode="vector_entry_point")
     >>> venv.reset(seed=0)[0].shape
     (4, 3)
+
+    ```
     """
 
     metadata: dict[str, Any] = {"render_modes": []}  # noqa: RUF012
@@ -230,7 +233,7 @@ class IntervalReproductionEnv(gym.Env[np.ndarray, int]):
 
 class IntervalReproductionVectorEnv(VectorEnv[np.ndarray, np.ndarray, np.ndarray]):
     """Native vector env of ``IntervalReproduction-v0`` (``autoreset_mode`` NEXT_STEP); see
-    :class:`IntervalReproductionEnv`. Each env draws its schedules from its own generator."""
+    `IntervalReproductionEnv`. Each env draws its schedules from its own generator."""
 
     metadata: dict[str, Any] = {"render_modes": [],  # noqa: RUF012
                                 "autoreset_mode": AutoresetMode.NEXT_STEP}

@@ -7,10 +7,12 @@ edge per configuration and symbol) and yields the tables every fast path uses.
 
 The work is bounded: the number of configurations is at most ``locations x`` the product of the
 clocks' value counts, which is computed first; above ``max_configs`` (default
-:data:`DEFAULT_MAX_CONFIGS`, or the environment variable ``TA_ENVS_MAX_CONFIGS``) the automaton is
+`DEFAULT_MAX_CONFIGS`, or the environment variable ``TA_ENVS_MAX_CONFIGS``) the automaton is
 refused with that count named, before any memory is spent. Guards are evaluated for all clock values
 at once (NumPy), the reachable set is a breadth-first search over the resulting table, and the
-minimal machine (:attr:`CompiledAutomaton.num_minimal`, computed on first use) comes from Hopcroft's
+minimal machine ([`CompiledAutomaton.num_minimal`][ta_envs.compile.CompiledAutomaton.num_minimal],
+computed on first
+use) comes from Hopcroft's
 partition refinement, ``O(S n log n)``.
 """
 
@@ -192,8 +194,8 @@ def compile_automaton(a: TimedAutomaton, limit: int | None = None,
     """Enumerate reachable configurations of ``a`` and build its tables.
 
     Raises ``ValueError`` naming location, symbol and clock values where zero or several edges are
-    enabled, and before any work when :func:`configuration_bound` exceeds ``limit`` (default
-    :func:`max_configs`). ``show_progress`` (default: for large automata) reports the stages.
+    enabled, and before any work when `configuration_bound()` exceeds ``limit`` (default
+    `max_configs()`). ``show_progress`` (default: for large automata) reports the stages.
     """
     limit = max_configs() if limit is None else check_int("limit", limit, 1)
     bound = configuration_bound(a)

@@ -18,7 +18,9 @@ from .simulate import rollout, rollout_into
 from .tasks import Task
 from .validation import InvalidType, InvalidValue, check_bool, check_int, check_seed
 
-#: Largest batch :meth:`TaskDataset.sample` draws at once (bytes over all seven arrays).
+#: Largest batch [`TaskDataset.sample()`][ta_envs.dataset.TaskDataset.sample] draws at once (bytes over
+#: all seven
+#: arrays).
 MAX_BATCH_BYTES = 8 << 30
 
 if TYPE_CHECKING:
@@ -60,7 +62,7 @@ class Batch:
 
 
 class TaskDataset:
-    """Endless iterator of :class:`Batch` for one task (build it with :func:`make_dataset`)."""
+    """Endless iterator of `Batch` for one task (build it with `make_dataset()`)."""
 
     def __init__(self, task: Task, batch_size: int, seq_len: int,
                  seed: int | np.random.SeedSequence | None = None, batch_first: bool = True) -> None:
@@ -82,7 +84,7 @@ class TaskDataset:
 
     @property
     def bytes_per_step(self) -> int:
-        """Bytes one step takes in a :class:`Batch` (all seven arrays)."""
+        """Bytes one step takes in a `Batch` (all seven arrays)."""
         D = int(self.task.obs_table.shape[1])
         X = len(self.task.automaton.clocks)
         tc = self.task.target_channels
@@ -125,8 +127,8 @@ class TaskDataset:
                      theta=r.theta, clocks=r.clocks, symbols=r.symbols)
 
     def empty_batch(self) -> Batch:
-        """A :class:`Batch` of uninitialised arrays of this dataset's shape, for
-        :meth:`sample_into`."""
+        """A `Batch` of uninitialised arrays of this dataset's shape, for
+        `sample_into()`."""
         B, T = self.batch_size, self.seq_len
         shape = (B, T) if self.batch_first else (T, B)
         tc = self.task.target_channels
@@ -140,7 +142,7 @@ class TaskDataset:
     def sample_into(self, batch: Batch) -> Batch:
         """Draw the next batch of the stream (the values ``next(ds)`` would give) into
         ``batch``'s arrays, reusing their memory (opt-in: the arrays of the previous batch are
-        overwritten). ``batch`` comes from :meth:`empty_batch` or an earlier ``next(ds)``."""
+        overwritten). ``batch`` comes from `empty_batch()` or an earlier ``next(ds)``."""
         if not self.batch_first:
             raise InvalidValue("sample_into needs batch_first=True")
         B, T = self.batch_size, self.seq_len
@@ -191,7 +193,7 @@ class TaskDataset:
     def batch_at(self, epoch: int, index: int) -> Batch:
         """Batch ``index`` of epoch ``epoch`` of the *indexed* stream: drawn from its own generator
         (seeded with the dataset's seed, the epoch and the index), so any process can draw any
-        batch. This is the stream of :meth:`torch`, whatever the number of DataLoader workers."""
+        batch. This is the stream of `torch()`, whatever the number of DataLoader workers."""
         check_int("epoch", epoch, 0)
         check_int("index", index, 0)
         rng = np.random.Generator(np.random.PCG64(self._child(3, int(epoch), int(index))))
@@ -200,7 +202,7 @@ class TaskDataset:
     def torch(self, batches_per_epoch: int | None = None, device: Any = None
               ) -> TorchTaskDataset:
         """A ``torch.utils.data.IterableDataset`` (needs torch): each iteration over it (each
-        epoch of a ``DataLoader``) yields the next epoch of :meth:`batch_at`, ``batches_per_epoch``
+        epoch of a ``DataLoader``) yields the next epoch of `batch_at()`, ``batches_per_epoch``
         batches (endless if None). The stream depends only on the seed: not on the number of
         workers, nor on ``persistent_workers``."""
         from .torch_data import TorchTaskDataset
@@ -221,7 +223,7 @@ def make_dataset(
     **task_kwargs: Any,
 ) -> TaskDataset:
     """Supervised batches of a registered id (``task_kwargs`` override its defaults), a
-    :class:`~ta_envs.tasks.Task`, or an automaton (object, dict, JSON path).
+    [`Task`][ta_envs.tasks.Task], or an automaton (object, dict, JSON path).
 
     >>> ds = make_dataset("TemporalFlipFlop-v0", batch_size=64, seq_len=96, seed=0, period=24)
     >>> b = next(ds); b.inputs.shape, b.targets.shape

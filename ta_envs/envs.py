@@ -137,7 +137,7 @@ INFO_KEYS = ("t", "target", "time_dependent", "theta", "clocks")
 
 
 def _check_info_keys(keys: Sequence[str] | None) -> tuple[str, ...] | None:
-    """``info_keys``: None (every key) or a subset of :data:`INFO_KEYS` (a lighter ``info``, e.g.
+    """``info_keys``: None (every key) or a subset of `INFO_KEYS` (a lighter ``info``, e.g.
     for ``SyncVectorEnv``, which merges every key of every env at every step)."""
     if keys is None:
         return None
@@ -157,7 +157,40 @@ class TaskEnv(gym.Env[np.ndarray, Any]):
     """A timed-automaton task as a single Gymnasium env (see the registered subclasses' cards).
 
     ``TaskEnv(task, render_mode=None, observe_clock=False, **task_kwargs)``: ``task`` is a registered
-    id, a :class:`~ta_envs.tasks.Task` or an automaton (object, dict or JSON path).
+    id, a [`Task`][ta_envs.tasks.Task] or an automaton (object, dict or JSON path). What every
+    open-loop id shares:
+
+    ## Observation space
+    ``Box(0, 1, (|Σ|,), float32)``: one-hot of the current symbol. With ``observe_clock=True`` each
+    clock is appended, divided by its largest value (the fully observable control). The observation
+    returned with ``terminated=True`` is all zeros (there is no next symbol).
+
+    ## Rewards
+    1.0 when the action equals the automaton's output for this step, else 0.0.
+
+    ## Starting state
+    Location 0, every clock 0; the episode's symbols are drawn i.i.d. at ``reset(seed=...)``.
+
+    ## Episode end
+    ``terminated=True`` after ``episode_length`` steps; never truncated.
+
+    ## Info
+    From ``step``: ``target`` (the correct action), ``time_dependent`` (the step is TD), ``theta``
+    (Θ(t), -1 if undefined), ``clocks`` (name -> value read by this step's guards; an unbounded clock
+    saturates at 1 + its largest guard constant), ``t``. From ``reset``: ``t``, ``theta``, ``clocks``
+    of the first step.
+
+    ## Arguments
+    ``render_mode`` (None, ``"ansi"``: the recent timeline with TD/TI marks, or ``"rgb_array"``: the
+    same as a ``uint8`` frame), ``observe_clock``, ``info_keys`` (None: every key; a subset of
+    ``("t", "target", "time_dependent", "theta", "clocks")`` for a lighter ``info``, e.g. under
+    ``SyncVectorEnv``, which merges every key at every step), ``info_arrays`` (True: ``info`` values
+    as NumPy arrays, ``clocks`` as ``[X]``, which TorchRL's ``default_info_dict_reader`` needs to
+    carry ``time_dependent`` and ``target``), and the task kwargs of the factory named above (an
+    unknown kwarg raises ``TypeError``).
+
+    ## Version History
+    * v0: initial version.
     """
 
     metadata: dict[str, Any] = {"render_modes": ["ansi", "rgb_array"], "render_fps": 4}  # noqa: RUF012
@@ -165,7 +198,7 @@ class TaskEnv(gym.Env[np.ndarray, Any]):
     #: Whether an action can change a later observation. False for every task here: the symbol
     #: stream is drawn independently of the agent, and an action only decides its own reward, so
     #: a learner may read a whole episode's observations before choosing its actions
-    #: (:meth:`TaskVectorEnv.episode_observations`).
+    #: ([`TaskVectorEnv.episode_observations()`][ta_envs.envs.TaskVectorEnv.episode_observations]).
     observations_depend_on_actions: ClassVar[bool] = False
 
     def __init__(self, task: Any = None, *, render_mode: str | None = None,
@@ -297,8 +330,8 @@ class TaskVectorEnv(VectorEnv[np.ndarray, np.ndarray, np.ndarray]):
     metadata: dict[str, Any] = {"render_modes": ["ansi", "rgb_array"], "render_fps": 4,  # noqa: RUF012
                                 "autoreset_mode": AutoresetMode.NEXT_STEP}
     task_id: ClassVar[str | None] = None
-    #: Whether an action can change a later observation (see :class:`TaskEnv`); False here, which
-    #: is what makes :meth:`episode_observations` meaningful.
+    #: Whether an action can change a later observation (see `TaskEnv`); False here, which
+    #: is what makes `episode_observations()` meaningful.
     observations_depend_on_actions: ClassVar[bool] = False
     #: Episodes are precomputed ahead for at most this many env-steps at once.
     lookahead_steps: ClassVar[int] = 1 << 17
@@ -438,12 +471,12 @@ class TaskVectorEnv(VectorEnv[np.ndarray, np.ndarray, np.ndarray]):
 
     def episode_observations(self) -> np.ndarray:
         """The observations of the episode every env has just started, ``[L, num_envs, obs_dim]``
-        float32 (row ``t`` is what :meth:`step` shows after ``t`` steps; row 0 is ``reset``'s).
+        float32 (row ``t`` is what `step()` shows after ``t`` steps; row 0 is ``reset``'s).
 
         Valid only because an action changes no later observation
-        (:attr:`observations_depend_on_actions`), and only right after :meth:`reset` of every env
+        (`observations_depend_on_actions`), and only right after `reset()` of every env
         (all envs at step 0 of an episode); otherwise ``RuntimeError``. The episode still has to be
-        stepped to be scored: rewards come from :meth:`step`."""
+        stepped to be scored: rewards come from `step()`."""
         if self.observations_depend_on_actions:
             raise RuntimeError(f"{type(self).__name__}: observations depend on actions here, so an "
                                "episode's observations are not known in advance")
@@ -580,60 +613,24 @@ class TaskVectorEnv(VectorEnv[np.ndarray, np.ndarray, np.ndarray]):
 
 
 # -- registered ids: one card each ---------------------------------------------------------------
-_CARD_COMMON = """
-    ## Observation space
-    ``Box(0, 1, (|Σ|,), float32)``: one-hot of the current symbol. With ``observe_clock=True`` each
-    clock is appended, divided by its largest value (the fully observable control). The observation
-    returned with ``terminated=True`` is all zeros (there is no next symbol).
-
-    ## Rewards
-    1.0 when the action equals the automaton's output for this step, else 0.0.
-
-    ## Starting state
-    Location 0, every clock 0; the episode's symbols are drawn i.i.d. at ``reset(seed=...)``.
-
-    ## Episode end
-    ``terminated=True`` after ``episode_length`` steps; never truncated.
-
-    ## Info
-    From ``step``: ``target`` (the correct action), ``time_dependent`` (the step is TD), ``theta``
-    (Θ(t), -1 if undefined), ``clocks`` (name -> value read by this step's guards; an unbounded clock
-    saturates at 1 + its largest guard constant), ``t``. From ``reset``: ``t``, ``theta``, ``clocks``
-    of the first step.
-
-    ## Arguments
-    ``render_mode`` (None, ``"ansi"``: the recent timeline with TD/TI marks, or ``"rgb_array"``: the
-    same as a ``uint8`` frame), ``observe_clock``, ``info_keys`` (None: every key; a subset of
-    ``("t", "target", "time_dependent", "theta", "clocks")`` for a lighter ``info``, e.g. under
-    ``SyncVectorEnv``, which merges every key at every step), ``info_arrays`` (True: ``info`` values
-    as NumPy arrays, ``clocks`` as ``[X]``, which TorchRL's ``default_info_dict_reader`` needs to
-    carry ``time_dependent`` and ``target``), and the task kwargs of the factory named above (an
-    unknown kwarg raises ``TypeError``).
-
-    ## Version History
-    * v0: initial version.
-"""
 
 
-def _card(head: str) -> str:
-    return head + _CARD_COMMON
-
-
-class TemporalFlipFlopEnv(TaskEnv):  # noqa: D101 (card set below)
-    task_id = "TemporalFlipFlop-v0"
-    __doc__ = _card("""Periodic temporal flipflop (``TemporalFlipFlop-v0``).
+class TemporalFlipFlopEnv(TaskEnv):
+    """Periodic temporal flipflop (``TemporalFlipFlop-v0``).
 
     ## Description
     A 2-state automaton read one symbol per step; ``b`` always sends it to state 0 (time-independent,
     TI); ``a`` sends it to state Θ(t), where Θ(t) = 1 iff ``(t + phase) mod P >= P - on_steps``
     (time-dependent, TD). The agent must infer the time of day ``t mod P`` from the stream alone.
-    Factory: :func:`ta_envs.tasks.temporal_flipflop` (``period=24, on_steps=P//2, phase=0,
+    Factory: [`ta_envs.tasks.temporal_flipflop()`][ta_envs.tasks.temporal_flipflop] (``period=24,
+    on_steps=P//2, phase=0,
     num_phases=2, state_dependent=False, episode_length=4P, p_a=0.5``).
 
     ## Action space
     ``Discrete(K)`` (K = ``num_phases``, default 2): the predicted state after this step's symbol.
 
     ## Example
+    ```pycon
     >>> import gymnasium as gym, ta_envs
     >>> env = gym.make("TemporalFlipFlop-v0", period=6)
     >>> obs, info = env.reset(seed=0)
@@ -645,17 +642,25 @@ class TemporalFlipFlopEnv(TaskEnv):  # noqa: D101 (card set below)
     >>> venv = gym.make_vec("TemporalFlipFlop-v0", 8, vectorization_mode="vector_entry_point")
     >>> venv.reset(seed=0)[0].shape
     (8, 2)
-""")
+
+    ```
+
+    Observation space, rewards, starting state, episode end, ``info`` and the common
+    arguments: see [`TaskEnv`][ta_envs.envs.TaskEnv].
+    """
+
+    task_id = "TemporalFlipFlop-v0"
 
 
-class RelativeTimingFlipFlopEnv(TaskEnv):  # noqa: D101 (card set below)
-    task_id = "RelativeTimingFlipFlop-v0"
-    __doc__ = _card("""Relative-timing flipflop (``RelativeTimingFlipFlop-v0``).
+class RelativeTimingFlipFlopEnv(TaskEnv):
+    """Relative-timing flipflop (``RelativeTimingFlipFlop-v0``).
 
     ## Description
     Alphabet ``(a, b, null)`` with ``P(a) = P(b) = p_event/2``. ``b`` -> state 0; ``a`` -> state 1 iff
     at least τ steps passed since the last non-null symbol (or since t = 0), else 0; ``null`` holds the
-    state. Factory: :func:`ta_envs.tasks.relative_timing_flipflop` (``tau=5, p_event=0.2,
+    state. Factory:
+    [`ta_envs.tasks.relative_timing_flipflop()`][ta_envs.tasks.relative_timing_flipflop] (``tau=5,
+    p_event=0.2,
     period=None, on_steps=None, phase=0, state_dependent=False, episode_length=100``); ``period=P``
     composes it with a time of day.
 
@@ -663,28 +668,37 @@ class RelativeTimingFlipFlopEnv(TaskEnv):  # noqa: D101 (card set below)
     ``Discrete(2)``.
 
     ## Example
+    ```pycon
     >>> import gymnasium as gym, ta_envs
     >>> env = gym.make("RelativeTimingFlipFlop-v0", tau=3, p_event=1.0)
     >>> _ = env.reset(seed=1)
     >>> [env.step(0)[4]["target"] for _ in range(4)]  # only a and b: never 3 quiet steps
     [0, 0, 0, 0]
-""")
+
+    ```
+
+    Observation space, rewards, starting state, episode end, ``info`` and the common
+    arguments: see [`TaskEnv`][ta_envs.envs.TaskEnv].
+    """
+
+    task_id = "RelativeTimingFlipFlop-v0"
 
 
-class FlipFlopEnv(TaskEnv):  # noqa: D101 (card set below)
-    task_id = "FlipFlop-v0"
-    __doc__ = _card("""Classic N-bit flip-flop of Sussillo & Barak (``FlipFlop-v0``).
+class FlipFlopEnv(TaskEnv):
+    """Classic N-bit flip-flop of Sussillo & Barak (``FlipFlop-v0``).
 
     ## Description
     N input channels carry +1/-1 pulses (probability ``p_pulse`` each per step); the target of channel
     i is 1 if its last pulse was +1 and 0 if it was -1 (0 before any pulse). No clocks: every step is
-    TI. Factory: :func:`ta_envs.tasks.flipflop` (``n_bits=3, p_pulse=0.05, episode_length=100``).
+    TI. Factory: [`ta_envs.tasks.flipflop()`][ta_envs.tasks.flipflop] (``n_bits=3, p_pulse=0.05,
+    episode_length=100``).
     Here the observation is ``Box(-1, 1, (N,), float32)``, the pulse on each channel.
 
     ## Action space
     ``MultiBinary(N)``: the N target bits; the reward is 1.0 only when all N match.
 
     ## Example
+    ```pycon
     >>> import gymnasium as gym, numpy as np, ta_envs
     >>> env = gym.make("FlipFlop-v0", n_bits=2, p_pulse=1.0)
     >>> obs, _ = env.reset(seed=0)
@@ -692,22 +706,30 @@ class FlipFlopEnv(TaskEnv):  # noqa: D101 (card set below)
     >>> target = info["target"]
     >>> target.tolist() == [int(v > 0) for v in obs], reward == float((target == 0).all())
     (True, True)
-""")
+
+    ```
+
+    Observation space, rewards, starting state, episode end, ``info`` and the common
+    arguments: see [`TaskEnv`][ta_envs.envs.TaskEnv].
+    """
+
+    task_id = "FlipFlop-v0"
 
 
-class TimedAutomatonEnv(TaskEnv):  # noqa: D101 (card set below)
-    task_id = "TimedAutomaton-v0"
-    __doc__ = _card("""Any timed automaton (``TimedAutomaton-v0``).
+class TimedAutomatonEnv(TaskEnv):
+    """Any timed automaton (``TimedAutomaton-v0``).
 
     ## Description
     ``gym.make("TimedAutomaton-v0", automaton=spec)`` with ``spec`` a
-    :class:`~ta_envs.automaton.TimedAutomaton`, its dict form, or a JSON path; symbols i.i.d. with
+    [`TimedAutomaton`][ta_envs.automaton.TimedAutomaton], its dict form, or a JSON path; symbols i.i.d.
+    with
     ``symbol_probs`` (uniform by default), ``episode_length=100``. Θ is not defined (-1).
 
     ## Action space
     ``Discrete(K)``, K = the automaton's ``num_outputs``.
 
     ## Example
+    ```pycon
     >>> import gymnasium as gym, ta_envs
     >>> spec = {"locations": ["off", "on"], "initial": "off", "alphabet": ["tick"],
     ...         "output": {"off": 0, "on": 1},
@@ -717,12 +739,18 @@ class TimedAutomatonEnv(TaskEnv):  # noqa: D101 (card set below)
     >>> _ = env.reset(seed=0)
     >>> [env.step(0)[4]["target"] for _ in range(4)]
     [1, 0, 1, 0]
-""")
+
+    ```
+
+    Observation space, rewards, starting state, episode end, ``info`` and the common
+    arguments: see [`TaskEnv`][ta_envs.envs.TaskEnv].
+    """
+
+    task_id = "TimedAutomaton-v0"
 
 
-class WordProblemEnv(TaskEnv):  # noqa: D101 (card set below)
-    task_id = "WordProblem-v0"
-    __doc__ = _card("""Running product in a finite group (``WordProblem-v0``).
+class WordProblemEnv(TaskEnv):
+    """Running product in a finite group (``WordProblem-v0``).
 
     ## Description
     State tracking as in the group word problems of "The Illusion of State in State-Space Models":
@@ -730,12 +758,14 @@ class WordProblemEnv(TaskEnv):  # noqa: D101 (card set below)
     is the running product so far (an element index, ``g0`` = identity). Groups: ``parity`` (Z2),
     ``Z3``, ``S3``, ``A4``, ``A5``, ``S5`` (non-solvable from A5 on). With ``period=P`` the generator
     a symbol applies depends on the hidden half of the day (a temporal word problem). Factory:
-    :func:`ta_envs.families.word_problem` (``group="S3", period=None, episode_length=64``).
+    [`ta_envs.families.word_problem()`][ta_envs.families.word_problem] (``group="S3", period=None,
+    episode_length=64``).
 
     ## Action space
     ``Discrete(|G|)``: the predicted group element after this step's symbol.
 
     ## Example
+    ```pycon
     >>> import gymnasium as gym, ta_envs
     >>> env = gym.make("WordProblem-v0", group="S3")
     >>> obs, info = env.reset(seed=0)
@@ -746,24 +776,32 @@ class WordProblemEnv(TaskEnv):  # noqa: D101 (card set below)
     >>> obs, reward, terminated, truncated, info = env.step(1)
     >>> reward, info["target"]
     (1.0, 1)
-""")
+
+    ```
+
+    Observation space, rewards, starting state, episode end, ``info`` and the common
+    arguments: see [`TaskEnv`][ta_envs.envs.TaskEnv].
+    """
+
+    task_id = "WordProblem-v0"
 
 
-class RandomAutomatonEnv(TaskEnv):  # noqa: D101 (card set below)
-    task_id = "RandomAutomaton-v0"
-    __doc__ = _card("""A random timed automaton of a given complexity (``RandomAutomaton-v0``).
+class RandomAutomatonEnv(TaskEnv):
+    """A random timed automaton of a given complexity (``RandomAutomaton-v0``).
 
     ## Description
     A discrete-time timed automaton drawn from ``seed`` with exactly ``configurations`` minimal
     configurations (2 to 256, confirmed by the minimiser): the task's complexity is a number.
     Further knobs: ``clocks`` (0-2), ``symbols``, ``outputs``, ``guarded`` (the share of steps that
-    read a clock). Factory: :func:`ta_envs.families.random_automaton` (``configurations=16,
+    read a clock). Factory: [`ta_envs.families.random_automaton()`][ta_envs.families.random_automaton]
+    (``configurations=16,
     seed=0, clocks=1, symbols=2, outputs=2, guarded=0.5, episode_length=100``).
 
     ## Action space
     ``Discrete(outputs)``: the predicted output after this step's symbol.
 
     ## Example
+    ```pycon
     >>> import gymnasium as gym, ta_envs
     >>> env = gym.make("RandomAutomaton-v0", configurations=32, seed=3)
     >>> env.unwrapped.task.automaton.compiled.num_minimal
@@ -771,40 +809,47 @@ class RandomAutomatonEnv(TaskEnv):  # noqa: D101 (card set below)
     >>> obs, info = env.reset(seed=0)
     >>> obs.shape, env.action_space
     ((2,), Discrete(2))
-""")
+
+    ```
+
+    Observation space, rewards, starting state, episode end, ``info`` and the common
+    arguments: see [`TaskEnv`][ta_envs.envs.TaskEnv].
+    """
+
+    task_id = "RandomAutomaton-v0"
 
 
 class TemporalFlipFlopVectorEnv(TaskVectorEnv):
-    """Native vector env of ``TemporalFlipFlop-v0``; see :class:`TemporalFlipFlopEnv`."""
+    """Native vector env of ``TemporalFlipFlop-v0``; see `TemporalFlipFlopEnv`."""
 
     task_id = "TemporalFlipFlop-v0"
 
 
 class RelativeTimingFlipFlopVectorEnv(TaskVectorEnv):
-    """Native vector env of ``RelativeTimingFlipFlop-v0``; see :class:`RelativeTimingFlipFlopEnv`."""
+    """Native vector env of ``RelativeTimingFlipFlop-v0``; see `RelativeTimingFlipFlopEnv`."""
 
     task_id = "RelativeTimingFlipFlop-v0"
 
 
 class FlipFlopVectorEnv(TaskVectorEnv):
-    """Native vector env of ``FlipFlop-v0``; see :class:`FlipFlopEnv`."""
+    """Native vector env of ``FlipFlop-v0``; see `FlipFlopEnv`."""
 
     task_id = "FlipFlop-v0"
 
 
 class TimedAutomatonVectorEnv(TaskVectorEnv):
-    """Native vector env of ``TimedAutomaton-v0``; see :class:`TimedAutomatonEnv`."""
+    """Native vector env of ``TimedAutomaton-v0``; see `TimedAutomatonEnv`."""
 
     task_id = "TimedAutomaton-v0"
 
 
 class WordProblemVectorEnv(TaskVectorEnv):
-    """Native vector env of ``WordProblem-v0``; see :class:`WordProblemEnv`."""
+    """Native vector env of ``WordProblem-v0``; see `WordProblemEnv`."""
 
     task_id = "WordProblem-v0"
 
 
 class RandomAutomatonVectorEnv(TaskVectorEnv):
-    """Native vector env of ``RandomAutomaton-v0``; see :class:`RandomAutomatonEnv`."""
+    """Native vector env of ``RandomAutomaton-v0``; see `RandomAutomatonEnv`."""
 
     task_id = "RandomAutomaton-v0"

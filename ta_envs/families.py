@@ -1,9 +1,9 @@
-"""Ladder v3 task families, each a :class:`~ta_envs.automaton.TimedAutomaton` underneath.
+"""Ladder v3 task families, each a [`TimedAutomaton`][ta_envs.automaton.TimedAutomaton] underneath.
 
-- :func:`word_problem` (``WordProblem-v0``): track a running product in a finite group (state
+- `word_problem()` (``WordProblem-v0``): track a running product in a finite group (state
   tracking, as in "The Illusion of State in State-Space Models"); optionally a temporal word problem
   whose generators depend on the hidden time of day.
-- :func:`random_automaton` (``RandomAutomaton-v0``): a random discrete-time timed automaton with
+- `random_automaton()` (``RandomAutomaton-v0``): a random discrete-time timed automaton with
   exactly the requested number of minimal configurations: complexity as a number.
 """
 
@@ -21,7 +21,7 @@ from .validation import InvalidValue, check_int, check_prob
 
 Perm = tuple[int, ...]
 
-#: Groups of :func:`word_problem`: (degree, generators as permutations of ``0..degree-1``).
+#: Groups of `word_problem()`: (degree, generators as permutations of ``0..degree-1``).
 #: Products compose left to right: ``(p * q)[i] = q[p[i]]`` (apply p, then q).
 GROUPS: dict[str, tuple[int, dict[str, Perm]]] = {
     "Z2": (2, {"a": (1, 0)}),
@@ -60,7 +60,7 @@ def word_problem(group: str = "S3", period: int | None = None, episode_length: i
     """Running product in a finite group (``WordProblem-v0``).
 
     ``group``: ``parity`` (= ``Z2``), ``Z3``, ``S3``, ``A4``, ``A5`` or ``S5``. Alphabet: ``e``
-    (the identity) and one symbol per generator (:data:`GROUPS`), i.i.d. uniform. Locations: the
+    (the identity) and one symbol per generator (`GROUPS`), i.i.d. uniform. Locations: the
     group's elements (``g0`` = identity); reading symbol ``s`` moves ``g -> g * s``; the target is
     the current element's index (``|G|`` classes: 2, 3, 6, 12, 60, 120). With ``period=P`` a hidden
     time of day splits every period in two halves: in the second half (``t mod P >= P // 2``) each
@@ -140,7 +140,7 @@ def _draw(rng: np.random.Generator, locations: int, symbols: int, outputs: int,
                           name="random_automaton")
 
 
-#: Draws tried before :func:`random_automaton` gives up on an exact configuration count.
+#: Draws tried before `random_automaton()` gives up on an exact configuration count.
 MAX_DRAWS = 4000
 
 
@@ -156,7 +156,7 @@ def random_automaton(configurations: int = 16, seed: int = 0, clocks: int = 1,
     periods) adapted to the target, and the first whose minimal machine (Hopcroft on the compiled
     configuration table) has exactly ``configurations`` states is returned: the same arguments give
     the same automaton everywhere. ``configurations`` is 2 to 256; a count not reached within
-    :data:`MAX_DRAWS` draws is refused.
+    `MAX_DRAWS` draws is refused.
     """
     K = check_int("configurations", configurations, 2, 256)
     seed = check_int("seed", seed, 0)

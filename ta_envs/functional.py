@@ -1,7 +1,7 @@
 """Every task as pure functions over arrays, written once for NumPy and JAX.
 
-The kernel reads the compiled configuration table of a task (:class:`Params`, a tuple of arrays)
-and carries a :class:`State` ``(config, symbol, t)``: the configuration before step ``t`` and the
+The kernel reads the compiled configuration table of a task (`Params`, a tuple of arrays)
+and carries a `State` ``(config, symbol, t)``: the configuration before step ``t`` and the
 symbol on view at step ``t``. One step, with the semantics of the reference stepper:
 
 - the observation is the symbol's input vector (all zeros once ``t`` reaches the episode length);
@@ -9,20 +9,21 @@ symbol on view at step ``t``. One step, with the semantics of the reference step
   multi-channel task, when every channel of the action matches);
 - the next state is ``(next_config[config, symbol], next symbol, t + 1)``; a symbol is drawn from a
   uniform ``u`` in [0, 1) as the number of cumulative-probability entries ``<= u``, exactly as the
-  native envs draw theirs (:meth:`ta_envs.tasks.Task.symbols_from_uniform`).
+  native envs draw theirs
+  ([`ta_envs.tasks.Task.symbols_from_uniform()`][ta_envs.tasks.Task.symbols_from_uniform]).
 
-Each function works on NumPy arrays or JAX arrays (whichever :class:`Params` holds) and on any batch
+Each function works on NumPy arrays or JAX arrays (whichever `Params` holds) and on any batch
 shape. Three faces are built on it:
 
-- :class:`TaskFuncEnv`: Gymnasium's ``FuncEnv`` (``initial``, ``transition``, ``observation``,
+- `TaskFuncEnv`: Gymnasium's ``FuncEnv`` (``initial``, ``transition``, ``observation``,
   ``reward``, ``terminal``) with a NumPy generator or a JAX key as ``rng``;
-- :class:`GymnaxEnv` (JAX): the gymnax interface: ``reset(key, params) -> (obs, state)``,
+- `GymnaxEnv` (JAX): the gymnax interface: ``reset(key, params) -> (obs, state)``,
   ``step(key, state, action, params) -> (obs, state, reward, done, info)`` with auto-reset,
   ``default_params``, ``observation_space(params)``, ``action_space(params)``;
-- :func:`rollout` (JAX): ``n_envs`` envs for ``steps`` steps under ``lax.scan`` with auto-reset,
+- `rollout()` (JAX): ``n_envs`` envs for ``steps`` steps under ``lax.scan`` with auto-reset,
   returning the dataset's fields batch first.
 
-Task parameters vmap: :func:`stack_params` pads the tables of several settings (periods, tau,
+Task parameters vmap: `stack_params()` pads the tables of several settings (periods, tau,
 event probabilities) to one shape, so ``jax.vmap`` runs them side by side. JAX is optional (the
 ``jax`` extra); the NumPy backend needs nothing beyond the core.
 
@@ -87,7 +88,7 @@ def _xp(x: Any) -> Any:
 
 
 def make_params(task: str | Task, backend: str = "numpy", **task_kwargs: Any) -> Params:
-    """The :class:`Params` of a registered id (with its kwargs) or a :class:`~ta_envs.Task`,
+    """The `Params` of a registered id (with its kwargs) or a [`Task`][ta_envs.Task],
     as NumPy arrays (``backend="numpy"``) or JAX arrays (``"jax"``, the ``jax`` extra)."""
     if backend not in ("numpy", "jax"):
         raise InvalidValue(f"backend must be 'numpy' or 'jax', got {backend!r}")
@@ -117,7 +118,7 @@ def to_jax(p: Params) -> Params:
 
 
 def stack_params(params: Sequence[Params]) -> Params:
-    """Several settings of one task family as one :class:`Params` with a leading axis, the tables
+    """Several settings of one task family as one `Params` with a leading axis, the tables
     padded to the largest (padding rows are unreachable), so ``jax.vmap`` over it runs the settings
     side by side. All must share the alphabet, inputs and target channels."""
     if not params:
@@ -168,12 +169,12 @@ def advance(s: State, symbol: Array, p: Params) -> State:
 
 
 def initial(u: Array, p: Params) -> State:
-    """:func:`start` with the symbol drawn from ``u``."""
+    """`start()` with the symbol drawn from ``u``."""
     return start(symbol_of(u, p), p)
 
 
 def transition(s: State, u: Array, p: Params) -> State:
-    """:func:`advance` with the next symbol drawn from ``u``."""
+    """`advance()` with the next symbol drawn from ``u``."""
     return advance(s, symbol_of(u, p), p)
 
 
@@ -351,7 +352,7 @@ class GymnaxEnv:
     ``obs``/``state`` start the next episode; ``info`` holds the scored step's ``target``,
     ``time_dependent``, ``theta``, ``clocks`` and the ``discount``), ``default_params``,
     ``observation_space(params)``, ``action_space(params)``, ``num_actions``, ``name``. Both
-    methods are jitted; ``params`` may be vmapped (see :func:`stack_params`).
+    methods are jitted; ``params`` may be vmapped (see `stack_params()`).
     """
 
     def __init__(self, task: str | Task = "TemporalFlipFlop-v0", observe_clock: bool = False,
@@ -440,7 +441,7 @@ def rollout(key: Any, params: Params, policy: Policy | None, n_envs: int, steps:
 
     Only the configuration recurrence (and the policy) runs under ``lax.scan``; the symbols are
     drawn for all steps at once, and every other field is gathered from the tables afterwards
-    (the same values as stepping :func:`transition`, tested)."""
+    (the same values as stepping `transition()`, tested)."""
     import jax
     import jax.numpy as jnp
 

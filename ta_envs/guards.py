@@ -78,7 +78,7 @@ class Guard:
 
     @classmethod
     def parse(cls, text: str) -> Guard:
-        """Parse ``"x < 12 && y >= 5"`` (or ``"true"`` / ``""``) into a :class:`Guard`."""
+        """Parse ``"x < 12 && y >= 5"`` (or ``"true"`` / ``""``) into a `Guard`."""
         if not isinstance(text, str):
             raise InvalidType(f"guard must be a string, got {type(text).__name__}")
         tokens = _tokenize(text)

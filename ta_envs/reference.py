@@ -13,7 +13,7 @@ from .validation import InvalidValue
 
 
 class ReferenceStepper:
-    """Step a :class:`TimedAutomaton` one symbol at a time, exactly as DESIGN section 3 states."""
+    """Step a `TimedAutomaton` one symbol at a time, exactly as DESIGN section 3 states."""
 
     def __init__(self, automaton: TimedAutomaton) -> None:
         self.a = automaton

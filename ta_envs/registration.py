@@ -22,7 +22,8 @@ CLOSED_LOOP_ENVS = {env_id: ("IntervalReproduction", "ta_envs.closed_loop")
 
 
 def register_envs() -> None:
-    """Register the ids of :data:`ta_envs.catalog.FACTORIES` with entry and vector entry points."""
+    """Register the ids of [`ta_envs.catalog.FACTORIES`][ta_envs.catalog.FACTORIES] with entry and
+    vector entry points."""
     for env_id in FACTORIES:
         if env_id in gym.registry:
             continue

@@ -21,7 +21,7 @@ _T = TypeVar("_T")
 
 
 def _scheduled(sched: Schedule, symbols: np.ndarray, time_major: bool) -> np.ndarray:
-    """Configurations without a scan (see :class:`~ta_envs.compile.Schedule`)."""
+    """Configurations without a scan (see [`Schedule`][ta_envs.compile.Schedule])."""
     T = symbols.shape[0] if time_major else symbols.shape[1]
     K = sched.num_states
     cs = sched.states(T)

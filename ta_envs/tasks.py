@@ -1,4 +1,4 @@
-"""Task factories: a :class:`Task` is an automaton plus its input distribution and episode length.
+"""Task factories: a `Task` is an automaton plus its input distribution and episode length.
 
 Inputs are i.i.d. symbols drawn with ``symbol_probs``. Every path (single env, vector env, dataset)
 draws them the same way: one uniform double per step from a seeded ``numpy.random.Generator``, mapped

@@ -1,4 +1,5 @@
-"""Torch adapter for :class:`~ta_envs.dataset.TaskDataset` (imported only when torch is installed).
+"""Torch adapter for [`TaskDataset`][ta_envs.dataset.TaskDataset] (imported only when torch is
+installed).
 
 ``DataLoader(ds.torch(batches_per_epoch=N), batch_size=None, num_workers=w)``: epoch ``e`` yields
 batches ``ds.batch_at(e, 0), ds.batch_at(e, 1), ...`` in that order. With ``w`` workers, worker
@@ -24,7 +25,7 @@ MAX_WORKERS = 256
 
 
 class TorchTaskDataset(IterableDataset[dict[str, torch.Tensor]]):
-    """Epochs of dicts of tensors (keys of :class:`~ta_envs.dataset.Batch`); see the module."""
+    """Epochs of dicts of tensors (keys of [`Batch`][ta_envs.dataset.Batch]); see the module."""
 
     def __init__(self, dataset: TaskDataset, batches_per_epoch: int | None = None,
                  device: Any = None) -> None:

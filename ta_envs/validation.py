@@ -1,7 +1,7 @@
 """One validation layer for every package: argument checks with one message shape.
 
-A caller's mistake raises :class:`InvalidValue` (a ``ValueError``) or :class:`InvalidType` (a
-``TypeError``), both :class:`UsageError`. The message names the argument, what is allowed and what
+A caller's mistake raises `InvalidValue` (a ``ValueError``) or `InvalidType` (a
+``TypeError``), both `UsageError`. The message names the argument, what is allowed and what
 was given: ``"period must be an int >= 2, got 1"``. The command line prints a ``UsageError`` as one
 line and exits 2; any other exception is a bug and keeps its traceback.
 """
@@ -128,7 +128,7 @@ def check_optional(check: Any, name: str, v: Any, *args: Any, **kwargs: Any) -> 
 
 def check_int_fields(owner: Any, names: Iterable[str], minimum: int | None = None,
                      maximum: int | None = None) -> None:
-    """:func:`check_int` on the attributes ``names`` of ``owner`` (a config dataclass)."""
+    """`check_int()` on the attributes ``names`` of ``owner`` (a config dataclass)."""
     for n in names:
         check_int(n, getattr(owner, n), minimum, maximum)
 
@@ -180,7 +180,7 @@ def max_bytes() -> int:
 
 
 def check_bytes(what: str, nbytes: float, fix: str) -> None:
-    """Refuse work whose per-step arrays would take ``nbytes`` above :func:`max_bytes`, before
+    """Refuse work whose per-step arrays would take ``nbytes`` above `max_bytes()`, before
     allocating: ``what`` names the arguments and their values, ``fix`` says what to lower."""
     limit = max_bytes()
     if nbytes > limit:

@@ -1,3 +1,3 @@
-"""Measures and experiments on differentiating ring oscillators: synchrony (:mod:`.synchrony`),
-the period law and lattice runs (:mod:`.experiments`), figures (:mod:`.plots`). The model is
-:mod:`baselines.rings`."""
+"""Measures and experiments on differentiating ring oscillators: synchrony (`.synchrony`),
+the period law and lattice runs (`.experiments`), figures (`.plots`). The model is
+[`baselines.rings`][baselines.rings]."""

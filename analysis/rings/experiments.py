@@ -1,5 +1,6 @@
 """Ring-oscillator experiments: one-pulse ring periods against ring size (simulated and derived)
-and the reservoir sweeps; the lattice study is in :mod:`analysis.rings.lattices`."""
+and the reservoir sweeps; the lattice study is in
+[`analysis.rings.lattices`][analysis.rings.lattices]."""
 
 from __future__ import annotations
 
@@ -29,7 +30,8 @@ from .synchrony import (
 @dataclass(frozen=True)
 class PeriodResult:
     """One-pulse ring period (time units) per ring size, simulated and derived
-    (:mod:`analysis.rings.period`), the least-squares line ``period = slope · N + intercept``
+    ([`analysis.rings.period`][analysis.rings.period]), the least-squares line ``period = slope · N +
+    intercept``
     through the simulated periods, and the large-ring limit of the low phase (the slope the
     derivation approaches)."""
 

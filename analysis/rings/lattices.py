@@ -2,8 +2,9 @@
 
 One *setting* is a lattice (sharing ``m``, or weak coupling ``ε`` with ``m = 0``) or a Kuramoto
 lattice (coupling ``K``); each runs for several seeds side by side (batch rows; row ``b`` is exactly
-the run with seed ``seeds[b]`` alone). Every run is measured by :func:`measure` with the functions
-of :mod:`analysis.rings.synchrony`: order parameter, neighbour locking, correlation length ξ,
+the run with seed ``seeds[b]`` alone). Every run is measured by `measure()` with the functions
+of [`analysis.rings.synchrony`][analysis.rings.synchrony]: order parameter, neighbour locking,
+correlation length ξ,
 domains and topological defects over time. A run's defect count has *converged* when its mean over
 the last tenth of the run is within 20% (or 2 defects) of its mean over the tenth before.
 """

@@ -18,7 +18,8 @@ TWO_PI = 2.0 * np.pi
 def ring_phases(event_step: np.ndarray, event_ring: np.ndarray, num_rings: int,
                 steps: np.ndarray) -> np.ndarray:
     """``[S, R]`` phase in ``[0, 2π)`` of each ring at the query ``steps [S]`` (one batch row's
-    events: ``event_step``/``event_ring`` as recorded by :func:`baselines.rings.simulate`)."""
+    events: ``event_step``/``event_ring`` as recorded by
+    [`baselines.rings.simulate()`][baselines.rings.simulate])."""
     steps = np.asarray(steps, dtype=np.int64)
     if len(event_step) == 0:
         return np.full((len(steps), num_rings), np.nan)

@@ -1,2 +1,2 @@
 """Learning dynamics of linear RNNs (Proca et al., ICML 2025), as code checked against gradient
-descent: :mod:`analysis.theory.linear_rnn`."""
+descent: [`analysis.theory.linear_rnn`][analysis.theory.linear_rnn]."""

@@ -6,7 +6,7 @@ parameters. The linear RNN is ``y = H Σ_t W^{T−t} F x_t``; its counterparts *
 deep linear networks on the whole sequence, ``"feedforward"`` (2 weight layers,
 ``y = H Σ_t G_t x_t`` with ``G [T, N_h, N_x]``) and ``"feedforward3"``/``"feedforward4"`` (3 or 4
 weight layers, ``y = H A_{L−2} ⋯ A_1 Σ_t G_t x_t``), which represent the same input-output maps:
-the depth control for the RNN's depth in time. :func:`analytic_ntk` is the RNN's kernel in closed
+the depth control for the RNN's depth in time. `analytic_ntk()` is the RNN's kernel in closed
 form, against which the autograd kernel is tested. Both are trained by plain gradient descent
 on the population loss ``½ Σ_t ‖Σ^{YX}_t − M_t‖²_F`` (``M_t`` the network's map at input time t).
 Kernel movement is reported as the kernel distance ``1 − ⟨K_0, K⟩_F / (‖K_0‖ ‖K‖)`` (0: the

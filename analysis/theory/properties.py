@@ -1,7 +1,7 @@
 """Three of the four properties of linear-RNN learning (Proca et al., ICML 2025) as experiments
 that return numbers: learning order (scale and temporal precedence), stability and
 extrapolation set by the task dynamics, and the recurrent/feed-forward trade-off of the optimum.
-(The fourth, kernel movement, is :mod:`analysis.theory.ntk`.)
+(The fourth, kernel movement, is [`analysis.theory.ntk`][analysis.theory.ntk].)
 
 Conventions: task dynamics ``s [modes, T]`` are indexed by input time ``t = 1..T``; *lag* ``T − t``
 is how long before the output an input arrived (lag 0: the last input). Times are gradient-descent
@@ -249,7 +249,7 @@ def global_optimum(s: np.ndarray, w_max: float, grid: int = 3001) -> tuple[np.nd
 
 def critical_echo(T: int = 7, delay: int = 3, decay: float = 0.7, w_max: float = 1.5,
                   c_max: float = 10.0, tol: float = 1e-9) -> float:
-    """The echo strength at which the optimum of :func:`echo_task` stops being feed-forward
+    """The echo strength at which the optimum of `echo_task()` stops being feed-forward
     (``w* = 0``), by bisection (``nan`` if it stays feed-forward up to ``c_max``)."""
 
     def recurrent(c: float) -> bool:

@@ -12,11 +12,11 @@ stays feed-forward although recurrence would lower the loss (the ``tradeoff`` ex
 loss. Two measurements under full-matrix GD (``F``, ``W``, ``H`` of
 width ``hidden``, small random init):
 
-1. **Small weights** (:func:`echo_weights`): the echo task at strengths ``c`` below and above the
+1. **Small weights** (`echo_weights()`): the echo task at strengths ``c`` below and above the
    critical one, with and without a *feed-forward route* (a direct matrix ``D`` from the last input
    to the output, trained alongside). Reported: ``‖W‖₂`` at the end, and the final loss against the
    feed-forward optimum and the global optimum of the reduced problem.
-2. **Low rank** (:func:`rank_of_w`): teachers of ``r`` modes with geometric task dynamics
+2. **Low rank** (`rank_of_w()`): teachers of ``r`` modes with geometric task dynamics
    ``s_{α,t} = c_α γ_α^{T−t}``; reported: singular values of the learned ``W`` (normalised by the
    largest), its effective rank (singular values above 5% of the largest) and participation ratio
    ``(Σσ)² / Σσ²``, the same for the change ``W − W_0`` that training made (what was learned,

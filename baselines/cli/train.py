@@ -47,7 +47,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def config_from_args(a: argparse.Namespace):  # noqa: ANN201 - TrainConfig, imported lazily
-    """The :class:`~baselines.config.TrainConfig` the arguments describe (validated)."""
+    """The [`TrainConfig`][baselines.config.TrainConfig] the arguments describe (validated)."""
     from baselines.config import TrainConfig
 
     if a.grad_clip is not None and a.grad_clip < 0:

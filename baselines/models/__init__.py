@@ -13,20 +13,20 @@
     model.state_size             # S
 
 A model may also define ``logits(inputs)``: the same logits without the analysis states, which
-training and evaluation then call (:func:`predict`); the built-in LSTM and Mamba do, because their
-states cost extra work (the LSTM's cell, Mamba's conv window). :func:`check_sequence_model`
+training and evaluation then call (`predict()`); the built-in LSTM and Mamba do, because their
+states cost extra work (the LSTM's cell, Mamba's conv window). `check_sequence_model()`
 refuses a ``logits`` that disagrees with ``forward``.
 
 ``forward`` then returns ``(logits, states)`` with ``states[:, t]`` equal to ``step`` iterated from
 ``initial_state`` (checked to 1e-5). ``readout`` takes the step's input because some models have an
 input skip (the LRU's ``D·u``, Mamba's gate); a model without one may define ``readout(h)`` alone
-(:func:`readout_of` calls either form). Complex states are
-exposed as real ``[Re, Im]`` halves. :func:`require_recurrent` checks the interface where an
+(`readout_of()` calls either form). Complex states are
+exposed as real ``[Re, Im]`` halves. `require_recurrent()` checks the interface where an
 analysis needs it and names the missing method and the analysis.
 
-Built-ins (short names): ``rnn``, ``gru``, ``lstm``, ``linear`` (:mod:`.classic`),
-``transformer`` (:mod:`.transformer`), ``lru`` (:mod:`.lru`), ``mingru`` (:mod:`.mingru`) and
-``mamba`` (:mod:`.mamba`); any other model is ``module:Class``, imported from the current
+Built-ins (short names): ``rnn``, ``gru``, ``lstm``, ``linear`` (`.classic`),
+``transformer`` (`.transformer`), ``lru`` (`.lru`), ``mingru`` (`.mingru`) and
+``mamba`` (`.mamba`); any other model is ``module:Class``, imported from the current
 directory or the path.
 """
 
@@ -277,7 +277,7 @@ def has_recurrent_interface(model: Any) -> bool:
 
 
 def require_recurrent(model: Any, analysis: str) -> RecurrentModel:
-    """``model`` typed as a :class:`RecurrentModel`; ``InvalidType`` naming what ``analysis`` needs
+    """``model`` typed as a `RecurrentModel`; ``InvalidType`` naming what ``analysis`` needs
     that it lacks."""
     missing = [m for m in RECURRENT_METHODS if not callable(getattr(model, m, None))]
     if not isinstance(getattr(model, "state_size", None), int):
@@ -359,7 +359,7 @@ def recurrent_block(model: nn.Module) -> Tensor | None:
 
 
 def spectral_radius(model: nn.Module) -> float | None:
-    """Largest eigenvalue modulus of :func:`recurrent_block` (None without one)."""
+    """Largest eigenvalue modulus of `recurrent_block()` (None without one)."""
     block = recurrent_block(model)
     if block is None:
         return None

@@ -90,7 +90,7 @@ class ElmanRNN(_Base):
                           + h @ _p(r, "weight_hh_l0").T + _p(r, "bias_hh_l0"))
 
     def step_jacobian(self, h: Tensor, x: Tensor) -> Tensor:
-        """``[B, H, H]`` Jacobian of :meth:`step` in ``h``: ``diag(1 − h'²) W_hh``."""
+        """``[B, H, H]`` Jacobian of `step()` in ``h``: ``diag(1 − h'²) W_hh``."""
         hn = self.step(h, x)
         return (1 - hn**2)[..., :, None] * _p(self.rnn, "weight_hh_l0")
 
@@ -124,7 +124,7 @@ class GRU(_Base):
 
     def _gates(self, h: Tensor, x: Tensor) -> tuple[Tensor, Tensor, Tensor]:
         """``(gh [B, 3H], σ(reset, update) [B, 2H], new [B, H])`` of one update (PyTorch's GRU
-        equations), shared by :meth:`step` and its closed-form derivatives."""
+        equations), shared by `step()` and its closed-form derivatives."""
         r, H = self.rnn, self.hidden_size
         gi = x @ _p(r, "weight_ih_l0").T + _p(r, "bias_ih_l0")
         gh = h @ _p(r, "weight_hh_l0").T + _p(r, "bias_hh_l0")
@@ -139,7 +139,7 @@ class GRU(_Base):
         return (1 - update) * new + update * h
 
     def step_jacobian(self, h: Tensor, x: Tensor) -> Tensor:
-        """``[B, H, H]`` Jacobian of :meth:`step` in ``h``, in closed form."""
+        """``[B, H, H]`` Jacobian of `step()` in ``h``, in closed form."""
         H, W = self.hidden_size, _p(self.rnn, "weight_hh_l0")
         gh, rz, new = self._gates(h, x)
         reset, update = rz[..., :H], rz[..., H:]
@@ -231,7 +231,7 @@ class LSTM(_Base):
         return i, f, g, o, c, cn, torch.tanh(cn)
 
     def step_jacobian(self, s: Tensor, x: Tensor) -> Tensor:
-        """``[B, 2H, 2H]`` Jacobian of :meth:`step` in ``[h, c]``, in closed form."""
+        """``[B, 2H, 2H]`` Jacobian of `step()` in ``[h, c]``, in closed form."""
         H = self.hidden_size
         W = _p(self.rnn, "weight_hh_l0")
         i, f, g, o, c, cn, tc = self._step_parts(s, x)

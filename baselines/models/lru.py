@@ -11,7 +11,8 @@ initialisation (``|λ|`` uniform on ``[r_min, r_max]`` in area, phase uniform in
 Recurrent interface: the state is every layer's complex state as real ``[Re h, Im h]``
 (``state_size = layers · 2N``); ``readout(h, x)`` needs the step's input ``x`` because of the
 ``D ⊙ u`` skip. ``forward`` runs the recurrence as a parallel (chunked) scan on a GPU and as a loop
-on a CPU, where that is faster (``scan="auto"``; :mod:`baselines.models.scan`); iterating
+on a CPU, where that is faster (``scan="auto"``; [`baselines.models.scan`][baselines.models.scan]);
+iterating
 ``step`` reproduces it.
 """
 

@@ -7,7 +7,7 @@ and SiLU, then a diagonal SSM per channel with *input-dependent* step ``Δ_t = s
 ``B_t`` and ``C_t`` (the selection mechanism): ``h_t = exp(Δ_t A) ⊙ h_{t−1} + Δ_t B_t v_t``,
 ``y_t = C_t · h_t + D ⊙ v_t`` with ``A = −exp(A_log)`` (S4D-real init ``A = −(1..N)``); the output
 ``y ⊙ SiLU(z)`` is projected back. ``forward`` runs the selective scan as a parallel (chunked)
-scan on a GPU and as a loop on a CPU (``scan="auto"``; :mod:`baselines.models.scan`).
+scan on a GPU and as a loop on a CPU (``scan="auto"``; [`baselines.models.scan`][baselines.models.scan]).
 
 Recurrent interface: per layer the state holds the last ``d_conv`` raw conv inputs and the SSM
 state, as one real vector (``state_size = layers · E · (d_conv + N)``); ``readout(h, x)`` needs the

@@ -1,5 +1,6 @@
 """The two model contracts as ``typing.Protocol`` classes (DESIGN section 7), checked by mypy where
-models are used and at runtime by :func:`baselines.models.require_recurrent`.
+models are used and at runtime by
+[`baselines.models.require_recurrent()`][baselines.models.require_recurrent].
 
 A **sequence model** is what ``train`` and the suite need: ``Class(input_size=, hidden_size=,
 output_size=, **model_kw)`` whose ``forward(inputs [B, T, I])`` returns logits ``[B, T, O]`` or

@@ -1,6 +1,6 @@
-"""Differentiating ring oscillators: the model (:mod:`.model`), its simulators (:mod:`.simulate`)
-and the reservoir computer built from them (:mod:`.reservoir`). Measures and experiments live in
-:mod:`analysis.rings`."""
+"""Differentiating ring oscillators: the model (`.model`), its simulators (`.simulate`)
+and the reservoir computer built from them (`.reservoir`). Measures and experiments live in
+[`analysis.rings`][analysis.rings]."""
 
 from .model import (
     LatticeConfig,

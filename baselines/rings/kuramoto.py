@@ -5,8 +5,9 @@ baseline that tests the "Kuramoto-like" reading of ring-oscillator lattices.
 classical Runge-Kutta (step ``dt``, time in the same units as the rings: neuron time constants).
 Natural frequencies ``ω_i ~ N(omega, omega_std²)``. On a bipartite lattice (even rows and cols)
 the staggered phases ``θ + π(row + col)`` turn coupling ``−K`` into ``+K`` exactly, so antiphase
-ring lattices compare with ``K > 0`` after the same staggering :mod:`analysis.rings.synchrony`
-applies. :func:`two_oscillator_difference` is the closed-form solution for two oscillators that the
+ring lattices compare with ``K > 0`` after the same staggering
+[`analysis.rings.synchrony`][analysis.rings.synchrony]
+applies. `two_oscillator_difference()` is the closed-form solution for two oscillators that the
 stepper is tested against.
 """
 

@@ -12,7 +12,7 @@ Units: time in neuron time constants; ``steps`` are simulation steps of ``dt``.
 
 This module holds the model itself: neuron constants, networks of rings (single rings, ring
 graphs, lattices), the batched state, its initial value and the neuron-by-neuron reference update.
-The simulators are in :mod:`baselines.rings.simulate`.
+The simulators are in [`baselines.rings.simulate`][baselines.rings.simulate].
 """
 
 from __future__ import annotations
@@ -156,7 +156,7 @@ class LatticeConfig:
 
 
 def lattice(cfg: LatticeConfig) -> RingNetwork:
-    """Build the lattice of :class:`LatticeConfig`. Ring positions ``0..N-1``: the run shared with
+    """Build the lattice of `LatticeConfig`. Ring positions ``0..N-1``: the run shared with
     the right neighbour starts at 0, the bottom one at N/4, the left one (the right run of the
     left neighbour) at N/2, the top one (the bottom run of the top neighbour) at 3N/4; both rings
     traverse a shared run in the same direction. Each ring's phase is read from its first

@@ -1,5 +1,5 @@
-"""Simulating networks of differentiating neurons: the vectorised NumPy :class:`Stepper`, the torch
-:class:`TorchStepper` (CPU or GPU) and :func:`simulate`, which records each ring's cycle starts."""
+"""Simulating networks of differentiating neurons: the vectorised NumPy `Stepper`, the torch
+`TorchStepper` (CPU or GPU) and `simulate()`, which records each ring's cycle starts."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from .model import NeuronParams, RingNetwork, RingState, initial_state
 
 @dataclass(frozen=True)
 class Trajectory:
-    """What :func:`simulate` recorded. ``event_step``/``event_ring`` (and ``event_batch``): when each
+    """What `simulate()` recorded. ``event_step``/``event_ring`` (and ``event_batch``): when each
     ring's reference neuron went low (the start of a cycle); ``sample_steps [S]`` with
     ``low_count [S, B, R]`` low neurons per ring; ``snapshots``: ``{step: low [B, n]}``."""
 
@@ -34,7 +34,7 @@ class Stepper:
     """The vectorised update with preallocated buffers, for a batch of ``batch`` copies.
 
     Uses ``v ← v + (1 − a)(u − v)`` and ``d = a (u − v)``, so the thresholds are compared with
-    ``u − v`` scaled by ``1/a`` (the same model as :func:`reference_step`, in fewer passes)."""
+    ``u − v`` scaled by ``1/a`` (the same model as `reference_step()`, in fewer passes)."""
 
     def __init__(self, net: RingNetwork, params: NeuronParams, batch: int,
                  dtype: Any = np.float32) -> None:
@@ -88,9 +88,9 @@ class Stepper:
 def simulate(net: RingNetwork, steps: int, state: RingState | None = None,
              params: NeuronParams | None = None, sample_every: int = 0,
              drive: np.ndarray | None = None, progress: bool = False) -> Trajectory:
-    """Run ``steps`` steps from ``state`` (default :func:`initial_state`, modified in place).
+    """Run ``steps`` steps from ``state`` (default `initial_state()`, modified in place).
     ``drive [B, n]`` is a constant external input; ``sample_every > 0`` records per-ring low counts;
-    ``progress`` shows a tqdm bar; ``params`` defaults to :class:`NeuronParams` ()."""
+    ``progress`` shows a tqdm bar; ``params`` defaults to `NeuronParams` ()."""
     check_int("steps", steps, 0)
     params = NeuronParams() if params is None else params
     state = initial_state(net, params) if state is None else state
@@ -124,8 +124,8 @@ def simulate(net: RingNetwork, steps: int, state: RingState | None = None,
 
 
 class TorchStepper:
-    """:class:`Stepper` in torch (CPU or GPU; the ``torch`` extra). State lives in ``self.v`` /
-    ``self.low`` (tensors ``[B, n]``); ``load``/``state`` move it from/to a :class:`RingState`."""
+    """`Stepper` in torch (CPU or GPU; the ``torch`` extra). State lives in ``self.v`` /
+    ``self.low`` (tensors ``[B, n]``); ``load``/``state`` move it from/to a `RingState`."""
 
     def __init__(self, net: RingNetwork, params: NeuronParams, batch: int, device: str = "cpu",
                  dtype: Any = None) -> None:

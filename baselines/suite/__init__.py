@@ -1,8 +1,8 @@
 """The benchmark suite: any sequence architecture on a fixed ladder of timed-automaton tasks.
 
-:mod:`.protocol` defines ``ta-envs-suite/2`` (tasks, recipe, conditions, score); :mod:`.cache` the
-run cache keyed on config and model source; :mod:`.evaluate` the bounded-memory evaluation;
-:mod:`.run` the execution (local workers or Ray) and scoring; :mod:`.report` the tables joined by
+`.protocol` defines ``ta-envs-suite/2`` (tasks, recipe, conditions, score); `.cache` the
+run cache keyed on config and model source; `.evaluate` the bounded-memory evaluation;
+`.run` the execution (local workers or Ray) and scoring; `.report` the tables joined by
 task name.
 """
 

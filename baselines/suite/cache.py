@@ -128,7 +128,7 @@ def local_sources(src: Path) -> list[Path]:
 
 
 def run_key(config: TrainConfig, source_hash: str) -> str:
-    """Cache key of one run: protocol, evaluation, config (see :data:`NOT_IN_KEY`) and model
+    """Cache key of one run: protocol, evaluation, config (see `NOT_IN_KEY`) and model
     source."""
     cfg = {k: v for k, v in config.to_dict().items() if k not in NOT_IN_KEY}
     blob = json.dumps({"protocol": PROTOCOL, "conditions": CONDITIONS, "eval": EVAL_SEQUENCES,

@@ -1,10 +1,10 @@
 """The suite's protocol ``ta-envs-suite/2``: the task ladder, the recipe, the evaluation conditions.
 
-Every task of :data:`FULL` (or :data:`QUICK`) is trained for its fixed iteration budget and sequence
+Every task of `FULL` (or `QUICK`) is trained for its fixed iteration budget and sequence
 length, for each seed, with one recipe for every architecture: Adam, learning rate 0.01,
 gradient-norm clipping 1.0, batch 64, BCE/CE on all steps (built-ins that take ``init`` start from
 an orthogonal recurrent matrix). The final network is evaluated on 256 held-out sequences under five
-conditions (:data:`CONDITIONS`): the training length ``1x``, ``4x`` and ``16x`` that length, and an
+conditions (`CONDITIONS`): the training length ``1x``, ``4x`` and ``16x`` that length, and an
 event-rate shift at the training length, ``sparse`` (the task's event probability at 0.25x) and
 ``dense`` (at 3x; for the periodic tasks, whose events are the ``a`` symbols at ``p_a = 0.5``, the
 shift is ``p_a = 0.125`` and ``0.875``).
