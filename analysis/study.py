@@ -356,8 +356,3 @@ def load_json(path: Path) -> dict[str, Any]:
 
 RUNNERS = {"timing": timing, "complexity": complexity, "gated": gated, "retrain": retrain,
            "controls": controls}
-
-
-def read_metrics_of(run: Path) -> list[dict[str, Any]]:
-    """The metrics rows of a run (re-exported for the figures)."""
-    return read_metrics(run)

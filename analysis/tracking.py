@@ -43,9 +43,6 @@ from .fixed_points import FixedPoints, find_fixed_points, sample_states
 from .maps import as_step
 from .orbits import find_periodic_orbits
 
-EVENT_KINDS = ("crossing", "appear", "vanish", "stable_orbit_born", "stable_orbit_lost",
-               "rotation_born", "tracked_lost")
-
 
 @dataclass(frozen=True)
 class TrackConfig:
@@ -75,7 +72,9 @@ class TrackConfig:
 class Event:
     """A change between two consecutive tracked checkpoints (``iteration`` is the later one)."""
 
-    kind: str  #: one of EVENT_KINDS
+    #: crossing, appear, vanish, stable_orbit_born, stable_orbit_lost, rotation_born or
+    #: tracked_lost
+    kind: str
     symbol: int
     iteration: int
     from_transition: int | None = None  #: iteration minus the smoothed transition

@@ -52,7 +52,6 @@ class EchoStateNetwork(FeatureReservoir):
         W = rng.normal(size=(n, n)) * (rng.random((n, n)) < config.density)
         rho = float(np.abs(np.linalg.eigvals(W)).max()) if n > 1 else float(abs(W[0, 0]))
         self.W = W * (config.spectral_radius / rho) if rho > 0 else W
-        self._rng_in = rng
 
     @property
     def num_features(self) -> int:

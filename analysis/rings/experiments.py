@@ -21,27 +21,11 @@ from baselines.runs import atomic_write_json
 from ta_envs.progress import iterate
 from ta_envs.validation import InvalidValue, check_int_fields, check_seed
 
-from .period import asymptotic_low_phase, ring_period
+from .period import PeriodResult, asymptotic_low_phase, ring_period
+from .plots import period_figure, reservoir_figure
 from .synchrony import (
     ring_periods,
 )
-
-
-@dataclass(frozen=True)
-class PeriodResult:
-    """One-pulse ring period (time units) per ring size, simulated and derived
-    ([`analysis.rings.period`][analysis.rings.period]), the least-squares line ``period = slope · N +
-    intercept``
-    through the simulated periods, and the large-ring limit of the low phase (the slope the
-    derivation approaches)."""
-
-    sizes: np.ndarray
-    periods: np.ndarray
-    slope: float
-    intercept: float
-    derived: np.ndarray | None = None
-    limit_slope: float | None = None
-    dt: float | None = None
 
 
 def ring_period_law(sizes: Sequence[int] = tuple(range(2, 9)), steps: int = 30000,
@@ -68,8 +52,6 @@ RESERVOIR_TASKS: dict[str, tuple[str, dict[str, Any], int]] = {
 
 def run_period(out: Path) -> list[str]:
     """The one-pulse period law: ``period.json``/``.png``; returns report lines."""
-    from .plots import period_figure
-
     res = ring_period_law()
     period_figure(res, out / "period.png")
     atomic_write_json(out / "period.json", with_provenance(to_jsonable(asdict(res))), indent=None)
@@ -175,8 +157,6 @@ def _score(name: str, model: FeatureReservoir, job: str, seed: int, train: int
 def run_reservoir(sweep: ReservoirSweep) -> list[str]:
     """Score every (model, benchmark or task, seed) not yet in ``reservoir.json`` (saved after
     each), write the summary and the figure; returns report lines."""
-    from .plots import reservoir_figure
-
     out = sweep.out
     out.mkdir(parents=True, exist_ok=True)
     path = out / "reservoir.json"

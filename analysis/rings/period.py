@@ -22,6 +22,8 @@ the derivation to within about one step per neuron (each hand-off is quantised t
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from baselines.rings import NeuronParams
@@ -62,3 +64,20 @@ def asymptotic_low_phase(params: NeuronParams | None = None) -> float:
     if p.low >= 0.25:
         raise InvalidValue(f"the large-ring limit needs low < 0.25, got {p.low}")
     return float(np.log((1.0 + np.sqrt(1.0 - 4.0 * p.low)) / (2.0 * p.low)))
+
+
+@dataclass(frozen=True)
+class PeriodResult:
+    """One-pulse ring period (time units) per ring size, simulated and derived
+    ([`analysis.rings.period`][analysis.rings.period]), the least-squares line ``period = slope · N +
+    intercept``
+    through the simulated periods, and the large-ring limit of the low phase (the slope the
+    derivation approaches)."""
+
+    sizes: np.ndarray
+    periods: np.ndarray
+    slope: float
+    intercept: float
+    derived: np.ndarray | None = None
+    limit_slope: float | None = None
+    dt: float | None = None

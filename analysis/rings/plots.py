@@ -10,8 +10,8 @@ import numpy as np
 
 from baselines.figures import save_figure, subplots
 
-from .experiments import PeriodResult
 from .lattices import LatticeRun
+from .period import PeriodResult
 from .synchrony import staggered
 
 
