@@ -4,5 +4,6 @@ extras): fixed points ([`analysis.fixed_points`][analysis.fixed_points]), period
 their tracking across training ([`analysis.tracking`][analysis.tracking]), the rotation subspace
 ([`analysis.subspace`][analysis.subspace]), the counting probe
 ([`analysis.counting`][analysis.counting]), the two-parameter
-oscillator ([`analysis.oscillator`][analysis.oscillator]), figures ([`analysis.plots`][analysis.plots])
+oscillator ([`analysis.oscillator`][analysis.oscillator]), figures
+([`analysis.analysis_figures`][analysis.analysis_figures])
 and ``ta-envs analyze``."""

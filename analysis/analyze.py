@@ -28,13 +28,13 @@ from baselines.train import train
 from ta_envs import make_dataset
 from ta_envs.validation import InvalidValue, check_int, check_out_dir
 
+from .analysis_figures import oscillator_figure, rings_figure, tracking_figure
 from .bifurcation import counts, losses_of_stability
 from .counting import counting_probe, counting_test
 from .fixed_points import find_fixed_points, sample_states
 from .orbits import find_periodic_orbits
 from .oscillator import Oscillator, gradient_flow
 from .phase import phase_carry
-from .plots import oscillator_figure, rings_figure, tracking_figure
 from .subspace import projection_controls, subspace_test
 from .tracking import TrackConfig, Tracking, track_run
 
@@ -145,12 +145,12 @@ def analyze_run(run: Path, config: AnalyzeConfig) -> dict[str, Any]:
         summary["counting_probe"] = counting_probe(model, task)
         summary["counting_decode"] = counting_test(model, task)
     if config.retrain_period:
-        summary["retrain"] = retrain(run, out, config)
+        summary["retrain"] = retrain_on_period(run, out, config)
     atomic_write_json(out / "summary.json", with_provenance(summary))
     return summary
 
 
-def retrain(run: Path, out: Path, config: AnalyzeConfig) -> dict[str, Any]:
+def retrain_on_period(run: Path, out: Path, config: AnalyzeConfig) -> dict[str, Any]:
     """Continue the last network of ``run`` on ``config.retrain_period`` and track it."""
     last = checkpoints(run)[-1]
     base = load_checkpoint(last).config

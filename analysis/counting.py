@@ -21,7 +21,7 @@ import torch
 from ta_envs import Task, make_dataset
 from ta_envs.reference import reference_outputs
 
-from .readout import lsq_accuracy
+from .state_readout import lsq_accuracy
 
 
 def counting_test(model: torch.nn.Module, task: Task, *, seq_len: int = 100,

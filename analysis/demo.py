@@ -16,8 +16,8 @@ from baselines.runs import atomic_write_text, checkpoints, load_model, read_metr
 from baselines.train import train
 from ta_envs.validation import check_int, check_out_dir
 
+from .analysis_figures import rings_figure, tracking_figure
 from .bifurcation import DEFINITIONS, bifurcation_kind, losses_of_stability
-from .plots import rings_figure, tracking_figure
 from .subspace import subspace_test
 from .tracking import TrackConfig, track_run
 

@@ -190,7 +190,7 @@ def timing(study: StudyConfig) -> dict[str, Any]:
               "winding_at_birth": [r["bifurcation_winding"] for r in records],
               "runs": records}
     write_study(study, "timing.json", result)
-    from .study_plots import aligned_figure
+    from .study_figures import aligned_figure
 
     aligned_figure(runs, records, study.out / "timing_aligned.png")
     return result
@@ -245,7 +245,7 @@ def complexity(study: StudyConfig, names: Sequence[str] = tuple(COMPLEXITY)) -> 
             "runs": recs}
         write_study(study, "complexity.json", {"settings": rows,
                                                           "iterations": study.iterations})
-    from .study_plots import complexity_figure
+    from .study_figures import complexity_figure
 
     complexity_figure(rows, study.out / "complexity.png")
     return rows

@@ -26,7 +26,7 @@ from baselines.models import recurrent_block, require_recurrent
 from ta_envs import Task, make_dataset
 from ta_envs.validation import InvalidValue
 
-from .readout import lsq_accuracy
+from .state_readout import lsq_accuracy
 
 
 @dataclass(frozen=True)

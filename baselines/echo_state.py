@@ -1,6 +1,6 @@
 """An echo-state network (Jaeger 2001): the standard reservoir the ring reservoir is compared with,
 scored by the same ridge readout
-([`baselines.readout.FeatureReservoir`][baselines.readout.FeatureReservoir]).
+([`baselines.reservoir_readout.FeatureReservoir`][baselines.reservoir_readout.FeatureReservoir]).
 
 ``x_t = (1 − leak) x_{t−1} + leak · tanh(W x_{t−1} + W_in u_t)``, ``x_0 = 0``; ``W`` sparse
 (``density``) with normal entries, rescaled to ``spectral_radius``; ``W_in`` uniform in
@@ -15,7 +15,7 @@ import numpy as np
 
 from ta_envs.validation import check_float, check_int, check_prob, check_seed
 
-from .readout import FeatureReservoir
+from .reservoir_readout import FeatureReservoir
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,7 @@ import numpy as np
 
 from ta_envs.validation import InvalidValue, check_int
 
-from .readout import ridge_select
+from .reservoir_readout import ridge_select
 
 Features = Callable[[np.ndarray], np.ndarray]
 

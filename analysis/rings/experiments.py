@@ -15,14 +15,14 @@ import numpy as np
 
 from baselines.jsonable import to_jsonable
 from baselines.provenance import with_provenance
-from baselines.readout import FeatureReservoir
+from baselines.reservoir_readout import FeatureReservoir
 from baselines.rings import LatticeConfig, NeuronParams, simulate, single_rings
 from baselines.runs import atomic_write_json
 from ta_envs.progress import iterate
 from ta_envs.validation import InvalidValue, check_int_fields, check_seed
 
 from .period import PeriodResult, asymptotic_low_phase, ring_period
-from .plots import period_figure, reservoir_figure
+from .ring_figures import period_figure, reservoir_figure
 from .synchrony import (
     ring_periods,
 )

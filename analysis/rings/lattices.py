@@ -261,7 +261,7 @@ def summarise(runs: Sequence[LatticeRun]) -> dict[str, Any]:
 def run_lattices(sweep: LatticeSweep) -> list[str]:
     """Every setting (reusing saved ones unless ``force``), ``lattice_summary.json`` and the
     figures; returns report lines."""
-    from .plots import lattice_snapshots_figure, lattice_sweep_figure
+    from .ring_figures import lattice_snapshots_figure, lattice_sweep_figure
 
     out = sweep.out
     out.mkdir(parents=True, exist_ok=True)

@@ -19,7 +19,7 @@ def ring_phases(event_step: np.ndarray, event_ring: np.ndarray, num_rings: int,
                 steps: np.ndarray) -> np.ndarray:
     """``[S, R]`` phase in ``[0, 2π)`` of each ring at the query ``steps [S]`` (one batch row's
     events: ``event_step``/``event_ring`` as recorded by
-    [`baselines.rings.simulate()`][baselines.rings.simulate])."""
+    [`baselines.rings.spiking()`][baselines.rings.spiking])."""
     steps = np.asarray(steps, dtype=np.int64)
     if len(event_step) == 0:
         return np.full((len(steps), num_rings), np.nan)

@@ -13,7 +13,7 @@ from .model import (
     reference_step,
     single_rings,
 )
-from .simulate import Stepper, TorchStepper, Trajectory, simulate
+from .spiking import Stepper, TorchStepper, Trajectory, simulate
 
 __all__ = ["LatticeConfig", "NeuronParams", "RingNetwork", "RingState", "Stepper", "TorchStepper",
            "Trajectory", "from_rings", "initial_state", "lattice", "reference_step", "simulate",

@@ -12,7 +12,7 @@ Units: time in neuron time constants; ``steps`` are simulation steps of ``dt``.
 
 This module holds the model itself: neuron constants, networks of rings (single rings, ring
 graphs, lattices), the batched state, its initial value and the neuron-by-neuron reference update.
-The simulators are in [`baselines.rings.simulate`][baselines.rings.simulate].
+The simulators are in [`baselines.rings.spiking`][baselines.rings.spiking].
 """
 
 from __future__ import annotations

@@ -17,7 +17,7 @@ import numpy as np
 
 from ta_envs.validation import check_int_fields
 
-from ..readout import FeatureReservoir
+from ..reservoir_readout import FeatureReservoir
 from .model import (
     LatticeConfig,
     NeuronParams,
@@ -26,7 +26,7 @@ from .model import (
     lattice,
     single_rings,
 )
-from .simulate import Stepper
+from .spiking import Stepper
 
 
 @dataclass(frozen=True)

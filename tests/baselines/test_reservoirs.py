@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from baselines.echo_state import EchoStateConfig, EchoStateNetwork
-from baselines.readout import ridge_fit, ridge_select
+from baselines.reservoir_readout import ridge_fit, ridge_select
 from baselines.reservoir_tasks import DelayLine, Spans, memory_capacity, narma10, narma10_nrmse
 
 
