@@ -14,7 +14,7 @@ from baselines.figures import learning_curves
 from baselines.phases import phases_from_metrics
 from baselines.runs import atomic_write_text, checkpoints, load_model, read_metrics
 from baselines.train import train
-from ta_envs.validation import check_int, check_out_dir
+from ta_envs.validation import InvalidValue, check_int, check_out_dir
 
 from .analysis_figures import rings_figure, tracking_figure
 from .bifurcation import DEFINITIONS, bifurcation_kind, losses_of_stability
@@ -48,7 +48,6 @@ def run_demo(config: DemoConfig) -> dict[str, Any]:
     """Train, track, analyse and write ``report.md`` with its figures; returns the key numbers."""
     out = config.out
     if (out / "report.md").exists() and not (out / "run").exists():
-        from ta_envs.validation import InvalidValue
 
         raise InvalidValue(f"{out} holds a report.md that is not a demo's; choose another --out")
     out.mkdir(parents=True, exist_ok=True)

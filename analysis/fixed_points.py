@@ -37,6 +37,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from baselines.models import require_recurrent
 from ta_envs.validation import InvalidValue, check_float, check_int
 
 from .maps import StepFn, as_step, jacobians
@@ -444,8 +445,6 @@ def sample_states(model: Any, inputs: Tensor | np.ndarray, n: int, noise: float 
     uniformly from the trajectories' bounding box, widened by half its size (plus 0.1) on every
     side: trajectories settle at attractors and rarely pass the saddles between them or the
     attractors they never reach, which these states do."""
-    from baselines.models import require_recurrent
-
     require_recurrent(model, "sample_states")
     check_int("n", n, 1)
     x = torch.as_tensor(np.asarray(inputs), dtype=next(model.parameters()).dtype)

@@ -15,6 +15,7 @@ import torch
 from torch import Tensor
 
 from baselines.models import require_recurrent
+from ta_envs.validation import InvalidType
 
 StepFn = Callable[[Tensor, Tensor], Tensor]
 
@@ -64,7 +65,6 @@ def as_step(model_or_step: Any, analysis: str = "this analysis") -> StepFn:
         return ModelMap(m)
     if callable(model_or_step):
         return model_or_step
-    from ta_envs.validation import InvalidType
 
     raise InvalidType(f"{analysis} needs a model with the recurrent interface or a callable "
                       f"step(h, x), got {type(model_or_step).__name__}")

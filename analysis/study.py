@@ -33,10 +33,14 @@ from baselines.provenance import provenance, run_commits
 from baselines.runs import atomic_write_json, checkpoints, load_model, read_metrics
 from baselines.train import train_seeds
 from baselines.workers import run_jobs
+from ta_envs import make_task
 from ta_envs.progress import iterate
 from ta_envs.validation import InvalidValue, check_int, check_out_dir
 
 from .bifurcation import KINDS, UNTRACKED, bifurcation_loss, counts, losses_of_stability
+from .phase import phase_carry
+from .study_figures import aligned_figure, complexity_figure
+from .subspace import projection_controls, subspace_test
 from .tracking import TrackConfig, Tracking, track_run
 
 STUDIES = ("timing", "complexity", "gated", "retrain", "controls")
@@ -190,7 +194,6 @@ def timing(study: StudyConfig) -> dict[str, Any]:
               "winding_at_birth": [r["bifurcation_winding"] for r in records],
               "runs": records}
     write_study(study, "timing.json", result)
-    from .study_figures import aligned_figure
 
     aligned_figure(runs, records, study.out / "timing_aligned.png")
     return result
@@ -211,8 +214,6 @@ COMPLEXITY: dict[str, tuple[str, dict[str, Any], int]] = {
 
 def complexity(study: StudyConfig, names: Sequence[str] = tuple(COMPLEXITY)) -> dict[str, Any]:
     """The ``complexity`` study (see the module docstring)."""
-    from ta_envs import make_task
-
     bad = [n for n in names if n not in COMPLEXITY]
     if bad:
         raise InvalidValue(f"complexity settings must be among {list(COMPLEXITY)}, got {bad}")
@@ -245,7 +246,6 @@ def complexity(study: StudyConfig, names: Sequence[str] = tuple(COMPLEXITY)) -> 
             "runs": recs}
         write_study(study, "complexity.json", {"settings": rows,
                                                           "iterations": study.iterations})
-    from .study_figures import complexity_figure
 
     complexity_figure(rows, study.out / "complexity.png")
     return rows
@@ -279,8 +279,6 @@ def retrain(study: StudyConfig, period: int = 12) -> dict[str, Any]:
     """The ``retrain`` study: the first ``study.seeds`` solved timing networks retrained on
     ``period`` for ``study.iterations`` iterations, tracked, grouped by the winding m their P = 24
     rings had."""
-    from .subspace import subspace_test
-
     rows = []
     iterations = study.iterations
     for run in iterate(_solved_timing_runs(study)[:study.seeds], "retraining", study.progress):
@@ -324,9 +322,6 @@ def controls(study: StudyConfig, projections: int = 50) -> dict[str, Any]:
     """The ``controls`` study: subspace readout vs random 3-D projections and the top-3 PCs, and
     the phase carried across switches, on every solved timing network among seeds
     ``0 .. study.seeds - 1``."""
-    from .phase import phase_carry
-    from .subspace import projection_controls, subspace_test
-
     rows = []
     for run in iterate(_solved_timing_runs(study, study.seeds), "controls", study.progress):
         model, task, _ = load_model(checkpoints(run)[-1])

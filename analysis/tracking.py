@@ -39,6 +39,7 @@ from ta_envs import make_dataset
 from ta_envs.progress import iterate
 from ta_envs.validation import InvalidValue, check_float, check_int, check_int_fields
 
+from . import fixed_points, orbits
 from .fixed_points import FixedPoints, find_fixed_points, sample_states
 from .maps import as_step
 from .orbits import find_periodic_orbits
@@ -259,7 +260,6 @@ def _code_digest() -> str:
 
     import baselines.models as models
 
-    from . import fixed_points, orbits
 
     h = hashlib.sha256()
     for mod in (fixed_points, orbits, models):

@@ -20,6 +20,8 @@ from ta_envs.validation import (
     check_str,
 )
 
+from .models import check_arch_options, head_spec
+
 #: Config fields that may differ between a checkpoint and the run resuming from it.
 RESUMABLE_CHANGES = ("iterations", "checkpoint_every", "checkpoint_at", "device", "threads",
                      "stop_at_td", "continue_after_stop", "init_from", "tensorboard")
@@ -103,8 +105,6 @@ class TrainConfig:
 
     def validate(self) -> None:
         """Clear errors for bad settings, before any work starts. Imports no user module."""
-        from .models import check_arch_options
-
         check_str("task", self.task)
         check_str("arch", self.arch)
         check_int_fields(self, ("hidden", "batch", "seq_len", "eval_every", "eval_size",
@@ -131,7 +131,6 @@ class TrainConfig:
                 raise InvalidValue(f"init_from must be an existing checkpoint file, got "
                                    f"{self.init_from!r}")
         task = self.make_task()
-        from .models import head_spec
 
         head_spec(task)  # refuses targets no head supports
         per_step = self.step_bytes(task)

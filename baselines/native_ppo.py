@@ -64,6 +64,7 @@ from ta_envs.validation import (
 )
 
 from .config import TrainConfig
+from .figures import rl_curves
 from .models import (
     BUILTIN,
     build_model,
@@ -82,10 +83,12 @@ from .runs import (
     checkpoints,
     load_checkpoint,
     load_weights,
+    read_metrics,
     remove_checkpoints,
     save_rl_checkpoint,
 )
 from .train import DeferredInterrupt
+from .workers import run_jobs
 
 ALGO = "native-ppo"
 #: Training env ``i`` of seed ``s`` is seeded ``TRAIN_SEED_BASE + s * n_envs + i`` (the evaluation
@@ -699,10 +702,6 @@ def train_seeds_native(cfg: NativePPOConfig, seeds: Sequence[int], out: str | Pa
     """One run per seed in ``out/seed_XXX`` (worker processes, or Ray tasks with
     ``backend="ray"``), then ``summary.json`` (per seed: final evaluation, frames to solve) and
     ``learning_curves.png``; returns the summary."""
-    from .figures import rl_curves
-    from .runs import read_metrics
-    from .workers import run_jobs
-
     if len(seeds) == 0:
         raise InvalidValue("seeds must name at least one seed")
     out = Path(out)

@@ -29,6 +29,8 @@ import numpy as np
 
 from ta_envs.validation import InvalidValue
 
+from .runs import read_metrics
+
 
 @dataclass(frozen=True)
 class Phases:
@@ -121,7 +123,6 @@ def phases_from_metrics(metrics: Sequence[dict[str, Any]] | str | Path, **kw: An
     """Phases from a run's ``metrics.jsonl`` (path, run directory, or parsed lines), using the
     held-out ``val_td_acc`` / ``val_ti_acc`` entries."""
     if isinstance(metrics, (str, Path)):
-        from .runs import read_metrics
 
         p = Path(metrics)
         metrics = read_metrics(p if p.is_dir() else p.parent)

@@ -36,10 +36,13 @@ from torch import nn
 
 import ta_envs  # noqa: F401  (registers the ids)
 from ta_envs.envs import TaskVectorEnv
-from ta_envs.validation import InvalidValue, check_int_fields
+from ta_envs.validation import InvalidValue, check_int, check_int_fields
 
-from .models import readout_of, require_recurrent
+from .figures import rl_curves
+from .models import build_model, check_arch_options, readout_of, require_recurrent
 from .provenance import with_provenance
+from .runs import atomic_write_json
+from .workers import run_parallel
 
 ALGOS = ("ppo", "ppo-framestack", "recurrent-ppo")
 CORES = ("lstm", "gru", "rnn")
@@ -185,7 +188,6 @@ def make_core(core: str, input_size: int, hidden_size: int, num_layers: int = 1)
     with the recurrent interface (a built-in name or ``module:Class``) through an adapter."""
     if core in ("gru", "rnn"):
         return _LSTMShaped(input_size, hidden_size, num_layers, core)
-    from .models import build_model
 
     return _CoreAdapter(build_model(core, input_size, hidden_size, hidden_size), input_size,
                         hidden_size)
@@ -245,7 +247,6 @@ class RLConfig:
         if self.algo not in ALGOS:
             raise InvalidValue(f"algo must be one of {ALGOS}, got {self.algo!r}")
         if self.core not in CORES:
-            from .models import check_arch_options
 
             check_arch_options(self.core, None, None, {})  # a built-in name or module:Class
         if self.core != "lstm" and self.algo != "recurrent-ppo":
@@ -408,11 +409,7 @@ def train_seeds_rl(config: RLConfig, seeds: Sequence[int], out: str | Path, work
     ``summary.json`` and ``learning_curves.png``; returns the summary."""
     from dataclasses import replace
 
-    from ta_envs.validation import InvalidValue, check_int
 
-    from .figures import rl_curves
-    from .runs import atomic_write_json
-    from .workers import run_parallel
 
     check_int("workers", workers, 1)
     if len(seeds) == 0:

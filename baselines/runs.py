@@ -38,7 +38,8 @@ from torch import nn
 from ta_envs import Task
 from ta_envs.validation import InvalidValue, UsageError
 
-from .config import TrainConfig
+from .config import RESUMABLE_CHANGES, TrainConfig
+from .models import BUILTIN, build_model, head_spec
 
 CHECKPOINT_FORMAT = "ta-envs-checkpoint/1"
 #: A native-PPO checkpoint: the same keys (``config`` is the core's supervised twin, so
@@ -377,7 +378,6 @@ def load_checkpoint(path: str | Path, config: TrainConfig | None = None) -> Chec
         raise InvalidValue(f"checkpoint {str(path)!r} is a native-ppo checkpoint; a training run "
                            "cannot resume from it (start one with init_from=... instead)")
     if config is not None:
-        from .config import RESUMABLE_CHANGES
 
         check_same_run(path, cfg.to_dict(), config.to_dict(), RESUMABLE_CHANGES)
     return Checkpoint(path, int(state["iteration"]), cfg, state["model"], state["optimizer"], rng,
@@ -398,8 +398,6 @@ def check_same_run(path: str | Path, stored: Mapping[str, Any], mine: Mapping[st
 def make_model(config: TrainConfig, task: Task | None = None,
                generator: torch.Generator | None = None) -> nn.Module:
     """A freshly initialised model for ``config`` (imports a user architecture)."""
-    from .models import build_model, head_spec
-
     task = config.make_task() if task is None else task
     out, _ = head_spec(task)
     return build_model(config.arch, int(task.obs_table.shape[1]), config.hidden, out,
@@ -428,7 +426,6 @@ def load_model(checkpoint: str | Path, arch: str | None = None
     """
     ck = load_checkpoint(checkpoint)
     cfg = replace(ck.config, device="cpu")
-    from .models import BUILTIN
 
     if cfg.arch not in BUILTIN:
         if arch is None:

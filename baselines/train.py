@@ -29,7 +29,7 @@ from torch import Tensor, nn
 
 from ta_envs import Task, make_dataset
 from ta_envs.progress import progress as progress_reporter
-from ta_envs.validation import Interrupted, check_int
+from ta_envs.validation import Interrupted, InvalidValue, check_int
 
 from .config import TrainConfig, resolve_device
 from .models import eval_chunk, head_spec, predict, spectral_radius
@@ -215,7 +215,6 @@ def _resume(session: Session, run_dir: Path, log: MetricsLog, resume: bool) -> t
         start, wall0 = session.restore(existing[-1])
         kept = log.truncate_to(start)
         if not kept or kept[-1].get("it") != start:
-            from ta_envs.validation import InvalidValue
 
             raise InvalidValue(f"{run_dir / 'metrics.jsonl'} has no row for iteration {start} of "
                                f"checkpoint {existing[-1].name}: the log was edited or lost; "
@@ -348,7 +347,6 @@ def train_seeds(config: TrainConfig, seeds: Sequence[int], out_dir: str | Path, 
     in seed order."""
     check_int("workers", workers, 1)
     if len(seeds) == 0:
-        from ta_envs.validation import InvalidValue
 
         raise InvalidValue("seeds must name at least one seed")
     out_dir = Path(out_dir)

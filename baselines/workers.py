@@ -23,7 +23,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from ta_envs.progress import progress
-from ta_envs.validation import check_int
+from ta_envs.validation import InvalidValue, check_int
 
 PR_SET_PDEATHSIG = 1
 
@@ -149,7 +149,6 @@ def run_jobs(fn: Callable[[Any], Any], jobs: Sequence[Any], workers: int = 1,
         try:
             import ray
         except ImportError:
-            from ta_envs.validation import InvalidValue
 
             raise InvalidValue("backend 'ray' needs the ray extra: pip install 'ta-envs[ray]'") \
                 from None
@@ -175,7 +174,6 @@ def run_jobs(fn: Callable[[Any], Any], jobs: Sequence[Any], workers: int = 1,
         finally:
             if started:
                 ray.shutdown()
-    from ta_envs.validation import InvalidValue
 
     if address is not None:
         raise InvalidValue("address applies to backend 'ray' only (--backend ray --address ...)")

@@ -268,14 +268,20 @@ def theory_extrapolation() -> str:
     f = d["full_gd"]
     rows = []
     for i, g in enumerate(d["gammas"]):
+        last = sorted(seed_err[-1] for seed_err in f["error"][i])
         rows.append([f"{g:g}", f"{d['w'][i]:.3f}", f"{d['error_growth_to_longest'][i]:.3g}x",
+                     f"{d['error'][i][-1]:.1e}",
                      f"{f['eig_median'][i]:.3f} [{f['eig_min'][i]:.3f}, {f['eig_max'][i]:.3f}]",
                      f"{f['error_growth_median'][i]:.3g}x [{f['error_growth_min'][i]:.3g}, "
-                     f"{f['error_growth_max'][i]:.3g}]"])
+                     f"{f['error_growth_max'][i]:.3g}]",
+                     f"{last[len(last) // 2]:.1e} [{last[0]:.1e}, {last[-1]:.1e}]"])
     return (_table(["γ", "reduced: learned w", "reduced: error growth T -> 8T",
-                    "full GD: max abs eig W", "full GD: error growth T -> 8T"], rows)
+                    "reduced: error at 8T", "full GD: max abs eig W",
+                    "full GD: error growth T -> 8T", "full GD: error at 8T"], rows)
             + f"\n\nReduced: median over {5 if d.get('quick') else 20} data draws; full GD: "
-              f"median [min, max] over {len(f['seeds'])} seeds (width {f['hidden']}).")
+              f"median [min, max] over {len(f['seeds'])} seeds (width {f['hidden']}). The error "
+              "is the loss relative to the teacher's energy; a growth factor is a "
+              "ratio of two such errors, large when the error at T is tiny.")
 
 
 def theory_weights() -> str:
@@ -291,19 +297,21 @@ def theory_weights() -> str:
                          f"{st['max'][k][i]:.2f}]", f"{ls['median'][k][i]:.3f}",
                          f"{e['loss_ff'][i]:.3f}", f"{e['loss_star'][i]:.3f}"])
     rk = [[n, str(g), _spread({"median": a, "min": b, "max": c}, 2),
-           _spread({"median": a2, "min": b2, "max": c2}, 2), _fmt(x)]
-          for n, g, a, b, c, a2, b2, c2, x in zip(
+           _spread({"median": a2, "min": b2, "max": c2}, 2), _fmt(x), f"{lo:.1e}"]
+          for n, g, a, b, c, a2, b2, c2, x, lo in zip(
               r["names"], r["gammas"], r["rank_delta_stats"]["median"],
               r["rank_delta_stats"]["min"], r["rank_delta_stats"]["max"],
               r["rank_stats"]["median"], r["rank_stats"]["min"], r["rank_stats"]["max"],
-              r["rank0_stats"]["median"])]
+              r["rank0_stats"]["median"], r["loss_stats"]["median"])]
     return (_table(["echo c", "route", "‖W‖₂ after training", "final loss (median)",
                     "reduced feed-forward loss", "reduced optimum loss"], rows)
             + f"\n\n‖W₀‖₂ at init: median {_median(e['norm_w0']):.2f}; {len(e['seeds'])} seeds.\n\n"
             + _table(["task dynamics", "decays γ", "rank of W − W₀", "rank of W",
-                      "rank of W₀ (median)"], rk)
+                      "rank of W₀ (median)", "final loss (median)"], rk)
             + f"\n\nTeacher modes: {r['modes']}; width {r['hidden']}; effective rank = singular "
-              f"values above 5% of the largest; median [min, max] over {len(d['seeds'])} seeds.")
+              f"values above 5% of the largest; median [min, max] over {len(d['seeds'])} seeds. A "
+              "final loss far above the others means the run had not converged, and its rank "
+              "describes an unfinished solution.")
 
 
 def _median(v: Any) -> float:

@@ -13,11 +13,15 @@ from typing import Any
 
 import numpy as np
 
+from baselines.echo_state import EchoStateConfig, EchoStateNetwork
 from baselines.jsonable import to_jsonable
 from baselines.provenance import with_provenance
 from baselines.reservoir_readout import FeatureReservoir
+from baselines.reservoir_tasks import memory_capacity, narma10_nrmse
 from baselines.rings import LatticeConfig, NeuronParams, simulate, single_rings
+from baselines.rings.reservoir import ReservoirConfig, RingReservoir
 from baselines.runs import atomic_write_json
+from ta_envs import make_dataset
 from ta_envs.progress import iterate
 from ta_envs.validation import InvalidValue, check_int_fields, check_seed
 
@@ -116,9 +120,6 @@ class ReservoirSweep:
     def models(self, seed: int) -> list[tuple[str, Callable[[], FeatureReservoir]]]:
         """``(name, build)`` for every model of the sweep at ``seed`` (a fresh reservoir per job:
         a fitted readout belongs to one task)."""
-        from baselines.echo_state import EchoStateConfig, EchoStateNetwork
-        from baselines.rings.reservoir import ReservoirConfig, RingReservoir
-
         out: list[tuple[str, Callable[[], FeatureReservoir]]] = []
         widths = set()
         for m in self.sharing:
@@ -138,8 +139,6 @@ class ReservoirSweep:
 
 def _score(name: str, model: FeatureReservoir, job: str, seed: int, train: int
            ) -> dict[str, Any]:
-    from baselines.reservoir_tasks import memory_capacity, narma10_nrmse
-    from ta_envs import make_dataset
 
     if job == "memory":
         mc, per = memory_capacity(model.features, seed=seed)

@@ -27,6 +27,7 @@ from baselines.runs import atomic_write_json
 from ta_envs.progress import iterate
 from ta_envs.validation import InvalidValue, check_float, check_int, check_out_dir, check_seed
 
+from .ring_figures import lattice_snapshots_figure, lattice_sweep_figure
 from .synchrony import (
     correlation_length,
     defects,
@@ -261,8 +262,6 @@ def summarise(runs: Sequence[LatticeRun]) -> dict[str, Any]:
 def run_lattices(sweep: LatticeSweep) -> list[str]:
     """Every setting (reusing saved ones unless ``force``), ``lattice_summary.json`` and the
     figures; returns report lines."""
-    from .ring_figures import lattice_snapshots_figure, lattice_sweep_figure
-
     out = sweep.out
     out.mkdir(parents=True, exist_ok=True)
     seeds = sweep.seed_list

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from baselines.figures import save_figure, subplots
 
-from .lattices import LatticeRun
 from .period import PeriodResult
 from .synchrony import staggered
+
+if TYPE_CHECKING:  # lattices draws its figures with this module: annotation only
+    from .lattices import LatticeRun
 
 
 def period_figure(res: PeriodResult, path: str | Path) -> Path:

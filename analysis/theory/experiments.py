@@ -20,6 +20,27 @@ from baselines.runs import atomic_write_json
 from ta_envs.progress import iterate
 from ta_envs.validation import InvalidValue, check_out_dir, check_seed
 
+from .integration import integration_experiment
+from .linear_rnn import teacher_correlations
+from .ntk import MODELS, analytic_ntk, init_params, kernel_movement, ntk
+from .properties import (
+    extrapolation,
+    full_extrapolation,
+    learning_order,
+    order_task,
+    orthonormal,
+    tradeoff,
+)
+from .theory_figures import (
+    extrapolation_figure,
+    integration_figure,
+    ntk_figure,
+    order_figure,
+    tradeoff_figure,
+    weights_figure,
+)
+from .weights import echo_weights, rank_of_w
+
 EXPERIMENTS = ("order", "extrapolation", "tradeoff", "weights", "ntk", "integration")
 
 
@@ -44,8 +65,6 @@ class TheoryConfig:
 
 
 def _order(out: Path, quick: bool, seed: int) -> dict[str, Any]:
-    from .properties import learning_order, order_task
-    from .theory_figures import order_figure
 
     s, labels = order_task(3)
     res = learning_order(s, labels, steps=3000 if quick else 4000, seed=seed)
@@ -57,8 +76,6 @@ def _order(out: Path, quick: bool, seed: int) -> dict[str, Any]:
 
 
 def _extrapolation(out: Path, quick: bool, seed: int, progress: bool) -> dict[str, Any]:
-    from .properties import extrapolation, full_extrapolation
-    from .theory_figures import extrapolation_figure
 
     gammas = [0.5, 0.8, 0.9, 1.0, 1.05, 1.1]
     res = extrapolation(gammas, steps=4000 if quick else 20000, draws=5 if quick else 20,
@@ -86,8 +103,6 @@ def _extrapolation(out: Path, quick: bool, seed: int, progress: bool) -> dict[st
 
 
 def _weights(out: Path, quick: bool, seed: int) -> dict[str, Any]:
-    from .theory_figures import weights_figure
-    from .weights import echo_weights, rank_of_w
 
     seeds = [seed, seed + 1] if quick else list(range(seed, seed + 5))
     steps = 1500 if quick else 6000
@@ -107,8 +122,6 @@ def _weights(out: Path, quick: bool, seed: int) -> dict[str, Any]:
 
 
 def _tradeoff(out: Path, quick: bool, seed: int) -> dict[str, Any]:
-    from .properties import tradeoff
-    from .theory_figures import tradeoff_figure
 
     res = tradeoff(np.linspace(0.0, 2.0, 11 if quick else 41), steps=5000 if quick else 20000,
                    w0=(0.05, 0.5, 0.9))
@@ -121,10 +134,6 @@ def _tradeoff(out: Path, quick: bool, seed: int) -> dict[str, Any]:
 def _ntk(out: Path, quick: bool, seed: int, progress: bool) -> dict[str, Any]:
     import torch
 
-    from .linear_rnn import teacher_correlations
-    from .ntk import MODELS, analytic_ntk, init_params, kernel_movement, ntk
-    from .properties import orthonormal
-    from .theory_figures import ntk_figure
 
     rng = np.random.default_rng(seed)
     r, T = 3, 6
@@ -164,8 +173,6 @@ INTEGRATION_VARIANTS: dict[str, dict[str, Any]] = {
 
 
 def _integration(out: Path, quick: bool, seed: int) -> dict[str, Any]:
-    from .integration import integration_experiment
-    from .theory_figures import integration_figure
 
     seeds = [seed] if quick else [seed, seed + 1, seed + 2]
     variants: dict[str, Any] = {}

@@ -22,7 +22,10 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from ta_envs import __version__
+
 from ..config import TrainConfig
+from ..models import BUILTIN, resolve_arch
 from ..runs import atomic_write_json
 from .protocol import CONDITIONS, EVAL_SEQUENCES, PROTOCOL
 
@@ -37,10 +40,6 @@ def _file_hash(path: str, mtime_ns: int) -> str:
 
 def model_source_hash(arch: str) -> str:
     """SHA-256 (hex, 16 chars) of the code that defines ``arch`` (see the module docstring)."""
-    from ta_envs import __version__
-
-    from ..models import BUILTIN, resolve_arch
-
     h = hashlib.sha256()
     if arch in BUILTIN:
         h.update(f"ta-envs {__version__}".encode())

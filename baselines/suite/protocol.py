@@ -32,6 +32,9 @@ from ta_envs.validation import (
     check_str,
 )
 
+from ..config import check_device
+from ..models import check_arch_options
+
 PROTOCOL = "ta-envs-suite/2"
 LENGTHS = (1, 4, 16)
 SHIFTS = {"sparse": 0.25, "dense": 3.0}
@@ -106,8 +109,6 @@ class SuiteConfig:
     mechanism: bool = True  #: classify what each recurrent network keeps time with
 
     def __post_init__(self) -> None:
-        from ..config import check_device
-        from ..models import check_arch_options
 
         check_str("arch", self.arch)
         object.__setattr__(self, "model_kw", dict(self.model_kw))

@@ -14,12 +14,20 @@ from typing import Any
 
 import numpy as np
 
+from ta_envs import __version__
 from ta_envs.validation import InvalidValue, check_int
 
 from ..config import TrainConfig, resolve_device
-from ..models import BUILTIN, ModelError, count_parameters, width_for_budget
+from ..models import (
+    BUILTIN,
+    ModelError,
+    count_parameters,
+    has_recurrent_interface,
+    head_spec,
+    width_for_budget,
+)
 from ..provenance import provenance
-from ..runs import atomic_write_json, checkpoints, load_model, read_metrics
+from ..runs import atomic_write_json, checkpoints, load_model, make_model, read_metrics
 from ..train import DivergedError, train
 from ..workers import run_jobs
 from .cache import model_source_hash, read_result, run_key, write_result
@@ -95,7 +103,6 @@ def _mechanism(job: dict[str, Any], run_dir: Path, task: SuiteTask, model: Any =
     fn_name = job.get("mechanism_fn")
     if not fn_name or not _periodic(task):
         return None
-    from ..models import has_recurrent_interface
 
     if model is None:
         model, _, _ = load_model(checkpoints(run_dir)[-1], arch=job["config"]["arch"])
@@ -126,7 +133,6 @@ def environment(config: SuiteConfig, source: str) -> dict[str, Any]:
     """Versions, device, git commit and model source hash recorded with a report."""
     import torch
 
-    from ta_envs import __version__
 
     return {"ta_envs": __version__, "torch": torch.__version__, "numpy": np.__version__,
             "python": platform.python_version(), "device": resolve_device(config.device),
@@ -137,15 +143,12 @@ def environment(config: SuiteConfig, source: str) -> dict[str, Any]:
 def resolve_width(config: SuiteConfig) -> tuple[int, int]:
     """``(hidden_size, parameter count)`` on the ladder's first task (the count of every task is
     recorded too; inputs and outputs differ by task)."""
-    from ..runs import make_model
-
     first = config.selected()[0]
     probe = TrainConfig(task=first.task, task_kwargs=dict(first.kwargs), arch=config.arch,
                         hidden=config.hidden or 1, model_kw=dict(config.model_kw),
                         init=config.init, gain=config.gain, **RECIPE)
     task = probe.make_task()
     if config.params is not None:
-        from ..models import head_spec
 
         out, _ = head_spec(task)
         hidden, _ = width_for_budget(config.arch, config.params, int(task.obs_table.shape[1]), out,
