@@ -24,11 +24,12 @@ from .tracking import TrackConfig, track_run
 
 @dataclass(frozen=True)
 class DemoConfig:
-    """Where to write, which seed (1 shows all three phases within about 700 iterations), the
+    """Where to write, which seed (2: plateau, a Neimark-Sacker bifurcation at iteration 240 and
+    solving at 610, at the commit of the timing study), the
     iteration budget."""
 
     out: Path
-    seed: int = 1
+    seed: int = 2
     iterations: int = 2500
     track_every: int = 2
     progress: bool = True

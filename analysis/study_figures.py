@@ -14,11 +14,12 @@ from baselines.runs import read_metrics
 from .tracking import Tracking
 
 KIND_COLORS = {"neimark-sacker": "tab:red", "period-doubling": "tab:purple",
-               "pitchfork": "tab:green", "saddle-node": "tab:orange", "other": "grey", None: "k"}
+               "pitchfork": "tab:green", "saddle-node": "tab:orange", "other": "grey",
+               "untracked": "tab:blue", None: "k"}
 
 
 def aligned_figure(runs: Sequence[tuple[Path, Tracking]], records: Sequence[dict[str, Any]],
-                   path: str | Path) -> Path:
+                   path: str | Path, dpi: int = 80) -> Path:
     """Held-out TD accuracy of every seed against iterations since its bifurcation (seeds without
     one are left out), coloured by the bifurcation's type; the right panel: |λ_max| of the tracked
     point of the symbol that bifurcates, aligned the same way."""
@@ -48,7 +49,7 @@ def aligned_figure(runs: Sequence[tuple[Path, Tracking]], records: Sequence[dict
     if handles:
         ax[0].legend(handles=handles, fontsize=7, loc="lower right")
     fig.suptitle(f"{n} seeds aligned at their bifurcation", fontsize=10)
-    return save_figure(fig, path)
+    return save_figure(fig, path, dpi=dpi)
 
 
 def complexity_figure(rows: dict[str, Any], path: str | Path) -> Path:

@@ -1,7 +1,9 @@
 """Where a result came from: the ``provenance`` record every results JSON carries.
 
 ``provenance()`` returns ``git_commit`` (None outside a git checkout), ``dirty`` (uncommitted
-changes to tracked files), ``versions`` (python, numpy, torch, gymnasium, ta-envs, and any other
+changes to tracked files other than committed results: a study that writes its JSON into
+``benchmarks/results`` and then runs the next study is not made by changed code), ``versions``
+(python, numpy, torch, gymnasium, ta-envs, and any other
 named package that is installed), ``threads`` (torch's intra-op threads), ``platform`` and
 ``command`` (the command line, or what the caller names).
 """
@@ -18,6 +20,8 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("numpy", "torch", "gymnasium", "ta-envs")
+#: Tracked paths whose changes are results, not code (``dirty`` ignores them).
+RESULT_PATHS = ("benchmarks/results/",)
 
 
 def _git(*args: str) -> str | None:
@@ -42,8 +46,11 @@ def provenance(command: str | None = None, packages: Sequence[str] = ()) -> dict
     if "torch" in sys.modules:
         threads = int(sys.modules["torch"].get_num_threads())
     status = _git("status", "--porcelain", "--untracked-files=no")
+    changed = None if status is None else [
+        line[3:] for line in status.splitlines()
+        if not line[3:].strip('"').startswith(RESULT_PATHS)]
     return {"git_commit": _git("rev-parse", "HEAD"),
-            "dirty": None if status is None else bool(status),
+            "dirty": None if changed is None else bool(changed),
             "versions": {"python": platform.python_version(),
                          **{p: _version(p) for p in (*PACKAGES, *packages)}},
             "threads": threads, "platform": platform.platform(),

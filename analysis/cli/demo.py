@@ -10,7 +10,7 @@ from ta_envs.cli import Command
 def add_arguments(p: argparse.ArgumentParser) -> None:
     """Options of ``ta-envs demo``."""
     p.add_argument("--out", default="ta_envs_demo")
-    p.add_argument("--seed", type=int, default=1, help="default: a seed showing all phases")
+    p.add_argument("--seed", type=int, default=2, help="default: a seed showing all phases")
     p.add_argument("--iterations", type=int, default=2500)
     p.add_argument("--quiet", action="store_true")
 

@@ -54,3 +54,19 @@ def test_training_and_the_suite_write_provenance(tmp_path):
     on_disk = json.loads((tmp_path / "s" / "results.json").read_text())
     assert on_disk["provenance"]["versions"]["torch"] == torch.__version__
     assert rep["provenance"]["git_commit"] == on_disk["provenance"]["git_commit"]
+
+
+@pytest.mark.parametrize("status, dirty", [
+    (" M benchmarks/results/analysis/timing.json", False),  # a study wrote its result
+    (" M benchmarks/results/a.json\n M baselines/train.py", True),  # and code changed too
+    (" M analysis/study.py", True),
+    ("", False),
+])
+def test_dirty_means_changed_code_not_written_results(monkeypatch, status, dirty):
+    import baselines.provenance as prov
+
+    def fake_git(*args: str) -> str | None:
+        return status if args[0] == "status" else "abc"
+
+    monkeypatch.setattr(prov, "_git", fake_git)
+    assert prov.provenance()["dirty"] is dirty
