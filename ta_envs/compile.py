@@ -142,6 +142,13 @@ class CompiledAutomaton:
         return int(self.next_config.shape[1])
 
     @cached_property
+    def minimal_class(self) -> np.ndarray:
+        """``[C]`` int64: the minimal machine's state of each configuration."""
+        out = minimal_classes(self.next_config, self.output)
+        out.setflags(write=False)
+        return out
+
+    @cached_property
     def num_minimal(self) -> int:
         """Configurations after minimising the input/output machine: the task's complexity."""
         t0 = time.perf_counter()
@@ -324,9 +331,16 @@ def minimal_size(next_config: np.ndarray, output: np.ndarray) -> int:
     """Number of states of the minimal Mealy machine equivalent to ``(next_config [n, S],
     output [n, S])``, all states reachable: Hopcroft's partition refinement, ``O(S n log n)``,
     started from the partition by output rows."""
+    classes = minimal_classes(next_config, output)
+    return int(classes.max()) + 1 if len(classes) else 0
+
+
+def minimal_classes(next_config: np.ndarray, output: np.ndarray) -> np.ndarray:
+    """``[n]`` int64: the minimal machine's state of each configuration (classes numbered
+    ``0..k-1`` in order of first appearance), by :func:`minimal_size`'s partition refinement."""
     n, S = next_config.shape
     if n == 0:
-        return 0
+        return np.zeros(0, np.int64)
     _, block0 = np.unique(output, axis=0, return_inverse=True)
     block0 = block0.reshape(-1)
     # refinable partition: elems sorted by block; each block is the slice [first, end)
@@ -393,4 +407,8 @@ def minimal_size(next_config: np.ndarray, output: np.ndarray) -> int:
                 if item not in in_work:
                     in_work.add(item)
                     work.append(item)
-    return nb
+    _, first_seen = np.unique(np.asarray(block_of), return_index=True)
+    renumber = np.empty(nb, np.int64)
+    renumber[np.asarray(block_of)[np.sort(first_seen)]] = np.arange(len(first_seen))
+    classes: np.ndarray = renumber[np.asarray(block_of)]
+    return classes
