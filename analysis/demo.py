@@ -81,7 +81,8 @@ def run_demo(config: DemoConfig) -> dict[str, Any]:
         f"64-unit tanh RNN on `TemporalFlipFlop-v0` (P = 24), seed {config.seed}, SGD lr {cfg.lr} "
         f"momentum {cfg.momentum}, orthogonal W_hh, gradient clipping {cfg.grad_clip}, batch "
         f"{cfg.batch} x {cfg.seq_len} steps; {result.iterations} iterations in {result.wall_s:.0f} s "
-        f"of training (summed over every session of the run; {train_s:.0f} s in this call), the "
+        f"of training (summed over every session of the run; this call's train() took {train_s:.0f} s "
+        f"with its setup), the "
         f"whole demo call {wall:.0f} s. One seed: see the results pages for the spread over 30.",
         "", "## 1. The learning phases", "", "![learning curves](learning_curves.png)", "",
         "| phase | value |", "|---|---|",

@@ -53,7 +53,8 @@ class MachineScore:
     def to_dict(self) -> dict[str, Any]:
         """Plain data (nan as None)."""
         def clean(a: np.ndarray) -> Any:
-            return np.where(np.isnan(a), None, np.round(a, 6)).tolist()
+            return [clean(r) if r.ndim else None if np.isnan(r) else round(float(r), 6)
+                    for r in a]
 
         return {"score": self.score, "represented": self.represented,
                 "transitions": self.transitions, "recall": clean(self.recall),
