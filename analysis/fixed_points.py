@@ -324,6 +324,32 @@ def find_fixed_points(
     map, such as a tanh network without biases under zero input, has its fixed points in ± pairs,
     and the two members of a pair can have very different basins); a mirrored candidate is kept
     only when it is an isolated root like any other, with 0 hits.
+
+    Args:
+        model_or_step: a model with the recurrent interface, or a callable ``step(h, x)``.
+        inputs: ``[U, I]`` constant inputs (one search per row).
+        initial_states: ``[N, S]`` starting states, used for every input.
+        tol: residual ``‖F(h) − h‖`` below which a point is a root.
+        adam_steps: Adam steps on the speed ``q = ½‖F(h) − h‖²`` before Newton.
+        adam_lr: Adam's learning rate.
+        q_stop: Adam stops for a state once its speed is below this.
+        q_polish: a state slower than this goes to Newton polishing.
+        far_candidates: the slowest far-from-any-root states also given to Newton (recall first:
+            see ``tests/analysis/test_fixed_point_recall*.py``).
+        lm_steps: Levenberg-Marquardt steps for candidates Newton does not converge from.
+        unique_tol: roots closer than this (max-norm) are one point.
+        marginal_tol: ``|λ|`` within this of 1 is called marginal.
+        isolation_tol: the smallest singular value of ``J − I`` below which a root is not isolated.
+        step_tol: Newton stops when its step is below this.
+        mirror: also try ``−h`` for every point found.
+
+    Returns:
+        The points (stable, saddles, marginal), their inputs, eigenvalues, basin counts and the
+        slow points that were not roots.
+
+    Raises:
+        TypeError: a model without the recurrent interface.
+        ValueError: bad shapes or settings.
     """
     step = as_step(model_or_step, "find_fixed_points")
     U = torch.as_tensor(np.asarray(inputs), dtype=torch.float64)

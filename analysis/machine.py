@@ -76,9 +76,24 @@ def _nearest_label(ref: np.ndarray, labels: np.ndarray, states: np.ndarray,
 
 def machine_score(model: Any, task: Task, *, batch: int = 64, length: int | None = None,
                   seed: int = 0, threshold: float = 0.9, reference: int = 8192) -> MachineScore:
-    """Score ``model`` against ``task``'s minimal machine on ``batch`` sequences of ``length``
-    steps (default 4x the episode length; half give the decoder's reference states, at most
-    ``reference`` of them drawn with ``seed``, half are scored)."""
+    """Score ``model`` against ``task``'s minimal machine (see the module).
+
+    Args:
+        model: a model with the recurrent interface.
+        task: an open-loop task (its minimal machine and its dataset).
+        batch: sequences; half give the decoder's reference states, half are scored.
+        length: steps per sequence (default 4x the episode length).
+        seed: the dataset's seed and the reference subsample's.
+        threshold: the recall a minimal state needs to count as represented.
+        reference: at most this many reference states (memory: ``reference x`` scored states).
+
+    Returns:
+        The score in [0, 1], its two factors and their per-state and per-transition detail.
+
+    Raises:
+        TypeError: a model without the recurrent interface.
+        ValueError: a bad batch, length, threshold or reference.
+    """
     rec = require_recurrent(model, "machine_score")
     step = as_step(model, "machine_score")
     check_int("batch", batch, 2)

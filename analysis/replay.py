@@ -135,9 +135,24 @@ def prefix(record: dict[str, Any], iterations: int, spacing: int) -> dict[str, A
 def replay(study_json: str | Path, seeds: int, iterations: int | None = None,
            runs: str | Path | None = None, setting: str | None = None, rtol: float = 0.0,
            progress: bool = True) -> ReplayResult:
-    """Re-run the first ``seeds`` recorded seeds of every block (or of ``setting``) of
-    ``study_json`` and compare them with the record (see the module). ``runs``: where the replayed
-    runs go (default: a temporary folder, removed after)."""
+    """Re-run recorded seeds of a study and compare them with the record (see the module).
+
+    Args:
+        study_json: a study JSON written by ``ta-envs study`` (timing, gated or complexity).
+        seeds: how many recorded seeds of each block to re-run (the first ones).
+        iterations: train only this many iterations and compare what they determine.
+        runs: where the replayed runs go (default: a temporary folder, removed after).
+        setting: only this block (a gated network or a complexity setting).
+        rtol: relative tolerance on floats (0: exact).
+        progress: show a progress bar.
+
+    Returns:
+        Per replayed seed: the fields compared, the scope, and the first difference (or none).
+
+    Raises:
+        ValueError: a missing file, a study without recorded configurations, a bad setting,
+            seed count, iteration count or tolerance.
+    """
     path = Path(study_json)
     if not path.is_file():
         raise InvalidValue(f"study_json {str(path)!r} is not a file")

@@ -289,7 +289,22 @@ def track_run(run_dir: str | Path, out_dir: str | Path | None = None,
     (default ``run_dir/tracking``) and are reused when the call is repeated: a cached row only
     under the same `row_key()` (the checkpoint's bytes, ``config`` and the analysis code), so
     another run's or another config's rows in ``out_dir`` are recomputed, never returned. ``arch``
-    names a user architecture (see [`baselines.runs.load_model()`][baselines.runs.load_model])."""
+    names a user architecture (see [`baselines.runs.load_model()`][baselines.runs.load_model]).
+
+    Args:
+        run_dir: a run directory with checkpoints (``train`` or ``native-ppo``).
+        out_dir: where rows and fixed points go (default ``run_dir/tracking``).
+        config: how many states, the orbit search, the checkpoint stride (``every``), the seed.
+        progress: show a progress bar.
+        arch: a user architecture ``module:Class`` the checkpoints were made with.
+
+    Returns:
+        Per checkpoint and input: fixed points, the tracked point's eigenvalues, stable orbits and
+        tori; with ``bifurcation_at()`` and the events between checkpoints.
+
+    Raises:
+        ValueError: a directory without checkpoints, or bad settings.
+    """
     run_dir = Path(run_dir)
     ckpts = checkpoints(run_dir)
     if not ckpts:

@@ -236,9 +236,26 @@ def _tensorboard(config: TrainConfig, run_dir: Path, start: int) -> Any:
 def train(config: TrainConfig, run_dir: str | Path, resume: bool = True, progress: bool = True,
           on_iteration: Callable[[int], None] | None = None, label: str | None = None
           ) -> RunResult:
-    """Train one run into ``run_dir`` (resuming from its last checkpoint when ``resume``);
-    ``on_iteration(it)`` is called after each completed iteration; ``label`` names the progress
-    bar (default ``"<arch> seed <seed>"``)."""
+    """Train one run into ``run_dir`` (resuming from its last checkpoint when ``resume``).
+
+    Args:
+        config: the whole recipe (task, model, optimiser, budget, checkpoints, stop rule).
+        run_dir: the run directory (``config.json``, ``metrics.jsonl``, ``checkpoints/``); one
+            writer at a time.
+        resume: continue from the last checkpoint (exactly: model, optimiser and data stream).
+        progress: show a progress bar with an ETA.
+        on_iteration: called with the iteration number after each completed iteration.
+        label: the progress bar's name (default ``"<arch> seed <seed>"``).
+
+    Returns:
+        The last iteration done, its metrics row and the training time summed over sessions.
+
+    Raises:
+        ValueError: a run directory of another configuration, or a bad configuration.
+        RunLockedError: another process is writing ``run_dir``.
+        DivergedError: the loss became non-finite (the run is recorded as failed).
+        Interrupted: SIGINT or SIGTERM (after a checkpoint is written).
+    """
     run_dir = Path(run_dir)
     with RunLock(run_dir):
         torch.set_num_threads(config.threads)

@@ -32,7 +32,20 @@ CLOSED_LOOP: tuple[str, ...] = ("IntervalReproduction-v0",)
 
 
 def make_task(task: str | Task | TimedAutomaton | Mapping[str, Any], **kwargs: Any) -> Task:
-    """A `Task` from a registered id (with factory kwargs), an automaton, or a Task."""
+    """A `Task` from a registered id (with factory kwargs), an automaton, or a Task.
+
+    Args:
+        task: a registered id (``ta-envs list``), a ``Task``, a ``TimedAutomaton``, its dict form,
+            JSON text or a JSON path.
+        **kwargs: the id's factory arguments (e.g. ``period=12``).
+
+    Returns:
+        The task: automaton, symbol distribution, episode length and encodings.
+
+    Raises:
+        TypeError: ``task`` of another type, or a kwarg the factory does not take.
+        ValueError: an unknown or closed-loop id, or a bad factory argument.
+    """
     if isinstance(task, Task):
         if kwargs:
             raise InvalidValue(f"task kwargs {sorted(kwargs)} given with a ready-made Task")

@@ -238,11 +238,24 @@ _KERNEL: _Table[_ScheduleKernel] = _Table(_ScheduleKernel)
 
 def rollout(task: Task, symbols: np.ndarray, time_major: bool = False,
             with_configs: bool = False, check: bool = True, fresh: bool = True) -> Rollout:
-    """Simulate ``task`` on ``symbols [B, T]`` (``[T, B]`` if ``time_major``) from the initial
-    configuration; every array of the result has the layout of ``symbols``. ``configs`` is filled
-    only with ``with_configs=True`` (the batch arrays do not need it). ``check=False`` skips the
-    validation of symbols the caller drew itself. ``fresh=False`` lets Θ and the clocks be
-    read-only broadcast views where they depend on t only (no copies)."""
+    """Simulate ``task`` on ``symbols`` from the initial configuration.
+
+    Args:
+        task: the task whose compiled table is stepped.
+        symbols: ``[B, T]`` integer symbol indices (``[T, B]`` if ``time_major``).
+        time_major: the layout of ``symbols`` and of every returned array.
+        with_configs: also return the configuration before each step.
+        check: validate ``symbols`` (skip only for symbols the caller drew itself).
+        fresh: ``False`` lets Θ and the clocks be read-only broadcast views where they depend on
+            t only (no copies).
+
+    Returns:
+        Inputs, targets, TD/TI masks, Θ, clocks (and configurations), in the layout of ``symbols``.
+
+    Raises:
+        TypeError: non-integer symbols.
+        ValueError: symbols out of range or not two-dimensional.
+    """
     comp = task.automaton.compiled
     S = comp.num_symbols
     if check:
