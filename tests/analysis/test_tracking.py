@@ -187,6 +187,21 @@ def test_demo_report_tells_the_story(tmp_path):
     assert f"| TI accuracy >= 99% at iteration | {ph.ti_solved_at} |" in report
     assert "## 2. The bifurcation" in report and "| iteration | input | type |" in report
     assert "| jump |" not in report  # tracking jumps are listed apart from losses of stability
+    # the bifurcation sentence says what the tracking says, with the type defined in one line
+    from analysis.bifurcation import DEFINITIONS, bifurcation_kind
+    from analysis.tracking import assemble
+    from baselines.runs import read_jsonl
+
+    rows = sorted(read_jsonl(tmp_path / "tracking" / "tracking.jsonl"), key=lambda r: r["iteration"])
+    tr = assemble(tmp_path / "run", tmp_path / "tracking", rows)
+    bif = tr.bifurcation_at()
+    if bif is None:
+        assert "every input keeps a stable fixed point to the end" in report
+    else:
+        kind = bifurcation_kind(tr, losses_of_stability(tr))
+        assert f"iteration **{bif}**" in report and f"({DEFINITIONS[kind]})" in report
+    n_losses = sum(s.kind != "jump" for s in losses_of_stability(tr))
+    assert f"Every loss of stability of a tracked point ({n_losses};" in report
 
 
 def test_demo_report_sums_training_time_over_resumes(tmp_path):
