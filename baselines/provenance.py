@@ -46,9 +46,11 @@ def provenance(command: str | None = None, packages: Sequence[str] = ()) -> dict
     if "torch" in sys.modules:
         threads = int(sys.modules["torch"].get_num_threads())
     status = _git("status", "--porcelain", "--untracked-files=no")
+    # porcelain lines are "XY PATH"; _git strips the output, so the first line may have lost
+    # its leading blank: the path is what follows the two status letters
     changed = None if status is None else [
-        line[3:] for line in status.splitlines()
-        if not line[3:].strip('"').startswith(RESULT_PATHS)]
+        line for line in status.splitlines()
+        if not line[2:].lstrip().strip('"').startswith(RESULT_PATHS)]
     return {"git_commit": _git("rev-parse", "HEAD"),
             "dirty": None if changed is None else bool(changed),
             "versions": {"python": platform.python_version(),

@@ -58,6 +58,8 @@ def test_training_and_the_suite_write_provenance(tmp_path):
 
 @pytest.mark.parametrize("status, dirty", [
     (" M benchmarks/results/analysis/timing.json", False),  # a study wrote its result
+    ("M benchmarks/results/a.json\n M benchmarks/results/b.json", False),  # as _git strips it
+    ("M  analysis/study.py", True),  # staged
     (" M benchmarks/results/a.json\n M baselines/train.py", True),  # and code changed too
     (" M analysis/study.py", True),
     ("", False),
