@@ -12,7 +12,9 @@ from ta_envs import temporal_flipflop
 
 CUSTOM = temporal_flipflop(period=6).automaton.to_dict()
 IDS = {"TemporalFlipFlop-v0": {"period": 6}, "RelativeTimingFlipFlop-v0": {},
-       "FlipFlop-v0": {}, "TimedAutomaton-v0": {"automaton": CUSTOM}}
+       "FlipFlop-v0": {}, "TimedAutomaton-v0": {"automaton": CUSTOM},
+       "WordProblem-v0": {"group": "A4", "period": 4},
+       "RandomAutomaton-v0": {"configurations": 12, "seed": 5}}
 
 
 @pytest.mark.parametrize("env_id", IDS)
