@@ -199,7 +199,27 @@ def find_periodic_orbits(
     ``periodic_input=False``: each row of ``inputs [U, I]`` is held constant in turn (period >= 2;
     fixed points are `find_fixed_points()`' job). ``periodic_input=True``: ``inputs [q, I]``
     is one input sequence applied cyclically (step t reads row ``t mod q``); the orbits then have
-    periods that are multiples of q, and ``points[0]`` is the state at input phase 0."""
+    periods that are multiples of q, and ``points[0]`` is the state at input phase 0.
+
+    Args:
+        model_or_step: a model with the recurrent interface, or a callable ``step(h, x)``.
+        inputs: ``[U, I]`` constant inputs, or one ``[q, I]`` periodic input sequence.
+        initial_states: ``[N, S]`` starting states.
+        periodic_input: read ``inputs`` as one periodic sequence.
+        max_period: the longest period searched.
+        transient: steps run before looking for a recurrence.
+        recurrence_tol: a state this close to one ``p`` steps earlier closes an orbit.
+        tol: Newton's residual for an exact orbit.
+        newton_steps: Newton steps on the period-``p`` map.
+        marginal_tol: Floquet multipliers within this of 1 are marginal.
+
+    Returns:
+        The distinct orbits: points, periods, Floquet multipliers, stability and hits.
+
+    Raises:
+        TypeError: a model without the recurrent interface.
+        ValueError: bad shapes or settings.
+    """
     step = as_step(model_or_step, "find_periodic_orbits")
     U = torch.as_tensor(np.asarray(inputs), dtype=torch.float64)
     U = U[None] if U.ndim == 1 else U

@@ -359,9 +359,23 @@ def _train_job(job: tuple[dict[str, Any], str, bool]) -> str:
 
 def train_seeds(config: TrainConfig, seeds: Sequence[int], out_dir: str | Path, workers: int = 1,
                 resume: bool = True, progress: bool = True) -> list[Path]:
-    """One run per seed in ``out_dir/seed_XXX`` (in worker processes that die with this one when
-    ``workers > 1``; each run resumes from its own last checkpoint). Returns the run directories
-    in seed order."""
+    """One run per seed in ``out_dir/seed_XXX``.
+
+    Args:
+        config: the recipe; its ``seed`` is replaced by each seed.
+        seeds: the seeds (one run each).
+        out_dir: the folder that holds ``seed_XXX`` run directories.
+        workers: worker processes (they die with this one); each run resumes from its own last
+            checkpoint.
+        resume: continue existing runs.
+        progress: show progress bars.
+
+    Returns:
+        The run directories, in seed order.
+
+    Raises:
+        ValueError: no seeds, a bad worker count, or a run directory of another configuration.
+    """
     check_int("workers", workers, 1)
     if len(seeds) == 0:
 

@@ -81,7 +81,20 @@ class IntervalTask:
 
 def interval_reproduction(min_interval: int = 4, max_interval: int = 12, max_ready: int = 8,
                           tolerance: int = 0) -> IntervalTask:
-    """The Ready-Set-Go task (``IntervalReproduction-v0``); see `IntervalTask`."""
+    """The Ready-Set-Go task (``IntervalReproduction-v0``); see `IntervalTask`.
+
+    Args:
+        min_interval: the shortest ready-set interval (steps).
+        max_interval: the longest one (at most 256).
+        max_ready: ``ready`` comes at a step drawn from ``1..max_ready``.
+        tolerance: a go within this many steps of the interval still hits (below min_interval).
+
+    Returns:
+        The automaton and its cue schedule.
+
+    Raises:
+        ValueError: an argument out of range.
+    """
     lo = check_int("min_interval", min_interval, 1)
     hi = check_int("max_interval", max_interval, lo, 256)
     r = check_int("max_ready", max_ready, 1, 256)

@@ -225,6 +225,21 @@ def make_dataset(
     """Supervised batches of a registered id (``task_kwargs`` override its defaults), a
     [`Task`][ta_envs.tasks.Task], or an automaton (object, dict, JSON path).
 
+    Args:
+        task: a registered open-loop id, a ``Task`` or an automaton.
+        batch_size: sequences per batch.
+        seq_len: steps per sequence.
+        seed: the one seed of the symbol stream (None: fresh entropy).
+        batch_first: ``[B, T, ...]`` arrays (False: ``[T, B, ...]``).
+        **task_kwargs: the id's factory arguments.
+
+    Returns:
+        An endless iterator of batches (``next(ds)``), with ``split``, ``sample`` and ``torch``.
+
+    Raises:
+        TypeError: a bad task or argument type.
+        ValueError: a bad size, seed or task argument, or a batch over the memory budget.
+
     >>> ds = make_dataset("TemporalFlipFlop-v0", batch_size=64, seq_len=96, seed=0, period=24)
     >>> b = next(ds); b.inputs.shape, b.targets.shape
     ((64, 96, 2), (64, 96))

@@ -67,6 +67,17 @@ def word_problem(group: str = "S3", period: int | None = None, episode_length: i
     symbol applies its generator followed by the first generator ``c`` (``g -> g * s * c``), a
     temporal word problem (for parity: the parity of the ``a`` count plus the number of steps
     spent in second halves). Θ is the half of the day (0 or 1) when ``period`` is given.
+
+    Args:
+        group: the group (or ``parity``).
+        period: the hidden day's length for the temporal variant (None: plain word problem).
+        episode_length: steps per episode.
+
+    Returns:
+        The task (``|G|`` locations, or ``|G| x P`` configurations with a period).
+
+    Raises:
+        ValueError: an unknown group, or a period or episode length out of range.
     """
     if not isinstance(group, str):
         raise InvalidValue(f"group must be one of {[*ALIASES, *GROUPS]}, got {group!r}")
@@ -157,6 +168,22 @@ def random_automaton(configurations: int = 16, seed: int = 0, clocks: int = 1,
     configuration table) has exactly ``configurations`` states is returned: the same arguments give
     the same automaton everywhere. ``configurations`` is 2 to 256; a count not reached within
     `MAX_DRAWS` draws is refused.
+
+    Args:
+        configurations: the exact number of minimal configurations (2 to 256).
+        seed: the draw's seed.
+        clocks: periodic clocks (0 to 2; 0 gives a random Moore machine).
+        symbols: alphabet size (i.i.d. uniform symbols).
+        outputs: output classes.
+        guarded: probability that a location-symbol step reads a clock.
+        episode_length: steps per episode.
+
+    Returns:
+        The task; its ``rule`` names the locations and clock periods drawn.
+
+    Raises:
+        TypeError: a non-integer count.
+        ValueError: an argument out of range, or no exact draw within ``MAX_DRAWS``.
     """
     K = check_int("configurations", configurations, 2, 256)
     seed = check_int("seed", seed, 0)
