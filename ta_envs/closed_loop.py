@@ -151,7 +151,7 @@ def _hit(task: IntervalTask) -> np.ndarray:
     return hit
 
 
-class IntervalReproductionEnv(gym.Env[np.ndarray, int]):
+class IntervalReproductionEnv(gym.Env[np.ndarray, Any]):
     """Interval reproduction, Ready-Set-Go (``IntervalReproduction-v0``): closed-loop timing.
 
     ## Description
