@@ -80,8 +80,10 @@ def _provenance(d: dict[str, Any]) -> str:
     if not p:
         return "Provenance: not recorded (made before provenance existed)."
     commit = (p.get("git_commit") or "unknown")[:7]
+    words = str(p.get("command", "?")).split(" ")
+    command = " ".join([words[0].rsplit("/", 1)[-1], *words[1:]])  # the program, not its path
     text = (f"Made at commit `{commit}`{' (uncommitted changes)' if p.get('dirty') else ''} by "
-            f"`{p.get('command', '?')}`, {p.get('threads', '?')} thread(s), "
+            f"`{command}`, {p.get('threads', '?')} thread(s), "
             f"torch {p.get('versions', {}).get('torch', '?')}.")
     runs = d.get("run_commits")
     if runs and runs.get("mixed"):
