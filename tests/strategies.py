@@ -156,3 +156,19 @@ def reference_arrays(a: TimedAutomaton, symbol_idx: Any) -> tuple[Any, Any, Any]
     return (np.array([s["output"] for s in trace]),
             np.array([(s["location"], u) in td for s, u in zip(trace, syms)]),
             np.array([s["clocks"] for s in trace]).reshape(len(syms), len(a.clocks)))
+
+
+def assert_rollout_matches_reference(task: Any, symbols: Any) -> None:
+    """``rollout(task, symbols [B, T])`` equals the reference stepper row by row: targets, TD
+    flags, clocks and the inputs' symbols."""
+    import numpy as np
+
+    from ta_envs import rollout
+
+    r = rollout(task, symbols)
+    for b in range(len(symbols)):
+        out, td, clocks = reference_arrays(task.automaton, symbols[b])
+        np.testing.assert_array_equal(r.targets[b], out)
+        np.testing.assert_array_equal(r.mask_td[b], td)
+        np.testing.assert_array_equal(r.clocks[b], clocks)
+        np.testing.assert_array_equal(r.inputs[b].argmax(-1), symbols[b])
