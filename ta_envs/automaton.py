@@ -211,38 +211,9 @@ class TimedAutomaton:
         if missing:
             raise InvalidValue(f"automaton spec: missing keys {sorted(missing)}")
         locations = _str_list("locations", d["locations"])
-        out = d["output"]
-        if not isinstance(out, Mapping):
-            raise InvalidType("automaton spec: 'output' must map location -> int")
-        extra = set(out) - set(locations)
-        if extra:
-            raise InvalidValue(f"automaton spec: 'output' names unknown locations {sorted(extra)}")
-        lacking = [loc for loc in locations if loc not in out]
-        if lacking:
-            raise InvalidValue(f"automaton spec: 'output' has no value for locations {lacking}")
-        clocks = []
-        for i, c in enumerate(_list("clocks", d.get("clocks", []))):
-            if not isinstance(c, Mapping) or "name" not in c or set(c) - {"name", "period"}:
-                raise InvalidValue(f"automaton spec: clocks[{i}] must be {{'name': str, "
-                                   f"'period': int | null}}, got {c!r}")
-            clocks.append(Clock(c["name"], c.get("period")))
-        edges = []
-        for i, e in enumerate(_list("edges", d["edges"])):
-            need = {"source", "symbol", "target"}
-            if not isinstance(e, Mapping) or not need <= set(e):
-                raise InvalidValue(f"automaton spec: edges[{i}] needs keys {sorted(need)}, got {e!r}")
-            bad = set(e) - need - {"guard", "resets"}
-            if bad:
-                raise InvalidValue(f"automaton spec: edges[{i}] has unknown keys {sorted(bad)}")
-            resets = e.get("resets", ())
-            if isinstance(resets, str) or not isinstance(resets, Sequence):
-                raise InvalidType(f"automaton spec: edges[{i}]: 'resets' must be a list of clock "
-                                  f"names, got {type(resets).__name__} {resets!r}")
-            try:
-                edges.append(Edge(e["source"], e["symbol"], e["target"], e.get("guard", "true"),
-                                  tuple(resets)))
-            except (ValueError, TypeError) as err:
-                raise type(err)(f"automaton spec: edges[{i}]: {err}") from None
+        out = _spec_outputs(d["output"], locations)
+        clocks = [_spec_clock(i, c) for i, c in enumerate(_list("clocks", d.get("clocks", [])))]
+        edges = [_spec_edge(i, e) for i, e in enumerate(_list("edges", d["edges"]))]
         return cls(
             locations=tuple(locations),
             initial=d["initial"],
@@ -325,3 +296,39 @@ def _list(key: str, v: Any) -> list[Any]:
     if isinstance(v, (str, bytes)) or not isinstance(v, Sequence):
         raise InvalidType(f"automaton spec: {key!r} must be a list, got {type(v).__name__} {v!r}")
     return list(v)
+
+
+def _spec_outputs(out: Any, locations: list[str]) -> Mapping[str, Any]:
+    if not isinstance(out, Mapping):
+        raise InvalidType("automaton spec: 'output' must map location -> int")
+    extra = set(out) - set(locations)
+    if extra:
+        raise InvalidValue(f"automaton spec: 'output' names unknown locations {sorted(extra)}")
+    lacking = [loc for loc in locations if loc not in out]
+    if lacking:
+        raise InvalidValue(f"automaton spec: 'output' has no value for locations {lacking}")
+    return out
+
+
+def _spec_clock(i: int, c: Any) -> Clock:
+    if not isinstance(c, Mapping) or "name" not in c or set(c) - {"name", "period"}:
+        raise InvalidValue(f"automaton spec: clocks[{i}] must be {{'name': str, "
+                           f"'period': int | null}}, got {c!r}")
+    return Clock(c["name"], c.get("period"))
+
+
+def _spec_edge(i: int, e: Any) -> Edge:
+    need = {"source", "symbol", "target"}
+    if not isinstance(e, Mapping) or not need <= set(e):
+        raise InvalidValue(f"automaton spec: edges[{i}] needs keys {sorted(need)}, got {e!r}")
+    bad = set(e) - need - {"guard", "resets"}
+    if bad:
+        raise InvalidValue(f"automaton spec: edges[{i}] has unknown keys {sorted(bad)}")
+    resets = e.get("resets", ())
+    if isinstance(resets, str) or not isinstance(resets, Sequence):
+        raise InvalidType(f"automaton spec: edges[{i}]: 'resets' must be a list of clock "
+                          f"names, got {type(resets).__name__} {resets!r}")
+    try:
+        return Edge(e["source"], e["symbol"], e["target"], e.get("guard", "true"), tuple(resets))
+    except (ValueError, TypeError) as err:
+        raise type(err)(f"automaton spec: edges[{i}]: {err}") from None

@@ -102,40 +102,45 @@ def interval_reproduction(min_interval: int = 4, max_interval: int = 12, max_rea
     sym = {(c, a): f"{c}|{a}" for c in CUES for a in ACTIONS}
     ks = range(lo, hi + 1)
     locs = ("wait", "measure", *(f"set_{k}" for k in ks), "hit", "miss")
-    edges: list[Edge] = []
-    for c in CUES:
-        go = sym[(c, "go")]
-        wait = sym[(c, "wait")]
-        for src in ("wait", "measure"):
-            edges.append(Edge(src, go, "miss"))  # a go before set is early
-        edges.append(Edge("wait", wait, "measure" if c == "ready" else "wait",
-                          resets=("x",) if c == "ready" else ()))
-        if c == "set":  # the interval is read off clock x
-            edges += [Edge("measure", wait, f"set_{k}", _guard(("x", "==", k)), ("y",))
-                      for k in ks]
-            edges.append(Edge("measure", wait, "miss", _guard(("x", "<", lo))))
-            edges.append(Edge("measure", wait, "miss", _guard(("x", ">", hi))))
-        else:
-            edges.append(Edge("measure", wait, "measure",
-                              resets=("x",) if c == "ready" else ()))
-        for k in ks:
-            s = f"set_{k}"
-            edges.append(Edge(s, wait, s, _guard(("y", "<", k + tol))))
-            edges.append(Edge(s, wait, "miss", _guard(("y", ">=", k + tol))))
-            early = k - tol
-            hit = [("y", ">=", early)] if early > 0 else []
-            edges.append(Edge(s, go, "hit", _guard(*hit, ("y", "<=", k + tol))))
-            if early > 0:
-                edges.append(Edge(s, go, "miss", _guard(("y", "<", early))))
-            edges.append(Edge(s, go, "miss", _guard(("y", ">", k + tol))))
-        for end in ("hit", "miss"):
-            edges += [Edge(end, wait, end), Edge(end, go, end)]
+    edges = [e for c in CUES for e in _cue_edges(c, sym[(c, "wait")], sym[(c, "go")], lo, hi, tol)]
     a = TimedAutomaton(locations=locs, initial="wait", alphabet=tuple(sym.values()),
                        clocks=(Clock("x"), Clock("y")), edges=tuple(edges),
                        outputs=tuple(int(loc == "hit") for loc in locs), num_outputs=2,
                        name="interval_reproduction")
     return IntervalTask(a, lo, hi, r, tol, params=dict(min_interval=lo, max_interval=hi,
                                                         max_ready=r, tolerance=tol))
+
+
+def _cue_edges(cue: str, wait: str, go: str, lo: int, hi: int, tol: int) -> list[Edge]:
+    """The Ready-Set-Go automaton's edges on the symbols (``cue``, wait) and (``cue``, go)."""
+    ks = range(lo, hi + 1)
+    ready = cue == "ready"
+    edges = [Edge("wait", go, "miss"), Edge("measure", go, "miss")]  # a go before set is early
+    edges.append(Edge("wait", wait, "measure" if ready else "wait", resets=("x",) if ready else ()))
+    if cue == "set":  # the interval is read off clock x
+        edges += [Edge("measure", wait, f"set_{k}", _guard(("x", "==", k)), ("y",)) for k in ks]
+        edges.append(Edge("measure", wait, "miss", _guard(("x", "<", lo))))
+        edges.append(Edge("measure", wait, "miss", _guard(("x", ">", hi))))
+    else:
+        edges.append(Edge("measure", wait, "measure", resets=("x",) if ready else ()))
+    for k in ks:
+        edges += _interval_edges(f"set_{k}", wait, go, k, tol)
+    for end in ("hit", "miss"):
+        edges += [Edge(end, wait, end), Edge(end, go, end)]
+    return edges
+
+
+def _interval_edges(s: str, wait: str, go: str, k: int, tol: int) -> list[Edge]:
+    """Location ``s`` (set came, interval ``k``): wait until ``k + tol``, hit within ``tol``."""
+    early = k - tol
+    hit = [("y", ">=", early)] if early > 0 else []
+    edges = [Edge(s, wait, s, _guard(("y", "<", k + tol))),
+             Edge(s, wait, "miss", _guard(("y", ">=", k + tol))),
+             Edge(s, go, "hit", _guard(*hit, ("y", "<=", k + tol)))]
+    if early > 0:
+        edges.append(Edge(s, go, "miss", _guard(("y", "<", early))))
+    edges.append(Edge(s, go, "miss", _guard(("y", ">", k + tol))))
+    return edges
 
 
 def _terminal(task: IntervalTask) -> np.ndarray:

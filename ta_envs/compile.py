@@ -196,6 +196,132 @@ def configuration_bound(a: TimedAutomaton) -> int:
     return n
 
 
+def _refuse_too_large(a: TimedAutomaton, bound: int, limit: int, caps: list[int]) -> None:
+    if bound > limit:
+        shape = " x ".join([f"{len(a.locations)} locations"] + [
+            f"{cap + 1} values of clock {c.name!r}" for c, cap in zip(a.clocks, caps)])
+        raise InvalidValue(
+            f"automaton {a.name or '(unnamed)'} has up to {bound:,} configurations ({shape}), above "
+            f"max_configs={limit:,}; use smaller periods or guard constants, or raise the limit with "
+            f"the environment variable TA_ENVS_MAX_CONFIGS if you have ~{bound * 100 // 2**20} MiB")
+
+
+@dataclass(frozen=True, eq=False)
+class _Grid:
+    """Every clock valuation as one grid point ``g`` in ``[0, size)`` (mixed radix)."""
+
+    a: TimedAutomaton
+    caps: list[int]
+    size: int
+    strides: list[int]
+    values: list[np.ndarray]  # clock k's value at each grid point
+    advanced: dict[tuple[bool, ...], np.ndarray]
+
+    @classmethod
+    def of(cls, a: TimedAutomaton, caps: list[int]) -> _Grid:
+        sizes = [cap + 1 for cap in caps]
+        size = int(np.prod(sizes)) if a.clocks else 1
+        strides = [int(np.prod(sizes[k + 1 :])) for k in range(len(sizes))]
+        g = np.arange(size, dtype=np.int64)
+        values = [(g // strides[k]) % sizes[k] for k in range(len(sizes))]
+        return cls(a, caps, size, strides, values, {})
+
+    def advance(self, resets: tuple[bool, ...]) -> np.ndarray:
+        """``[size]``: the grid point after an edge's resets and one clock advance."""
+        if resets not in self.advanced:
+            out = np.zeros(self.size, dtype=np.int64)
+            for k, c in enumerate(self.a.clocks):
+                v = np.zeros(self.size, np.int64) if resets[k] else self.values[k]
+                v = (v + 1) % c.period if c.period is not None else np.minimum(v + 1, self.caps[k])
+                out += v * self.strides[k]
+            self.advanced[resets] = out
+        return self.advanced[resets]
+
+
+_OPS = {"<": np.less, "<=": np.less_equal, "==": np.equal, ">=": np.greater_equal,
+        ">": np.greater}
+
+
+def _edges_by_source_symbol(a: TimedAutomaton) -> dict[tuple[int, int], list[int]]:
+    loc_idx = {loc: i for i, loc in enumerate(a.locations)}
+    sym_idx = {s: i for i, s in enumerate(a.alphabet)}
+    by_src_sym: dict[tuple[int, int], list[int]] = {}
+    for i, e in enumerate(a.edges):
+        by_src_sym.setdefault((loc_idx[e.source], sym_idx[e.symbol]), []).append(i)
+    return by_src_sym
+
+
+def _full_table(a: TimedAutomaton, grid: _Grid, by_src_sym: dict[tuple[int, int], list[int]]
+                ) -> tuple[np.ndarray, np.ndarray]:
+    """Over every (location, grid point) and symbol: the next full index (-1 where not exactly
+    one edge is enabled) and the number of enabled edges, both ``[L * G, S]``."""
+    G, S = grid.size, len(a.alphabet)
+    names = [c.name for c in a.clocks]
+    loc_idx = {loc: i for i, loc in enumerate(a.locations)}
+    full_next = np.full((len(a.locations) * G, S), -1, dtype=np.int64)
+    count = np.zeros((len(a.locations) * G, S), dtype=np.int16)
+    for (loc, s), edge_ids in by_src_sym.items():
+        rows = slice(loc * G, (loc + 1) * G)
+        cnt = np.zeros(G, dtype=np.int16)
+        nxt = np.full(G, -1, dtype=np.int64)
+        for i in edge_ids:
+            e = a.edges[i]
+            mask = np.ones(G, dtype=bool)
+            for at in e.guard.atoms:
+                mask &= _OPS[at.op](grid.values[names.index(at.clock)], at.const)
+            cnt += mask
+            target = loc_idx[e.target] * G + grid.advance(tuple(n in e.resets for n in names))
+            nxt = np.where(mask, target, nxt)
+        count[rows, s] = cnt
+        full_next[rows, s] = np.where(cnt == 1, nxt, -1)
+    return full_next, count
+
+
+def _reachable(full_next: np.ndarray, start: int) -> np.ndarray:
+    """Breadth-first search from ``start``: the reachable full indices in discovery order."""
+    S = full_next.shape[1]
+    flat = full_next.ravel().tolist()
+    seen = bytearray(full_next.shape[0])
+    seen[start] = 1
+    order = [start]
+    head = 0
+    while head < len(order):
+        base = order[head] * S
+        head += 1
+        for n in flat[base : base + S]:
+            if n >= 0 and not seen[n]:
+                seen[n] = 1
+                order.append(n)
+    return np.asarray(order, dtype=np.int64)
+
+
+def _refuse_nondeterminism(a: TimedAutomaton, grid: _Grid, reach: np.ndarray, count: np.ndarray,
+                           by_src_sym: dict[tuple[int, int], list[int]]) -> None:
+    bad = count[reach] != 1
+    if not bad.any():
+        return
+    r, s = np.argwhere(bad)[0]
+    loc, point = divmod(int(reach[r]), grid.size)
+    valuation = {c.name: int(grid.values[k][point]) for k, c in enumerate(a.clocks)}
+    enabled = [i for i in by_src_sym.get((loc, int(s)), []) if a.edges[i].guard.holds(valuation)]
+    what = "no edge is" if not enabled else f"{len(enabled)} edges are"
+    clk = ", ".join(f"{n}={v}" for n, v in valuation.items()) or "no clocks"
+    listed = "; ".join(f"#{i} {a.edges[i].describe()}" for i in enabled)
+    raise InvalidValue(
+        f"location {a.locations[loc]!r}, symbol {a.alphabet[int(s)]!r}, clocks ({clk}): "
+        f"{what} enabled (reachable configuration){': ' + listed if listed else ''}")
+
+
+def _time_dependent(location: np.ndarray, output: np.ndarray, L: int, S: int) -> np.ndarray:
+    """``[n, S]`` bool: reachable configurations of the same location disagree on the output."""
+    lo = np.full((L, S), np.iinfo(np.int64).max, dtype=np.int64)
+    hi = np.full((L, S), -1, dtype=np.int64)
+    np.minimum.at(lo, location, output)
+    np.maximum.at(hi, location, output)
+    td: np.ndarray = (lo != hi)[location]
+    return td
+
+
 def compile_automaton(a: TimedAutomaton, limit: int | None = None,
                       show_progress: bool | None = None) -> CompiledAutomaton:
     """Enumerate reachable configurations of ``a`` and build its tables.
@@ -207,113 +333,33 @@ def compile_automaton(a: TimedAutomaton, limit: int | None = None,
     limit = max_configs() if limit is None else check_int("limit", limit, 1)
     bound = configuration_bound(a)
     caps = _clock_caps(a)
-    if bound > limit:
-        shape = " x ".join([f"{len(a.locations)} locations"] + [
-            f"{cap + 1} values of clock {c.name!r}" for c, cap in zip(a.clocks, caps)])
-        raise InvalidValue(
-            f"automaton {a.name or '(unnamed)'} has up to {bound:,} configurations ({shape}), above "
-            f"max_configs={limit:,}; use smaller periods or guard constants, or raise the limit with "
-            f"the environment variable TA_ENVS_MAX_CONFIGS if you have ~{bound * 100 // 2**20} MiB")
+    _refuse_too_large(a, bound, limit, caps)
     t0 = time.perf_counter()
     show = bound >= PROGRESS_CONFIGS if show_progress is None else show_progress
     bar = progress(4, f"compiling {a.name or 'automaton'} ({bound:,} configurations)", show)
-    L, S, X = len(a.locations), len(a.alphabet), len(a.clocks)
-    sizes = [cap + 1 for cap in caps]
-    G = int(np.prod(sizes)) if X else 1
-    strides = [int(np.prod(sizes[k + 1 :])) for k in range(X)]
-    g = np.arange(G, dtype=np.int64)
-    values = [(g // strides[k]) % sizes[k] for k in range(X)]  # clock k's value at grid point g
-    names = [c.name for c in a.clocks]
-    loc_idx = {loc: i for i, loc in enumerate(a.locations)}
-    sym_idx = {s: i for i, s in enumerate(a.alphabet)}
-
-    # the grid point after the resets of an edge and one clock advance, per distinct reset set
-    advanced: dict[tuple[bool, ...], np.ndarray] = {}
-
-    def advance(resets: tuple[bool, ...]) -> np.ndarray:
-        if resets not in advanced:
-            out = np.zeros(G, dtype=np.int64)
-            for k, c in enumerate(a.clocks):
-                v = np.zeros(G, np.int64) if resets[k] else values[k]
-                v = (v + 1) % c.period if c.period is not None else np.minimum(v + 1, caps[k])
-                out += v * strides[k]
-            advanced[resets] = out
-        return advanced[resets]
-
-    # full table over every (location, grid point): next full index (-1: not exactly one edge)
-    full_next = np.full((L * G, S), -1, dtype=np.int64)
-    count = np.zeros((L * G, S), dtype=np.int16)
-    by_src_sym: dict[tuple[int, int], list[int]] = {}
-    for i, e in enumerate(a.edges):
-        by_src_sym.setdefault((loc_idx[e.source], sym_idx[e.symbol]), []).append(i)
-    ops = {"<": np.less, "<=": np.less_equal, "==": np.equal, ">=": np.greater_equal,
-           ">": np.greater}
-    for (loc, s), edge_ids in by_src_sym.items():
-        rows = slice(loc * G, (loc + 1) * G)
-        cnt = np.zeros(G, dtype=np.int16)
-        nxt = np.full(G, -1, dtype=np.int64)
-        for i in edge_ids:
-            e = a.edges[i]
-            mask = np.ones(G, dtype=bool)
-            for at in e.guard.atoms:
-                mask &= ops[at.op](values[names.index(at.clock)], at.const)
-            cnt += mask
-            target = loc_idx[e.target] * G + advance(tuple(n in e.resets for n in names))
-            nxt = np.where(mask, target, nxt)
-        count[rows, s] = cnt
-        full_next[rows, s] = np.where(cnt == 1, nxt, -1)
+    grid = _Grid.of(a, caps)
+    G = grid.size
+    by_src_sym = _edges_by_source_symbol(a)
+    full_next, count = _full_table(a, grid, by_src_sym)
     bar.update(1)
-
-    # breadth-first search from the initial configuration (numbering = discovery order)
-    start = loc_idx[a.initial] * G
-    flat = full_next.ravel().tolist()
-    seen = bytearray(L * G)
-    seen[start] = 1
-    order = [start]
-    head = 0
-    while head < len(order):
-        base = order[head] * S
-        head += 1
-        for n in flat[base : base + S]:
-            if n >= 0 and not seen[n]:
-                seen[n] = 1
-                order.append(n)
-    del flat
+    reach = _reachable(full_next, a.locations.index(a.initial) * G)
     bar.update(1)
-    reach = np.asarray(order, dtype=np.int64)
-    bad = count[reach] != 1
-    if bad.any():
-        r, s = np.argwhere(bad)[0]
-        cfg = int(reach[r])
-        loc, point = divmod(cfg, G)
-        valuation = {n: int(values[k][point]) for k, n in enumerate(names)}
-        enabled = [i for i in by_src_sym.get((loc, int(s)), [])
-                   if a.edges[i].guard.holds(valuation)]
-        what = "no edge is" if not enabled else f"{len(enabled)} edges are"
-        clk = ", ".join(f"{n}={v}" for n, v in valuation.items()) or "no clocks"
-        listed = "; ".join(f"#{i} {a.edges[i].describe()}" for i in enabled)
+    try:
+        _refuse_nondeterminism(a, grid, reach, count, by_src_sym)
+    except InvalidValue:
         bar.close()
-        raise InvalidValue(
-            f"location {a.locations[loc]!r}, symbol {a.alphabet[int(s)]!r}, clocks ({clk}): "
-            f"{what} enabled (reachable configuration){': ' + listed if listed else ''}")
-
-    index = np.full(L * G, -1, dtype=np.intp)
+        raise
+    index = np.full(full_next.shape[0], -1, dtype=np.intp)
     index[reach] = np.arange(len(reach))
     next_config = index[full_next[reach]]
     del full_next, count
     location = (reach // G).astype(np.intp)
     gp = reach % G
-    clocks = np.stack([values[k][gp] for k in range(X)], axis=1) if X else \
+    clocks = np.stack([v[gp] for v in grid.values], axis=1) if a.clocks else \
         np.zeros((len(reach), 0), np.int64)
-    out_of_loc = np.asarray(a.outputs, dtype=np.int64)
-    output = out_of_loc[location[next_config]]
+    output = np.asarray(a.outputs, dtype=np.int64)[location[next_config]]
     bar.update(1)
-    # time-dependent: for (location, symbol), reachable configurations disagree on the output
-    lo = np.full((L, S), np.iinfo(np.int64).max, dtype=np.int64)
-    hi = np.full((L, S), -1, dtype=np.int64)
-    np.minimum.at(lo, location, output)
-    np.maximum.at(hi, location, output)
-    td = (lo != hi)[location]
+    td = _time_dependent(location, output, len(a.locations), len(a.alphabet))
     bar.update(1)
     bar.close()
     tables = CompiledAutomaton(next_config=next_config, output=output, time_dependent=td,
@@ -335,44 +381,42 @@ def minimal_size(next_config: np.ndarray, output: np.ndarray) -> int:
     return int(classes.max()) + 1 if len(classes) else 0
 
 
-def minimal_classes(next_config: np.ndarray, output: np.ndarray) -> np.ndarray:
-    """``[n]`` int64: the minimal machine's state of each configuration (classes numbered
-    ``0..k-1`` in order of first appearance), by :func:`minimal_size`'s partition refinement."""
+def _inverse_transitions(next_config: np.ndarray) -> tuple[list[list[int]], list[list[int]]]:
+    """Per symbol ``s``, CSR lists: the predecessors of ``t`` are ``idx[s][ptr[s][t]:ptr[s][t+1]]``."""
     n, S = next_config.shape
-    if n == 0:
-        return np.zeros(0, np.int64)
-    _, block0 = np.unique(output, axis=0, return_inverse=True)
-    block0 = block0.reshape(-1)
-    # refinable partition: elems sorted by block; each block is the slice [first, end)
-    order = np.argsort(block0, kind="stable")
-    elems = order.tolist()
-    where = np.empty(n, dtype=np.int64)
-    where[order] = np.arange(n)
-    loc = where.tolist()
-    blk_sorted = block0[order]
-    starts = np.flatnonzero(np.r_[True, blk_sorted[1:] != blk_sorted[:-1]])
-    ends = np.r_[starts[1:], n]
-    first, end = starts.tolist(), ends.tolist()
-    block_of = block0.tolist()
-    # inverse transitions per symbol (CSR): predecessors of t under s
     inv_ptr, inv_idx = [], []
     for s in range(S):
         tgt = next_config[:, s]
         srt = np.argsort(tgt, kind="stable")
         inv_idx.append(srt.tolist())
         inv_ptr.append(np.searchsorted(tgt[srt], np.arange(n + 1)).tolist())
-    nb = len(first)
-    # worklist: every block but the largest, for every symbol
-    largest = max(range(nb), key=lambda b: end[b] - first[b])
-    work = [(b, s) for b in range(nb) if b != largest for s in range(S)]
-    in_work = set(work)
-    marked = [0] * nb
-    while work:
-        b, s = work.pop()
-        in_work.discard((b, s))
-        ptr, idx = inv_ptr[s], inv_idx[s]
+    return inv_ptr, inv_idx
+
+
+class _Partition:
+    """A refinable partition of ``0..n-1``: ``elems`` sorted by block, block ``b`` is the slice
+    ``elems[first[b]:end[b]]``, and its marked elements sit at the slice's front."""
+
+    def __init__(self, block0: np.ndarray) -> None:
+        n = len(block0)
+        order = np.argsort(block0, kind="stable")
+        self.elems: list[int] = order.tolist()
+        where = np.empty(n, dtype=np.int64)
+        where[order] = np.arange(n)
+        self.loc: list[int] = where.tolist()
+        blk_sorted = block0[order]
+        starts = np.flatnonzero(np.r_[True, blk_sorted[1:] != blk_sorted[:-1]])
+        self.first: list[int] = starts.tolist()
+        self.end: list[int] = np.r_[starts[1:], n].tolist()
+        self.block_of: list[int] = block0.tolist()
+        self.marked = [0] * len(self.first)
+
+    def mark_predecessors(self, b: int, ptr: list[int], idx: list[int]) -> list[int]:
+        """Mark every predecessor of block ``b`` (CSR ``ptr``/``idx``); the blocks touched."""
+        elems, loc, first, marked, block_of = (self.elems, self.loc, self.first, self.marked,
+                                               self.block_of)
         touched = []
-        for q in elems[first[b] : end[b]]:
+        for q in elems[first[b] : self.end[b]]:
             for p in idx[ptr[q] : ptr[q + 1]]:
                 y = block_of[p]
                 m = marked[y]
@@ -385,30 +429,54 @@ def minimal_classes(next_config: np.ndarray, output: np.ndarray) -> np.ndarray:
                     if m == 0:
                         touched.append(y)
                     marked[y] = m + 1
-        for y in touched:
-            m = marked[y]
-            marked[y] = 0
-            if m == end[y] - first[y]:
+        return touched
+
+    def split(self, y: int) -> int | None:
+        """Split block ``y``'s marked front off as a new block; its number (None: all marked)."""
+        m = self.marked[y]
+        self.marked[y] = 0
+        if m == self.end[y] - self.first[y]:
+            return None
+        new = len(self.first)
+        self.first.append(self.first[y])
+        self.end.append(self.first[y] + m)
+        self.marked.append(0)
+        self.first[y] += m
+        for p in self.elems[self.first[new] : self.end[new]]:
+            self.block_of[p] = new
+        return new
+
+
+def minimal_classes(next_config: np.ndarray, output: np.ndarray) -> np.ndarray:
+    """``[n]`` int64: the minimal machine's state of each configuration (classes numbered
+    ``0..k-1`` in order of first appearance), by :func:`minimal_size`'s partition refinement."""
+    n, S = next_config.shape
+    if n == 0:
+        return np.zeros(0, np.int64)
+    _, block0 = np.unique(output, axis=0, return_inverse=True)
+    part = _Partition(block0.reshape(-1))
+    inv_ptr, inv_idx = _inverse_transitions(next_config)
+    nb = len(part.first)
+    # worklist: every block but the largest, for every symbol
+    largest = max(range(nb), key=lambda b: part.end[b] - part.first[b])
+    work = [(b, s) for b in range(nb) if b != largest for s in range(S)]
+    in_work = set(work)
+    while work:
+        b, s = work.pop()
+        in_work.discard((b, s))
+        for y in part.mark_predecessors(b, inv_ptr[s], inv_idx[s]):
+            new = part.split(y)
+            if new is None:
                 continue  # the whole block moved: no split
-            new = nb
-            nb += 1
-            first.append(first[y])
-            end.append(first[y] + m)
-            marked.append(0)
-            first[y] += m
-            for p in elems[first[new] : end[new]]:
-                block_of[p] = new
-            small = new if m <= end[y] - first[y] else y
+            small = new if part.end[new] - part.first[new] <= part.end[y] - part.first[y] else y
             for c in range(S):
-                if (y, c) in in_work:
-                    item = (new, c)
-                else:
-                    item = (small, c)
+                item = (new, c) if (y, c) in in_work else (small, c)
                 if item not in in_work:
                     in_work.add(item)
                     work.append(item)
-    _, first_seen = np.unique(np.asarray(block_of), return_index=True)
-    renumber = np.empty(nb, np.int64)
-    renumber[np.asarray(block_of)[np.sort(first_seen)]] = np.arange(len(first_seen))
-    classes: np.ndarray = renumber[np.asarray(block_of)]
+    block_of = np.asarray(part.block_of)
+    _, first_seen = np.unique(block_of, return_index=True)
+    renumber = np.empty(len(part.first), np.int64)
+    renumber[block_of[np.sort(first_seen)]] = np.arange(len(first_seen))
+    classes: np.ndarray = renumber[block_of]
     return classes

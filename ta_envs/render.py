@@ -23,35 +23,48 @@ def timeline(
 ) -> str:
     """Rows ``t``, ``input``, ``Θ``, ``target``, ``action`` and ``TD/TI`` (``D`` = time-dependent,
     ``.`` = time-independent); wrapped every ``width`` characters. ``start`` numbers the first step."""
-    cols: list[list[str]] = []
-    for i, s in enumerate(symbols):
-        col = [str(start + i), "φ" if s == "null" else str(s)]
-        if theta is not None:
-            col.append("-" if theta[i] < 0 else str(theta[i]))
-        col.append(_fmt(targets[i]))
-        if actions is not None:
-            col.append(_fmt(actions[i]))
-        col.append("D" if time_dependent[i] else ".")
-        cols.append(col)
-    names = ["t", "input"] + (["Θ"] if theta is not None else []) + ["target"]
-    names += (["action"] if actions is not None else []) + ["TD/TI"]
+    rows = _timeline_rows(symbols, targets, time_dependent, actions, theta, start)
+    names = [n for n, _ in rows]
+    cols = [list(col) for col in zip(*(cells for _, cells in rows))]
     head = max(len(n) for n in names) + 1
     lines: list[str] = []
-    chunk: list[list[str]] = []
-    used = head
-    ends: list[list[str] | None] = [*cols, None]
-    for column in ends:
-        w = 0 if column is None else max(len(c) for c in column) + 1
-        if column is None or (chunk and used + w > width):
-            for r, n in enumerate(names):
-                cells = "".join(c[r].rjust(max(len(x) for x in c) + 1) for c in chunk)
-                lines.append(n.ljust(head) + cells)
-            lines.append("")
-            chunk, used = [], head
-        if column is not None:
-            chunk.append(column)
-            used += w
+    for chunk in _wrap(cols, width - head):
+        for r, n in enumerate(names):
+            cells = "".join(c[r].rjust(max(len(x) for x in c) + 1) for c in chunk)
+            lines.append(n.ljust(head) + cells)
+        lines.append("")
     return "\n".join(lines).rstrip() + "\n"
+
+
+def _timeline_rows(symbols: Sequence[str], targets: Column, time_dependent: Column,
+                   actions: Column | None, theta: Column | None, start: int
+                   ) -> list[tuple[str, list[str]]]:
+    """`timeline`'s rows as ``(name, cells)``, one cell per step."""
+    n = len(symbols)
+    rows = [("t", [str(start + i) for i in range(n)]),
+            ("input", ["φ" if s == "null" else str(s) for s in symbols])]
+    if theta is not None:
+        rows.append(("Θ", ["-" if theta[i] < 0 else str(theta[i]) for i in range(n)]))
+    rows.append(("target", [_fmt(targets[i]) for i in range(n)]))
+    if actions is not None:
+        rows.append(("action", [_fmt(actions[i]) for i in range(n)]))
+    rows.append(("TD/TI", ["D" if time_dependent[i] else "." for i in range(n)]))
+    return rows
+
+
+def _wrap(cols: list[list[str]], room: int) -> list[list[list[str]]]:
+    """Columns grouped greedily into chunks whose padded widths fit in ``room`` characters (a
+    chunk holds at least one column)."""
+    chunks: list[list[list[str]]] = [[]]
+    used = 0
+    for column in cols:
+        w = max(len(c) for c in column) + 1
+        if chunks[-1] and used + w > room:
+            chunks.append([])
+            used = 0
+        chunks[-1].append(column)
+        used += w
+    return chunks
 
 
 def _fmt(v: Any) -> str:

@@ -59,29 +59,11 @@ def run_configs(
     if start is None and comp.schedule is not None and symbols.size:
         return _scheduled(comp.schedule, symbols, time_major)
     T, B = symbols.shape if time_major else symbols.shape[::-1]
-    S = comp.num_symbols
     k, before, after, before_t = comp.block
-    nb = -(-T // k)
-    shape = (nb * k, B) if time_major else (B, nb * k)
-    if nb * k != T:
-        padded = np.zeros(shape, dtype=np.intp)
-        padded[(slice(0, T),) if time_major else (slice(None), slice(0, T))] = symbols
-    else:
-        padded = symbols.astype(np.intp, copy=False)
-    if time_major:
-        blocks = padded.reshape(nb, k, B)
-        z = blocks[:, 0].copy()  # [nb, B]
-        for j in range(1, k):
-            z *= S
-            z += blocks[:, j]
-    else:
-        blocks = padded.reshape(B, nb, k)
-        z = blocks[:, :, 0].T.copy()  # [nb, B]
-        for j in range(1, k):
-            z *= S
-            z += blocks[:, :, j].T
+    z = _block_codes(symbols, k, comp.num_symbols, time_major)
+    nb = len(z)
     c = np.zeros(B, dtype=np.intp) if start is None else np.asarray(start, dtype=np.intp)
-    base = S**k
+    base = comp.num_symbols**k
     if time_major:
         cfg = np.empty((nb, k, B), dtype=np.intp)
         for j in range(nb):
@@ -97,6 +79,25 @@ def run_configs(
         cfg[:, j] = before.take(idx, axis=0)
         c = after.take(idx)
     return cfg.reshape(B, nb * k)[:, :T]
+
+
+def _block_codes(symbols: np.ndarray, k: int, S: int, time_major: bool) -> np.ndarray:
+    """``[ceil(T / k), B]`` intp: each block of ``k`` symbols as one base-``S`` number (the last
+    block padded with symbol 0)."""
+    T, B = symbols.shape if time_major else symbols.shape[::-1]
+    nb = -(-T // k)
+    shape = (nb * k, B) if time_major else (B, nb * k)
+    if nb * k != T:
+        padded = np.zeros(shape, dtype=np.intp)
+        padded[(slice(0, T),) if time_major else (slice(None), slice(0, T))] = symbols
+    else:
+        padded = symbols.astype(np.intp, copy=False)
+    blocks = padded.reshape(nb, k, B) if time_major else padded.reshape(B, nb, k).transpose(1, 2, 0)
+    z = blocks[:, 0].copy()  # [nb, B]
+    for j in range(1, k):
+        z *= S
+        z += blocks[:, j]
+    return z
 
 
 @dataclass(frozen=True, eq=False)

@@ -333,12 +333,8 @@ def flipflop(n_bits: int = 3, p_pulse: float = 0.05, episode_length: int = 100) 
     p = check_prob("p_pulse", p_pulse)
     patterns = ["".join(t) for t in itertools.product("0+-", repeat=N)]
     states = ["".join(t) for t in itertools.product("01", repeat=N)]
-    edges = []
-    for st in states:
-        for pat in patterns:
-            nxt = "".join(b if c == "0" else ("1" if c == "+" else "0") for b, c in zip(st, pat))
-            edges.append(Edge(st, pat, nxt))
-    probs = [float(np.prod([1 - p if c == "0" else p / 2 for c in pat])) for pat in patterns]
+    edges = [Edge(st, pat, _flip(st, pat)) for st in states for pat in patterns]
+    probs = [_pattern_prob(pat, p) for pat in patterns]
     total = sum(probs)
     probs = [q / total for q in probs]
     a = TimedAutomaton(locations=tuple(states), initial="0" * N, alphabet=tuple(patterns),
@@ -351,6 +347,16 @@ def flipflop(n_bits: int = 3, p_pulse: float = 0.05, episode_length: int = 100) 
                      f"pulse prob {p} per channel and step",
                 observations=obs, target_channels=bits,
                 params=dict(n_bits=N, p_pulse=p, episode_length=episode_length))
+
+
+def _flip(bits: str, pattern: str) -> str:
+    """The flip-flop's bits after one joint pulse pattern (``'+'`` sets, ``'-'`` clears)."""
+    return "".join(b if c == "0" else ("1" if c == "+" else "0") for b, c in zip(bits, pattern))
+
+
+def _pattern_prob(pattern: str, p: float) -> float:
+    """Probability of a joint pulse pattern: each channel pulses with ``p``, either sign."""
+    return float(np.prod([1 - p if c == "0" else p / 2 for c in pattern]))
 
 
 def automaton_task(

@@ -70,21 +70,13 @@ def check_float(name: str, v: Any, minimum: float | None = None, maximum: float 
     if isinstance(v, bool) or not isinstance(v, numbers.Real):
         raise InvalidType(f"{name} must be a number, got {type(v).__name__} {v!r}")
     f = float(v)
-    parts = []
-    if minimum is not None:
-        parts.append(f">= {minimum}")
-    if above is not None:
-        parts.append(f"> {above}")
-    if maximum is not None:
-        parts.append(f"<= {maximum}")
-    if below is not None:
-        parts.append(f"< {below}")
-    want = "a finite number" + (" " + " and ".join(parts) if parts else "")
-    bad = (not math.isfinite(f) or (minimum is not None and f < minimum)
-           or (maximum is not None and f > maximum) or (above is not None and f <= above)
-           or (below is not None and f >= below))
-    if bad:
-        raise InvalidValue(f"{name} must be {want}, got {v!r}")
+    bounds = [(">=", minimum, f >= (minimum or 0.0)), (">", above, f > (above or 0.0)),
+              ("<=", maximum, f <= (maximum or 0.0)), ("<", below, f < (below or 0.0))]
+    given = [(op, b, ok) for op, b, ok in bounds if b is not None]
+    if not math.isfinite(f) or not all(ok for _, _, ok in given):
+        parts = " and ".join(f"{op} {b}" for op, b, _ in given)
+        raise InvalidValue(f"{name} must be a finite number{' ' + parts if parts else ''}, "
+                           f"got {v!r}")
     return f
 
 
