@@ -364,62 +364,123 @@ def find_fixed_points(
                     unique_tol=unique_tol, marginal_tol=marginal_tol, isolation_tol=isolation_tol,
                     step_tol=step_tol)
     S = H0.shape[1]
-    pts, idx, nfound, slow, slow_idx, slow_res, iso, iso_idx = ([] for _ in range(8))
-    for u_i, u in enumerate(U):
-        h, q = _minimise_speed(step, u, H0, adam_steps, adam_lr, q_stop)
-        if not bool(torch.isfinite(q).any()):
-            warnings.warn(f"find_fixed_points: the step returned non-finite values from every "
-                          f"initial state under input {u_i} ({U[u_i].tolist()}); no point can be "
-                          "found there (is the model's step NaN?)", RuntimeWarning, stacklevel=2)
-        # Newton candidates: the near points, then the ``far_candidates`` best (lowest q) of the
-        # states still converging when Adam stopped and as many of the stalled ones
-        near = q < q_polish
-        reps, _, sizes = _cluster(h[near], 1e-3)
-        far = (~near) & torch.isfinite(q)
-        unpolished = h[:0]
-        if bool(far.any()):
-            order = torch.argsort(q[far])
-            far_reps, _, far_sizes = _cluster(h[far][order], 1e-2)
-            pick = _far_pick(far_reps, reps, far_candidates)
-            reps = torch.cat([reps, far_reps[pick]])
-            sizes = torch.cat([sizes, far_sizes[pick]])
-            unpolished = far_reps[~pick]
-        polished = _levenberg_marquardt(step, u, reps, lm_steps) if len(reps) else reps
-        r = _residual(step, u, polished)
-        small = r < tol
-        ok = torch.zeros_like(small)
-        if bool(small.any()):
-            good, _ = _isolated(step, u, polished[small], isolation_tol, step_tol)
-            ok[small] = good
-        if mirror and bool(ok.any()):
-            new = _mirrored(step, u, polished[ok], lm_steps, tol, isolation_tol, step_tol,
-                            unique_tol)
-            if len(new):
-                polished = torch.cat([polished, new])
-                small = torch.cat([small, torch.ones(len(new), dtype=torch.bool)])
-                ok = torch.cat([ok, torch.ones(len(new), dtype=torch.bool)])
-                sizes = torch.cat([sizes, torch.zeros(len(new), dtype=sizes.dtype)])
-        if bool(ok.any()):
-            reps2, label2, _ = _cluster(polished[ok], unique_tol)
-            counts = torch.zeros(len(reps2), dtype=torch.long).index_add_(0, label2, sizes[ok])
-            pts.append(reps2)
-            nfound.append(counts)
-            idx.append(torch.full((len(reps2),), u_i))
-        bad_small = small & ~ok
-        if bool(bad_small.any()):
-            iso.append(_cluster(polished[bad_small], 1e-4)[0])
-            iso_idx.append(torch.full((len(iso[-1]),), u_i))
-        rest = torch.cat([unpolished, polished[~small]])
-        rest = rest[torch.isfinite(rest).all(1)]
-        if len(rest):
-            sreps = _cluster(rest, max(unique_tol, 1e-4))[0]
-            slow.append(sreps)
-            slow_res.append(_residual(step, u, sreps))
-            slow_idx.append(torch.full((len(sreps),), u_i))
-    P = torch.cat(pts) if pts else torch.zeros(0, S, dtype=torch.float64)
-    idx_t = torch.cat(idx) if idx else torch.zeros(0, dtype=torch.long)
+    cfg = _Search(tol, adam_steps, adam_lr, q_stop, q_polish, far_candidates, lm_steps, unique_tol,
+                  isolation_tol, step_tol, mirror)
+    found: list[_InputPoints] = []
+    for u_i, u in enumerate(U):  # a loop, not a comprehension: the warning's stacklevel
+        found.append(_search_input(step, u, u_i, H0, cfg))
+
+    def cat(field: str, shape: tuple[int, ...], dtype: Any = torch.float64) -> np.ndarray:
+        parts = [getattr(f, field) for f in found]
+        return torch.cat(parts).numpy() if parts else torch.zeros(shape, dtype=dtype).numpy()
+
+    P = torch.cat([f.points for f in found]) if found else torch.zeros(0, S, dtype=torch.float64)
+    idx_t = torch.cat([torch.full((len(f.points),), i) for i, f in enumerate(found)]) \
+        if found else torch.zeros(0, dtype=torch.long)
     J = jacobians(step, U[idx_t], P) if len(P) else torch.zeros(0, S, S, dtype=torch.float64)
-    ev = torch.linalg.eigvals(J).numpy() if len(P) else np.zeros((0, S), np.complex128)
+    ev, label, n_unst, lead_complex = _classify(J, S, marginal_tol)
+    return FixedPoints(
+        points=P.numpy(), input_index=idx_t.numpy(), inputs=U.numpy(),
+        residual=_stack_residuals(step, U, idx_t, P), jacobians=J.numpy(), eigenvalues=ev,
+        stability=label.astype("U8"), n_unstable=n_unst.astype(np.int64),
+        complex_leading=lead_complex, n_found=cat("counts", (0,), torch.long),
+        slow_points=cat("slow", (0, S)),
+        slow_input_index=np.concatenate([np.full(len(f.slow), i, np.int64)
+                                         for i, f in enumerate(found)] or [np.zeros(0, np.int64)]),
+        slow_residual=cat("slow_residual", (0,)), tol=float(tol),
+        non_isolated=cat("non_isolated", (0, S)),
+        non_isolated_input_index=np.concatenate(
+            [np.full(len(f.non_isolated), i, np.int64) for i, f in enumerate(found)]
+            or [np.zeros(0, np.int64)]),
+    )
+
+
+@dataclass(frozen=True)
+class _Search:
+    """`find_fixed_points`' settings (see its Args)."""
+
+    tol: float
+    adam_steps: int
+    adam_lr: float
+    q_stop: float
+    q_polish: float
+    far_candidates: int
+    lm_steps: int
+    unique_tol: float
+    isolation_tol: float
+    step_tol: float
+    mirror: bool
+
+
+@dataclass(frozen=True, eq=False)
+class _InputPoints:
+    """What one input's search found: roots with their basin counts, non-isolated roots, and the
+    slow points that were not roots with their residuals."""
+
+    points: Tensor
+    counts: Tensor
+    non_isolated: Tensor
+    slow: Tensor
+    slow_residual: Tensor
+
+
+def _newton_candidates(h: Tensor, q: Tensor, cfg: _Search) -> tuple[Tensor, Tensor, Tensor]:
+    """``(candidates, their basin sizes, unpolished far states)``: the near points, then the
+    ``far_candidates`` best (lowest q) of the states still converging when Adam stopped and as
+    many of the stalled ones."""
+    near = q < cfg.q_polish
+    reps, _, sizes = _cluster(h[near], 1e-3)
+    far = (~near) & torch.isfinite(q)
+    if not bool(far.any()):
+        return reps, sizes, h[:0]
+    order = torch.argsort(q[far])
+    far_reps, _, far_sizes = _cluster(h[far][order], 1e-2)
+    pick = _far_pick(far_reps, reps, cfg.far_candidates)
+    return (torch.cat([reps, far_reps[pick]]), torch.cat([sizes, far_sizes[pick]]),
+            far_reps[~pick])
+
+
+def _search_input(step: StepFn, u: Tensor, u_i: int, H0: Tensor, cfg: _Search) -> _InputPoints:
+    """Adam on the speed from every initial state, then Newton on the candidates, for input ``u``."""
+    h, q = _minimise_speed(step, u, H0, cfg.adam_steps, cfg.adam_lr, cfg.q_stop)
+    if not bool(torch.isfinite(q).any()):
+        warnings.warn(f"find_fixed_points: the step returned non-finite values from every "
+                      f"initial state under input {u_i} ({u.tolist()}); no point can be "
+                      "found there (is the model's step NaN?)", RuntimeWarning, stacklevel=3)
+    reps, sizes, unpolished = _newton_candidates(h, q, cfg)
+    polished = _levenberg_marquardt(step, u, reps, cfg.lm_steps) if len(reps) else reps
+    small = _residual(step, u, polished) < cfg.tol
+    ok = torch.zeros_like(small)
+    if bool(small.any()):
+        ok[small] = _isolated(step, u, polished[small], cfg.isolation_tol, cfg.step_tol)[0]
+    if cfg.mirror and bool(ok.any()):
+        new = _mirrored(step, u, polished[ok], cfg.lm_steps, cfg.tol, cfg.isolation_tol,
+                        cfg.step_tol, cfg.unique_tol)
+        polished = torch.cat([polished, new])
+        small = torch.cat([small, torch.ones(len(new), dtype=torch.bool)])
+        ok = torch.cat([ok, torch.ones(len(new), dtype=torch.bool)])
+        sizes = torch.cat([sizes, torch.zeros(len(new), dtype=sizes.dtype)])
+    S = H0.shape[1]
+    points, counts = polished[:0], torch.zeros(0, dtype=torch.long)
+    if bool(ok.any()):
+        points, label, _ = _cluster(polished[ok], cfg.unique_tol)
+        counts = torch.zeros(len(points), dtype=torch.long).index_add_(0, label, sizes[ok])
+    bad_small = small & ~ok
+    non_isolated = _cluster(polished[bad_small], 1e-4)[0] if bool(bad_small.any()) else \
+        torch.zeros(0, S, dtype=torch.float64)
+    rest = torch.cat([unpolished, polished[~small]])
+    rest = rest[torch.isfinite(rest).all(1)]
+    slow = _cluster(rest, max(cfg.unique_tol, 1e-4))[0] if len(rest) else \
+        torch.zeros(0, S, dtype=torch.float64)
+    return _InputPoints(points, counts, non_isolated, slow,
+                        _residual(step, u, slow) if len(slow) else torch.zeros(0, dtype=torch.float64))
+
+
+def _classify(J: Tensor, S: int, marginal_tol: float
+              ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """``(eigenvalues [P, S] by decreasing modulus, stability label, unstable count, leading
+    eigenvalue complex)`` of the Jacobians ``J [P, S, S]``."""
+    ev = torch.linalg.eigvals(J).numpy() if len(J) else np.zeros((0, S), np.complex128)
     by_size = np.argsort(-np.abs(ev), axis=1, kind="stable")
     ev = np.take_along_axis(ev, by_size, axis=1)
     mod = np.abs(ev)
@@ -427,20 +488,8 @@ def find_fixed_points(
     marginal = (np.abs(mod - 1) <= marginal_tol).any(axis=1)
     label = np.where(marginal, "marginal", np.where(n_unst == 0, "stable",
                                                     np.where(n_unst == S, "unstable", "saddle")))
-    lead_complex = (np.abs(ev[:, 0].imag) > 1e-12) if len(P) else np.zeros(0, bool)
-    res = _stack_residuals(step, U, idx_t, P)
-    return FixedPoints(
-        points=P.numpy(), input_index=idx_t.numpy(), inputs=U.numpy(), residual=res,
-        jacobians=J.numpy(), eigenvalues=ev, stability=label.astype("U8"),
-        n_unstable=n_unst.astype(np.int64), complex_leading=lead_complex,
-        n_found=torch.cat(nfound).numpy() if nfound else np.zeros(0, np.int64),
-        slow_points=torch.cat(slow).numpy() if slow else np.zeros((0, S)),
-        slow_input_index=torch.cat(slow_idx).numpy() if slow_idx else np.zeros(0, np.int64),
-        slow_residual=torch.cat(slow_res).numpy() if slow_res else np.zeros(0),
-        tol=float(tol),
-        non_isolated=torch.cat(iso).numpy() if iso else np.zeros((0, S)),
-        non_isolated_input_index=torch.cat(iso_idx).numpy() if iso_idx else np.zeros(0, np.int64),
-    )
+    lead_complex = (np.abs(ev[:, 0].imag) > 1e-12) if len(J) else np.zeros(0, bool)
+    return ev, label, n_unst, lead_complex
 
 
 def _check_settings(U: Tensor, H0: Tensor, **kw: Any) -> None:

@@ -20,7 +20,7 @@ import signal
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -267,71 +267,126 @@ def train(config: TrainConfig, run_dir: str | Path, resume: bool = True, progres
             log.close()
 
 
+@dataclass
+class _Budget:
+    """Where training ends: the budget, or ``continue_after_stop`` iterations past the first
+    evaluation with TD accuracy >= ``stop_at_td``; ``schedule`` holds the forced checkpoints."""
+
+    config: TrainConfig
+    stopped_at: int | None
+    end: int = 0
+    schedule: set[int] = field(default_factory=set)
+
+    def __post_init__(self) -> None:
+        self.end = self._end()
+        self.schedule = set(self.config.checkpoint_at) | {self.config.iterations, self.end}
+
+    def _end(self) -> int:
+        c = self.config
+        return c.iterations if self.stopped_at is None else \
+            min(c.iterations, self.stopped_at + c.continue_after_stop)
+
+    def observe(self, it: int, row: dict[str, Any]) -> None:
+        """Apply the stop rule to iteration ``it``'s metrics row."""
+        target = self.config.stop_at_td
+        if self.stopped_at is None and target is not None and \
+                (row.get("val_td_acc") or 0) >= target:
+            self.stopped_at = it
+            self.end = self._end()
+            self.schedule.add(self.end)
+
+    def checkpoint_due(self, it: int) -> bool:
+        return it % self.config.checkpoint_every == 0 or it in self.schedule or it >= self.end
+
+
 def _train_locked(session: Session, run_dir: Path, log: MetricsLog, resume: bool, show: bool,
                   on_iteration: Callable[[int], None] | None, label: str | None = None
                   ) -> RunResult:
     config = session.config
     start, wall0, last = _resume(session, run_dir, log, resume)
-    stopped_at = _stopped_at(config, run_dir) if last is not None else None
-    end = config.iterations if stopped_at is None else \
-        min(config.iterations, stopped_at + config.continue_after_stop)
-    if last is not None and start >= end:
+    budget = _Budget(config, _stopped_at(config, run_dir) if last is not None else None)
+    if last is not None and start >= budget.end:
         return RunResult(run_dir, start, last, wall0)  # it had already stopped
     atomic_write_json(run_dir / "config.json", config.to_dict())
     record_run(run_dir)
-    weight_key = {"all": None, "td": "mask_td", "ti": "mask_ti"}[config.loss_on]
-    schedule = set(config.checkpoint_at) | {config.iterations, end}
-    t0 = time.perf_counter() - wall0
-    tb = _tensorboard(config, run_dir, start)
     if last is None:  # the initial network: evaluated and checkpointed
         last = {"it": 0, **session.evaluate(), "wall_s": 0.0}
         log.append(last)
         log.sync()
         session.checkpoint(run_dir, 0, 0.0)
+    tb = _tensorboard(config, run_dir, start)
     bar = progress_reporter(config.iterations, label or f"{config.arch} seed {config.seed}", show,
                             initial=start, leave=False)
-    it = start
-    at_boundary = True  # the model, optimiser and data stream are those after iteration ``it``
+    loop = _Loop(session, run_dir, log, budget, tb, bar, time.perf_counter() - wall0, start, last,
+                 it=start)
     try:
         with DeferredInterrupt() as interrupt:
-            for it in range(start + 1, end + 1):
-                at_boundary = False
-                m = session.step(it, weight_key)
-                if it % config.eval_every == 0 or it == config.iterations:
-                    m.update(session.evaluate())
-                m["wall_s"] = round(time.perf_counter() - t0, 3)
-                log.append(m)
-                at_boundary, last = True, m
-                if tb is not None:
-                    _log_tensorboard(tb, m)
-                if stopped_at is None and config.stop_at_td is not None and \
-                        (m.get("val_td_acc") or 0) >= config.stop_at_td:
-                    stopped_at = it
-                    end = min(config.iterations, it + config.continue_after_stop)
-                    schedule.add(end)
-                stop = it >= end
-                if it % config.checkpoint_every == 0 or it in schedule or stop:
-                    log.sync()
-                    session.checkpoint(run_dir, it, m["wall_s"])
-                bar.update(1)
-                if "val_td_acc" in m:
-                    bar.set_postfix(td=m["val_td_acc"], ti=m["val_ti_acc"], loss=m["loss"])
-                if on_iteration is not None:
-                    on_iteration(it)
-                if interrupt.requested:
-                    raise Interrupted(interrupt.signum)
-                if stop:
-                    break
+            loop.run(on_iteration, interrupt)
     except KeyboardInterrupt:
-        if at_boundary and it > start and not checkpoint_path(run_dir, it).exists():
-            log.sync()  # keep the work done: checkpoint the last completed iteration
-            session.checkpoint(run_dir, it, time.perf_counter() - t0)
+        loop.keep_work()
         raise
     finally:
         bar.close()
         if tb is not None:
             tb.close()
-    return RunResult(run_dir, it, last, time.perf_counter() - t0)
+    # the training time as the checkpoints record it (a resume continues from that clock)
+    return RunResult(run_dir, loop.it, loop.last, float(loop.last["wall_s"]))
+
+
+@dataclass
+class _Loop:
+    """The training loop's state: the last completed iteration and its metrics row."""
+
+    session: Session
+    run_dir: Path
+    log: MetricsLog
+    budget: _Budget
+    tb: Any
+    bar: Any
+    t0: float
+    start: int
+    last: dict[str, Any]
+    it: int = -1
+    at_boundary: bool = True  # the model, optimiser and data stream are those after ``it``
+
+    def run(self, on_iteration: Callable[[int], None] | None, interrupt: DeferredInterrupt
+            ) -> None:
+        config = self.session.config
+        weight_key = {"all": None, "td": "mask_td", "ti": "mask_ti"}[config.loss_on]
+        for it in range(self.it + 1, self.budget.end + 1):
+            self.it, self.at_boundary = it, False
+            m = self.session.step(it, weight_key)
+            if it % config.eval_every == 0 or it == config.iterations:
+                m.update(self.session.evaluate())
+            m["wall_s"] = round(time.perf_counter() - self.t0, 3)
+            self.log.append(m)
+            self.at_boundary, self.last = True, m
+            self._record(it, m)
+            if on_iteration is not None:
+                on_iteration(it)
+            if interrupt.requested:
+                raise Interrupted(interrupt.signum)
+            if it >= self.budget.end:
+                break
+
+    def _record(self, it: int, m: dict[str, Any]) -> None:
+        """TensorBoard, the stop rule, the checkpoint schedule and the progress bar."""
+        if self.tb is not None:
+            _log_tensorboard(self.tb, m)
+        self.budget.observe(it, m)
+        if self.budget.checkpoint_due(it):
+            self.log.sync()
+            self.session.checkpoint(self.run_dir, it, m["wall_s"])
+        self.bar.update(1)
+        if "val_td_acc" in m:
+            self.bar.set_postfix(td=m["val_td_acc"], ti=m["val_ti_acc"], loss=m["loss"])
+
+    def keep_work(self) -> None:
+        """On an interrupt: checkpoint the last completed iteration unless it already is."""
+        done = checkpoint_path(self.run_dir, self.it).exists()
+        if self.at_boundary and self.it > self.start and not done:
+            self.log.sync()
+            self.session.checkpoint(self.run_dir, self.it, time.perf_counter() - self.t0)
 
 
 def _stopped_at(config: TrainConfig, run_dir: Path) -> int | None:
