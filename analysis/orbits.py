@@ -22,7 +22,7 @@ from torch import Tensor
 
 from ta_envs.validation import InvalidValue
 
-from .maps import as_step, jacobians
+from .maps import StepFn, as_step, jacobians
 
 #: Largest multiple-shooting system (p·S unknowns) solved densely; longer cycles use single shooting.
 MULTIPLE_SHOOTING_MAX = 1024
@@ -221,6 +221,36 @@ def find_periodic_orbits(
         ValueError: bad shapes or settings.
     """
     step = as_step(model_or_step, "find_periodic_orbits")
+    drives, H0 = _drives(inputs, initial_states, periodic_input, max_period)
+    orbits: list[PeriodicOrbit] = []
+    rots, rot_idx = [], []
+    for ui, seq in enumerate(drives):
+        q = len(seq)
+        warm = -(-transient // q) * q  # a whole number of input periods: phase 0 again
+        h = _simulate(step, seq, H0, warm)[-1] if warm else H0
+        traj = _simulate(step, seq, h, 2 * max_period + 1)  # traj[i]: after step i (seq[i % q])
+        last = traj[-1]
+        lags = np.arange(q, max_period + 1, q)  # only whole input periods can close a cycle
+        dist = (traj[-1 - lags] - last).abs().amax(-1)  # [len(lags), N]
+        scale = 1 + last.abs().amax(-1)
+        for n in range(len(H0)):
+            hits = torch.nonzero(dist[:, n] < recurrence_tol * scale[n]).flatten()
+            if len(hits) == 0:
+                if _quasi_periodic(traj[:, n], q, recurrence_tol):
+                    rots.append(_rotation_number(traj[:, n]))
+                    rot_idx.append(ui)
+                continue
+            known = [o for o in orbits if o.input_index == ui]
+            orbit = _closed_orbit(step, seq, traj[:, n], int(lags[int(hits[0])]), ui, known,
+                                  float(scale[n]), tol, newton_steps, marginal_tol)
+            if orbit is not None:
+                orbits.append(orbit)
+    return Orbits(orbits, np.asarray(rots), np.asarray(rot_idx, dtype=np.int64))
+
+
+def _drives(inputs: Tensor | np.ndarray, initial_states: Tensor | np.ndarray,
+            periodic_input: bool, max_period: int) -> tuple[list[Tensor], Tensor]:
+    """`find_periodic_orbits`' input sequences (``[q, I]`` each) and initial states, checked."""
     U = torch.as_tensor(np.asarray(inputs), dtype=torch.float64)
     U = U[None] if U.ndim == 1 else U
     H0 = torch.as_tensor(np.asarray(initial_states), dtype=torch.float64)
@@ -230,56 +260,57 @@ def find_periodic_orbits(
     drives = [U] if periodic_input else [U[i : i + 1] for i in range(len(U))]
     if periodic_input and len(U) > max_period:
         raise InvalidValue(f"max_period ({max_period}) must be >= the input period ({len(U)})")
-    orbits: list[PeriodicOrbit] = []
-    rots, rot_idx = [], []
-    for ui, seq in enumerate(drives):
-        q = len(seq)
-        warm = -(-transient // q) * q  # a whole number of input periods: phase 0 again
-        h = _simulate(step, seq, H0, warm)[-1] if warm else H0
-        n_rec = 2 * max_period + 1
-        traj = _simulate(step, seq, h, n_rec)  # traj[i] = state after step i (reads seq[i % q])
-        last = traj[-1]
-        lags = np.arange(q, max_period + 1, q)  # only whole input periods can close a cycle
-        dist = (traj[-1 - lags] - last).abs().amax(-1)  # [len(lags), N]
-        scale = 1 + last.abs().amax(-1)
-        for n in range(len(H0)):
-            hits = torch.nonzero(dist[:, n] < recurrence_tol * scale[n]).flatten()
-            if len(hits) == 0:
-                if not bool((traj[-1, n] - traj[-1 - q, n]).abs().max() < recurrence_tol) \
-                        and not _converging(traj[:, n]):
-                    rots.append(_rotation_number(traj[:, n]))
-                    rot_idx.append(ui)
-                continue
-            p = int(lags[int(hits[0])])
-            if p == 1:
-                continue
-            # cyc[j] = state before step n_rec - p + j; rotate so that cyc[0] sits at phase 0
-            shift = (-(n_rec - p)) % q
-            cyc = torch.roll(traj[-p - 1 : -1, n], -shift, dims=0)
-            ux = seq[torch.arange(p) % q]
-            if any(_same_cycle(cyc, o.points, o.period, q) for o in orbits if o.input_index == ui):
-                continue
-            cyc, res = _refine(step, ux, cyc, newton_steps)
-            if res >= tol:
-                continue
-            for d in range(q, p, q):  # the true period may divide p (and is a multiple of q)
-                if p % d == 0 and float((cyc[d] - cyc[0]).abs().max()) < 1e-8 * float(scale[n]):
-                    cyc, p, ux = cyc[:d], d, ux[:d]
-                    break
-            if p == 1 or any(_same_cycle(cyc, o.points, o.period, q) for o in orbits
-                             if o.input_index == ui):
-                continue
-            J = jacobians(step, ux, cyc)
-            M = torch.eye(cyc.shape[1], dtype=cyc.dtype)
-            for j in range(p):
-                M = J[j] @ M
-            mu = torch.linalg.eigvals(M).numpy()
-            mu = mu[np.argsort(-np.abs(mu), kind="stable")]
-            mod = np.abs(mu)
-            label = ("marginal" if (np.abs(mod - 1) <= marginal_tol).any()
-                     else "stable" if mod[0] < 1 else "unstable")
-            orbits.append(PeriodicOrbit(p, cyc.numpy(), ui, res, mu, label))
-    return Orbits(orbits, np.asarray(rots), np.asarray(rot_idx, dtype=np.int64))
+    return drives, H0
+
+
+def _quasi_periodic(traj: Tensor, q: int, recurrence_tol: float) -> bool:
+    """A trajectory ``[n, S]`` that closed no orbit: neither settled on a fixed point (of the
+    ``q``-step map) nor still converging, so it is measured as a rotation."""
+    settled = bool((traj[-1] - traj[-1 - q]).abs().max() < recurrence_tol)
+    return not settled and not _converging(traj)
+
+
+def _closed_orbit(step: StepFn, seq: Tensor, traj: Tensor, p: int, ui: int,
+                  known: list[PeriodicOrbit], scale: float, tol: float, newton_steps: int,
+                  marginal_tol: float) -> PeriodicOrbit | None:
+    """The orbit of period ``p`` that trajectory ``traj [n_rec + 1, S]`` closed, refined by
+    Newton and reduced to its true period; None for a fixed point, a known orbit or a cycle
+    Newton does not make exact."""
+    if p == 1:
+        return None
+    q, n_rec = len(seq), len(traj)
+    # cyc[j] = state before step n_rec - p + j; rotate so that cyc[0] sits at phase 0
+    cyc = torch.roll(traj[-p - 1 : -1], -((-(n_rec - p)) % q), dims=0)
+    ux = seq[torch.arange(p) % q]
+    if any(_same_cycle(cyc, o.points, o.period, q) for o in known):
+        return None
+    cyc, res = _refine(step, ux, cyc, newton_steps)
+    if res >= tol:
+        return None
+    for d in range(q, p, q):  # the true period may divide p (and is a multiple of q)
+        if p % d == 0 and float((cyc[d] - cyc[0]).abs().max()) < 1e-8 * scale:
+            cyc, p, ux = cyc[:d], d, ux[:d]
+            break
+    if p == 1 or any(_same_cycle(cyc, o.points, o.period, q) for o in known):
+        return None
+    mu, label = _floquet(step, ux, cyc, marginal_tol)
+    return PeriodicOrbit(p, cyc.numpy(), ui, res, mu, label)
+
+
+def _floquet(step: StepFn, ux: Tensor, cyc: Tensor, marginal_tol: float
+             ) -> tuple[np.ndarray, str]:
+    """The Floquet multipliers of cycle ``cyc [p, S]`` under inputs ``ux [p, I]`` (by decreasing
+    modulus) and its stability label."""
+    J = jacobians(step, ux, cyc)
+    M = torch.eye(cyc.shape[1], dtype=cyc.dtype)
+    for j in range(len(cyc)):
+        M = J[j] @ M
+    mu = torch.linalg.eigvals(M).numpy()
+    mu = mu[np.argsort(-np.abs(mu), kind="stable")]
+    mod = np.abs(mu)
+    label = ("marginal" if (np.abs(mod - 1) <= marginal_tol).any()
+             else "stable" if mod[0] < 1 else "unstable")
+    return mu, label
 
 
 def _same_cycle(cyc: Tensor, points: np.ndarray, period: int, q: int = 1, tol: float = 1e-6
