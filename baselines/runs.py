@@ -335,6 +335,20 @@ def load_checkpoint(path: str | Path, config: TrainConfig | None = None) -> Chec
     naming the file for a corrupt or foreign file, a missing key, or (with ``config``) a checkpoint
     of a different run."""
     path = Path(path)
+    state = _read_state(path)
+    rl = state["format"] == RL_CHECKPOINT_FORMAT
+    init_from, cfg, rng, extra = _stored_config(path, state, rl)
+    if config is not None and rl:
+        raise InvalidValue(f"checkpoint {str(path)!r} is a native-ppo checkpoint; a training run "
+                           "cannot resume from it (start one with init_from=... instead)")
+    if config is not None:
+        check_same_run(path, cfg.to_dict(), config.to_dict(), RESUMABLE_CHANGES)
+    return Checkpoint(path, int(state["iteration"]), cfg, state["model"], state["optimizer"], rng,
+                      float(state["wall_s"]), init_from, "native-ppo" if rl else "train", extra)
+
+
+def _read_state(path: Path) -> dict[str, Any]:
+    """A checkpoint file's dict, its format, keys, iteration, tensors and digest checked."""
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except (RuntimeError, pickle.UnpicklingError, EOFError, OSError, ValueError, KeyError,
@@ -354,14 +368,24 @@ def load_checkpoint(path: str | Path, config: TrainConfig | None = None) -> Chec
         raise InvalidValue(f"checkpoint {str(path)!r}: 'iteration' must be an int >= 0, got "
                            f"{type(it).__name__} {it!r}")
     for part in ("model",) + (("value",) if rl else ()):
-        bad = [k for k, v in (state[part].items() if isinstance(state[part], Mapping) else [])
-               if not isinstance(v, torch.Tensor)]
-        if not isinstance(state[part], Mapping) or bad:
-            raise InvalidValue(f"checkpoint {str(path)!r}: {part!r} must map names to tensors"
-                               + (f"; {bad[:3]} are not tensors" if bad else ""))
+        _check_tensor_map(path, part, state[part])
     if "digest" in state and state["digest"] != state_digest(state):
         raise InvalidValue(f"checkpoint {str(path)!r} is corrupt: its contents do not match the "
                            "digest saved with them (a changed byte); use an earlier checkpoint")
+    return state
+
+
+def _check_tensor_map(path: Path, part: str, value: Any) -> None:
+    bad = [k for k, v in (value.items() if isinstance(value, Mapping) else [])
+           if not isinstance(v, torch.Tensor)]
+    if not isinstance(value, Mapping) or bad:
+        raise InvalidValue(f"checkpoint {str(path)!r}: {part!r} must map names to tensors"
+                           + (f"; {bad[:3]} are not tensors" if bad else ""))
+
+
+def _stored_config(path: Path, state: Mapping[str, Any], rl: bool
+                   ) -> tuple[Any, TrainConfig, dict[str, Any], dict[str, Any] | None]:
+    """``(init_from, config, data stream state, native-PPO extras)`` from a checkpoint."""
     try:
         stored = json.loads(state["config"])
         init_from = stored.get("init_from")
@@ -374,14 +398,7 @@ def load_checkpoint(path: str | Path, config: TrainConfig | None = None) -> Chec
                      "sample_rng": state["sample_rng"], "frames": int(rng["frames"])}
     except (TypeError, ValueError, KeyError) as err:
         raise InvalidValue(f"checkpoint {str(path)!r} has an unreadable config: {err}") from None
-    if config is not None and rl:
-        raise InvalidValue(f"checkpoint {str(path)!r} is a native-ppo checkpoint; a training run "
-                           "cannot resume from it (start one with init_from=... instead)")
-    if config is not None:
-
-        check_same_run(path, cfg.to_dict(), config.to_dict(), RESUMABLE_CHANGES)
-    return Checkpoint(path, int(state["iteration"]), cfg, state["model"], state["optimizer"], rng,
-                      float(state["wall_s"]), init_from, "native-ppo" if rl else "train", extra)
+    return init_from, cfg, rng, extra
 
 
 def check_same_run(path: str | Path, stored: Mapping[str, Any], mine: Mapping[str, Any],

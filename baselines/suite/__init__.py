@@ -2,12 +2,13 @@
 
 `.protocol` defines ``ta-envs-suite/2`` (tasks, recipe, conditions, score); `.cache` the
 run cache keyed on config and model source; `.evaluate` the bounded-memory evaluation;
-`.run` the execution (local workers or Ray) and scoring; `.report` the tables joined by
-task name.
+`.run` the execution (local workers or Ray) and scoring; `.records` the typed report
+records; `.report` the tables joined by task name.
 """
 
 from .cache import model_source_hash, run_key
 from .protocol import CONDITIONS, FULL, LENGTHS, PROTOCOL, QUICK, SuiteConfig, SuiteTask
+from .records import Budget, SuiteReport, TaskSummary
 from .report import (
     align,
     compare_rows,
@@ -18,7 +19,8 @@ from .report import (
 )
 from .run import run_suite, run_unit, score, train_configs
 
-__all__ = ["CONDITIONS", "FULL", "LENGTHS", "PROTOCOL", "QUICK", "SuiteConfig", "SuiteTask",
+__all__ = ["CONDITIONS", "FULL", "LENGTHS", "PROTOCOL", "QUICK", "Budget", "SuiteConfig",
+           "SuiteReport", "SuiteTask", "TaskSummary",
            "align", "compare_rows", "leaderboard", "load_report", "merge_reports",
            "model_source_hash", "reference_reports", "run_key", "run_suite", "run_unit", "score",
            "train_configs"]

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import re
+from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -12,6 +14,7 @@ import numpy as np
 from ta_envs.validation import InvalidValue
 
 from .protocol import CONDITIONS
+from .records import REFERENCE_PARAMS, SuiteReport, TaskSummary
 
 RESULTS = Path(__file__).resolve().parents[2] / "benchmarks" / "results" / "suite"
 
@@ -58,60 +61,55 @@ def reference_reports() -> list[dict[str, Any]]:
     return [load_report(p) for p in sorted(RESULTS.glob("suite_*.json"))]
 
 
-#: The parameter budget of the reference reports; a compared model more than 10 % off is marked.
-REFERENCE_PARAMS = 10_000
-
-
 def budget_of(r: dict[str, Any], name: str) -> tuple[Any, ...]:
     """What a report's task was trained with: iterations, sequence length, seeds, and whether
     the report is a ``--quick`` one."""
-    t = _task(r, name)
-    return (t.get("iterations"), t.get("seq_len"), t.get("seeds"),
-            bool(r.get("config", {}).get("quick")))
+    b = SuiteReport.from_dict(r).task(name).budget
+    return (b.iterations, b.seq_len, b.seeds, b.quick)
 
 
-def align(reports: Sequence[dict[str, Any]], allow_mixed: bool = False
+def align(reports: Sequence[dict[str, Any] | SuiteReport], allow_mixed: bool = False
           ) -> tuple[list[str], list[str]]:
     """The task names every report has (in the first report's order) and notes on the rest.
     ``InvalidValue`` when the reports follow different protocols, or (unless ``allow_mixed``)
     ran a shared task with a different budget (iterations, length, seeds, quick)."""
     if not reports:
         raise InvalidValue("no reports to compare")
-    protocols = {r["protocol"] for r in reports}
-    if len(protocols) > 1:
-        which = "; ".join(f"{r['label']} ({r.get('_path', '?')}): {r['protocol']}" for r in reports)
+    recs = [SuiteReport.from_dict(r) for r in reports]
+    if len({r.protocol for r in recs}) > 1:
+        which = "; ".join(f"{r.label} ({r.path}): {r.protocol}" for r in recs)
         raise InvalidValue(f"cannot compare reports of different protocols: {which}; rerun the "
                            "older ones with this version")
-    names = [[t["task"] for t in r["tasks"]] for r in reports]
-    common = [n for n in names[0] if all(n in other for other in names[1:])]
-    notes = []
-    for r, ns in zip(reports, names):
-        extra = [n for n in ns if n not in common]
-        if extra:
-            notes.append(f"{r['label']}: also ran {extra} (not shown: not in every report)")
+    common = [n for n in recs[0].names if all(n in other.names for other in recs[1:])]
     if not common:
         raise InvalidValue("the reports share no task")
-    mixed = [n for n in common if len({budget_of(r, n) for r in reports}) > 1]
-    if mixed:
-        detail = "; ".join(
-            f"{r['label']}: " + ", ".join(
-                f"{n} {budget_of(r, n)[0]} it x {budget_of(r, n)[1]} steps, {budget_of(r, n)[2]} "
-                f"seeds{' (quick)' if budget_of(r, n)[3] else ''}" for n in mixed[:2])
-            for r in reports)
-        if not allow_mixed:
-            raise InvalidValue(f"the reports ran {len(mixed)} shared tasks with different budgets "
-                               f"({detail}); their scores are not comparable. Rerun with the "
-                               "same budget, or pass --allow-mixed to show them with a note")
-        notes.append(f"mixed budgets on {mixed}: {detail}")
-    for r in reports:
-        p = r.get("params")
-        if isinstance(p, int) and abs(p - REFERENCE_PARAMS) > 0.1 * REFERENCE_PARAMS:
-            notes.append(f"{r['label']} has {p:,} parameters, {100 * (p / REFERENCE_PARAMS - 1):+.0f}"
-                         f" % off the reference budget of {REFERENCE_PARAMS:,}")
-    if len(common) < max(len(n) for n in names):
+    extra = [f"{r.label}: also ran {[n for n in r.names if n not in common]} (not shown: not in "
+             "every report)" for r in recs if set(r.names) - set(common)]
+    notes = extra + _budget_notes(recs, common, allow_mixed) + _params_notes(recs)
+    if extra:
         notes.append(f"only the {len(common)} tasks common to every report are shown, and the "
                      "overall scores are means over those")
     return common, notes
+
+
+def _params_notes(recs: list[SuiteReport]) -> list[str]:
+    return [f"{r.label} has {r.params:,} parameters, "
+            f"{100 * (r.params / REFERENCE_PARAMS - 1):+.0f} % off the reference budget of "
+            f"{REFERENCE_PARAMS:,}" for r in recs if r.off_budget and r.params is not None]
+
+
+def _budget_notes(recs: list[SuiteReport], common: list[str], allow_mixed: bool) -> list[str]:
+    """A note on shared tasks run with different budgets; ``InvalidValue`` unless allowed."""
+    mixed = [n for n in common if len({r.task(n).budget for r in recs}) > 1]
+    if not mixed:
+        return []
+    detail = "; ".join(f"{r.label}: " + ", ".join(f"{n} {r.task(n).budget.describe()}"
+                                                  for n in mixed[:2]) for r in recs)
+    if not allow_mixed:
+        raise InvalidValue(f"the reports ran {len(mixed)} shared tasks with different budgets "
+                           f"({detail}); their scores are not comparable. Rerun with the "
+                           "same budget, or pass --allow-mixed to show them with a note")
+    return [f"mixed budgets on {mixed}: {detail}"]
 
 
 def run_score(r: dict[str, Any], ch: float) -> float:
@@ -125,68 +123,67 @@ def _task(r: dict[str, Any], name: str) -> dict[str, Any]:
     return next(t for t in r["tasks"] if t["task"] == name)
 
 
+def _tidy_mechanism(m: str) -> str:
+    """A mechanism string for a Markdown cell: short torus and ρ forms, no ``|``."""
+    m = re.sub(r"torus \(rotation [-\d.]+, ~period ([\d.]+)\)", r"torus ~\1", m)
+    m = re.sub(r"\(\|λ\|max ([\d.]+)\)", lambda g: f"(ρ {float(g.group(1)):.2f})", m)
+    return m.replace("; ", ", ").replace("|", "\\|")
+
+
 def _mechanisms(per_seed: Sequence[str] | None) -> str:
     """Per-seed mechanism strings as counts, e.g. ``3x (a: orbit 6, b: torus ~6.0)``; ρ: the
     largest eigenvalue modulus at a fixed point."""
-    import re
-    from collections import Counter
-
     if not per_seed:
         return "-"
-    def tidy(m: str) -> str:  # no "|" inside a Markdown cell
-        m = re.sub(r"torus \(rotation [-\d.]+, ~period ([\d.]+)\)", r"torus ~\1", m)
-        m = re.sub(r"\(\|λ\|max ([\d.]+)\)", lambda g: f"(ρ {float(g.group(1)):.2f})", m)
-        return m.replace("; ", ", ").replace("|", "\\|")
-
-    short = [tidy(m) for m in per_seed]
+    short = [_tidy_mechanism(m) for m in per_seed]
     return "; ".join(f"{k}x ({m})" for m, k in Counter(short).most_common())
 
 
-def _off_budget(r: dict[str, Any]) -> bool:
-    p = r.get("params")
-    return isinstance(p, int) and abs(p - REFERENCE_PARAMS) > 0.1 * REFERENCE_PARAMS
+def _table(head: list[str], rows: list[list[str]]) -> list[str]:
+    """Markdown table lines: the header, the rule (first column left-aligned), the rows."""
+    return ["| " + " | ".join(head) + " |", "|---" * len(head) + "|",
+            *("| " + " | ".join(r) + " |" for r in rows)]
 
 
-def leaderboard(reports: Sequence[dict[str, Any]], allow_mixed: bool = False) -> str:
+def _score_rows(recs: list[SuiteReport], common: list[str]) -> list[list[str]]:
+    rows = []
+    for name in common:
+        cells = []
+        for r in recs:
+            t = r.task(name)
+            fail = f", {t.failed} failed" if t.failed else ""
+            cells.append(f"{t.score_mean:.3f} / {t.score_max:.3f} ({t.solved}{fail})")
+        rows.append([name, f"{recs[0].task(name).chance:.3f}", *cells])
+    overall = [float(np.mean([r.task(n).score_mean for n in common])) for r in recs]
+    best = [float(np.mean([r.task(n).score_max for n in common])) for r in recs]
+    rows.append(["**overall**", "", *(f"**{m:.3f} / {b:.3f}**" for m, b in zip(overall, best))])
+    return rows
+
+
+def _condition_cell(t: TaskSummary) -> str:
+    return " / ".join("-" if t.acc_mean.get(c) is None else f"{t.acc_mean[c]:.2f}"
+                      for c in CONDITIONS)
+
+
+def leaderboard(reports: Sequence[dict[str, Any] | SuiteReport], allow_mixed: bool = False
+                ) -> str:
     """Markdown: per task the score (mean / max over seeds, seeds solved, failures), chance, and
     the mechanism; the overall score over the common tasks; then accuracy per condition. A
     parameter count more than 10 % off the reference budget is marked ``(!)``."""
     common, notes = align(reports, allow_mixed)
-    names = [(f"{r['label']}, {r.get('params', '?'):,} params" + (" (!)" if _off_budget(r) else ""))
-             if isinstance(r.get("params"), int) else r["label"] for r in reports]
-    lines = ["| task | chance | " + " | ".join(f"{n}: mean / max" for n in names) + " |",
-             "|---|---|" + "---|" * len(reports)]
-    for name in common:
-        cells = []
-        for r in reports:
-            t = _task(r, name)
-            fail = f", {t['failed']} failed" if t.get("failed") else ""
-            cells.append(f"{t['score_mean']:.3f} / {t['score_max']:.3f} ({t['solved']}{fail})")
-        lines.append(f"| {name} | {_task(reports[0], name).get('chance', 0.5):.3f} | "
-                     + " | ".join(cells) + " |")
-    overall = [float(np.mean([_task(r, n)["score_mean"] for n in common])) for r in reports]
-    best = [float(np.mean([_task(r, n)["score_max"] for n in common])) for r in reports]
-    lines.append("| **overall** | | " + " | ".join(f"**{m:.3f} / {b:.3f}**" for m, b in
-                                                  zip(overall, best)) + " |")
-    lines += ["", "Accuracy per condition (mean over seeds): " + " / ".join(CONDITIONS), "",
-              "| task | " + " | ".join(r["label"] for r in reports) + " |",
-              "|---|" + "---|" * len(reports)]
-    for name in common:
-        cells = []
-        for r in reports:
-            am = _task(r, name)["acc_mean"]
-            cells.append(" / ".join("-" if am.get(c) is None else f"{am[c]:.2f}"
-                                    for c in CONDITIONS))
-        lines.append(f"| {name} | " + " | ".join(cells) + " |")
-    mech_rows = [(n, [_task(r, n).get("mechanism") for r in reports]) for n in common]
-    if any(m for _, ms in mech_rows for m in ms):
+    recs = [SuiteReport.from_dict(r) for r in reports]
+    labels = [r.label for r in recs]
+    lines = _table(["task", "chance", *(f"{r.heading}: mean / max" for r in recs)],
+                   _score_rows(recs, common))
+    lines += ["", "Accuracy per condition (mean over seeds): " + " / ".join(CONDITIONS), ""]
+    lines += _table(["task", *labels],
+                    [[n, *(_condition_cell(r.task(n)) for r in recs)] for n in common])
+    mech = [[n, *(_mechanisms(r.task(n).mechanism) for r in recs)] for n in common
+            if any(r.task(n).mechanism for r in recs)]
+    if mech:
         lines += ["", "What each final network keeps time with under constant input (seeds with "
-                  "each outcome, per input symbol):",
-                  "", "| task | " + " | ".join(r["label"] for r in reports) + " |",
-                  "|---|" + "---|" * len(reports)]
-        for n, ms in mech_rows:
-            if any(ms):
-                lines.append(f"| {n} | " + " | ".join(_mechanisms(m) for m in ms) + " |")
+                  "each outcome, per input symbol):", ""]
+        lines += _table(["task", *labels], mech)
     if notes:
         lines += [""] + [f"Note: {x}" for x in notes]
     return "\n".join(lines)

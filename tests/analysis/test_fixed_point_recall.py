@@ -52,6 +52,7 @@ def long_search(model: ElmanRNN, h0: torch.Tensor, steps: int = 3000) -> np.ndar
     return np.array(uniq)
 
 
+@pytest.mark.slow
 def test_the_default_finder_misses_no_point_a_long_search_finds():
     model = trained_rnn()
     task = make_task("FlipFlop-v0")

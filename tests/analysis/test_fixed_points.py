@@ -159,6 +159,7 @@ def test_a_line_of_fixed_points_is_not_reported_as_points():
     assert len(fp) == 0 and len(fp.non_isolated) > 0
 
 
+@pytest.mark.slow
 def test_the_three_points_of_a_random_chaotic_network_are_found():
     """A random tanh network (64 units, gain 1.5, no bias) is odd: its fixed points come in pairs
     ±h*, with the origin. From 1024 of its own states both members of the pair are found."""

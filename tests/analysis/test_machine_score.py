@@ -103,6 +103,7 @@ def test_an_untrained_network_does_not_score_high():
     assert len(d["recall"]) == res.num_minimal == 6 and 0 <= d["score"] <= 1
 
 
+@pytest.mark.slow
 def test_a_trained_flip_flop_network_represents_every_state():
     from pathlib import Path
 

@@ -21,12 +21,14 @@ def record(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root / "out" / "timing.json"
 
 
+@pytest.mark.slow
 def test_replay_regenerates_the_recorded_seeds(record, capsys):
     assert main(["study", "replay", str(record), "--seeds", "2", "--quiet"]) == 0
     out = capsys.readouterr().out
     assert out.count(": identical (") == 2 and "every field, 60 iterations" in out
 
 
+@pytest.mark.slow
 def test_a_changed_record_is_caught_with_its_first_difference(record, tmp_path, capsys):
     d = json.loads(record.read_text())
     true = d["runs"][1]["curve"][3][1]

@@ -157,6 +157,7 @@ def test_seeds_run_side_by_side_exactly_as_alone():
 
 @pytest.mark.parametrize("phi0,d_omega,coupling", [(0.3, 1.0, 0.2), (2.5, 0.3, 0.5),
                                                    (3.0, 0.2, 0.3), (1.0, -1.5, 0.3)])
+@pytest.mark.slow
 def test_kuramoto_stepper_matches_the_two_oscillator_solution(phi0, d_omega, coupling):
     """Two oscillators as a 1 x 2 torus (each is the other's left and right neighbour, so the
     lattice coupling K acts as 2K) against the closed form, drifting and locking."""

@@ -72,6 +72,7 @@ def test_extrapolation_recovers_gamma_without_noise_and_degrades_only_when_unsta
     assert noisy.gain[0, 1] < 1.2 and noisy.gain[1, 1] > 10
 
 
+@pytest.mark.slow
 def test_echo_task_trades_feedforward_for_recurrence_at_a_first_order_transition():
     c_crit = critical_echo()
     res = tradeoff([c_crit - 0.01, c_crit + 0.01, 1.5], w0=(0.05, 0.9), steps=20000)
@@ -173,6 +174,7 @@ def test_linear_rnn_trained_on_integration_learns_the_leak_in_the_predicted_orde
     assert res.test_error.max() < 1e-2
 
 
+@pytest.mark.slow
 def test_theory_cli_writes_results_and_resumes(tmp_path):
     from ta_envs.cli import main
 
@@ -236,6 +238,7 @@ def test_what_full_gd_adds_to_w_has_the_rank_of_the_teacher_and_a_skip_keeps_w_s
     assert skip < 1.05 * echo.norm_w0[0, 0]  # with the feed-forward route it never left init
 
 
+@pytest.mark.slow
 def test_full_matrices_learn_gamma_and_extrapolate_only_when_stable():
     from analysis.theory.properties import full_extrapolation
 

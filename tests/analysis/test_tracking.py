@@ -148,6 +148,7 @@ def test_tracking_rejects_bad_input(tmp_path):
         TrackConfig(every=0)
 
 
+@pytest.mark.slow
 def test_analyze_command_end_to_end(tmp_path, capsys):
     cfg = TrainConfig(task_kwargs={"period": 6}, hidden=8, seq_len=24, iterations=30,
                       checkpoint_every=10, eval_every=10, eval_size=32)
@@ -176,6 +177,7 @@ def test_analyze_command_end_to_end(tmp_path, capsys):
     assert "not a run directory" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_demo_report_tells_the_story(tmp_path):
     assert main(["demo", "--out", str(tmp_path), "--iterations", "40", "--quiet"]) == 0
     report = (tmp_path / "report.md").read_text()
@@ -204,6 +206,7 @@ def test_demo_report_tells_the_story(tmp_path):
     assert f"Every loss of stability of a tracked point ({n_losses};" in report
 
 
+@pytest.mark.slow
 def test_demo_report_sums_training_time_over_resumes(tmp_path):
     import re
 
@@ -230,6 +233,7 @@ track_run(sys.argv[1], sys.argv[2], TrackConfig(fixed_point_states=32, orbit_sta
 """
 
 
+@pytest.mark.slow
 def test_tracking_killed_midway_then_resumed_gives_the_straight_result(tmp_path):
     """SIGKILL a tracking process after a few checkpoints, resume it: every checkpoint's fixed
     points (points, basin counts, slow points) and row equal those of a straight run. Two stable

@@ -211,6 +211,7 @@ def test_options_that_would_not_be_applied_are_refused(arch, init, gain, kw, fra
         check_arch_options(arch, init, gain, kw)
 
 
+@pytest.mark.slow
 def test_width_for_budget_is_the_largest_width_within_it():
     for arch in ("rnn", "lstm", "transformer"):
         h, n = width_for_budget(arch, 5000, 2, 1)

@@ -178,6 +178,7 @@ def _same(a, b):
     assert all(torch.equal(ca.extra["value"][k], cb.extra["value"][k]) for k in ca.extra["value"])
 
 
+@pytest.mark.slow
 @pytest.mark.faults
 @pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGINT])
 def test_a_signal_then_resume_reproduces_the_run(sig, tmp_path):
@@ -247,6 +248,7 @@ def test_bad_configs_get_one_line(kw, match):
         NativePPOConfig(**kw)
 
 
+@pytest.mark.slow
 def test_cli_native_ppo_end_to_end_and_refuses_sb3_options(tmp_path):
     from ta_envs.cli import main
 

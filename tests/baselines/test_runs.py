@@ -86,6 +86,7 @@ def reference(tmp_path_factory):
     return cfg, run
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM, signal.SIGKILL])
 def test_a_signal_at_a_random_moment_then_resume_reproduces_the_run(sig, reference, tmp_path):
     cfg, ref = reference
@@ -125,6 +126,7 @@ def test_a_second_writer_is_refused_naming_the_holder(reference, tmp_path):
     _same_run(run, ref)
 
 
+@pytest.mark.slow
 def test_workers_die_with_their_parent(tmp_path):
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
     out = tmp_path / "sweep"
@@ -181,6 +183,7 @@ def test_a_torn_last_log_line_is_dropped_with_a_warning(reference, tmp_path):
         read_metrics(run)
 
 
+@pytest.mark.slow
 def test_a_full_disk_fails_clearly_and_loses_no_history(reference, tmp_path):
     cfg, ref = reference
     run = tmp_path / "run"

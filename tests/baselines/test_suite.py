@@ -40,6 +40,7 @@ def _strip(report):
     return report
 
 
+@pytest.mark.slow
 def test_suite_scores_are_deterministic_and_consistent(tmp_path):
     cfg = SuiteConfig(seeds=2, tasks=("relative tau=3",), **TINY)
     a = _strip(run_suite(cfg, tmp_path / "a", show_progress=False))
@@ -102,6 +103,7 @@ def test_a_killed_run_resumes_and_finished_runs_are_not_redone(tmp_path):
     assert (run_dir / "result.json").stat().st_mtime_ns == stamp  # cached, not recomputed
 
 
+@pytest.mark.slow
 def test_editing_a_model_file_invalidates_its_cache(tmp_path, monkeypatch):
     src = (tmp_path / "edited.py")
     import toy_models
@@ -241,6 +243,7 @@ def test_suite_command_writes_results_leaderboard_and_figure(tmp_path, capsys):
     shutil.rmtree(tmp_path / "cache")
 
 
+@pytest.mark.slow
 def test_a_forward_only_transformer_in_the_current_directory_enters(tmp_path, monkeypatch, capsys):
     (tmp_path / "mytf.py").write_text(
         "import torch\n"
@@ -276,6 +279,7 @@ def test_nan_only_in_eval_mode_is_a_failed_run_with_the_reason(tmp_path):
     assert rep["tasks"][0]["failed"] == 1
 
 
+@pytest.mark.slow
 def test_compare_refuses_mixed_budgets_marks_off_budget_models_and_writes_csv(tmp_path, capsys):
     """Issue 24, items 10 and 12: a --quick report beside the 800-iteration references, a
     197,760-parameter model beside ~10,000, and compare --out accepted and ignored."""
@@ -298,6 +302,7 @@ def test_compare_refuses_mixed_budgets_marks_off_budget_models_and_writes_csv(tm
     assert (tmp_path / "cmp" / "accuracy_vs_length.png").stat().st_size > 1000
 
 
+@pytest.mark.slow
 def test_a_partial_tasks_run_merges_into_the_existing_report(tmp_path):
     """Issue 24, item 11: --tasks replaced a full results.json with a one-task one."""
     base = dict(arch="rnn", hidden=8, seeds=1, quick=True, mechanism=False)
@@ -341,6 +346,7 @@ def test_editing_a_helper_the_model_imports_changes_the_key(tmp_path, monkeypatc
     assert model_source_hash("usermodel:M") != h1
 
 
+@pytest.mark.slow
 def test_suite_verify_reruns_a_seed_and_catches_edited_numbers(tmp_path, capsys):
     """Issue 24, item 5: a report whose numbers were edited and checksum recomputed was trusted;
     verify re-runs one seed and compares with the recorded seeds."""

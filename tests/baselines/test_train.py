@@ -111,6 +111,7 @@ def test_checkpoint_round_trip_and_bad_checkpoints(tmp_path):
         train(TrainConfig(**TINY, iterations=10, seed=2), tmp_path / "run", progress=False)
 
 
+@pytest.mark.slow
 def test_parallel_seeds_match_serial_runs(tmp_path):
     cfg = TrainConfig(**TINY, iterations=15)
     par = train_seeds(cfg, [0, 1], tmp_path / "par", workers=2, progress=False)

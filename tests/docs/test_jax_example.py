@@ -12,6 +12,7 @@ jax = pytest.importorskip("jax")
 EXAMPLE = Path(__file__).resolve().parents[2] / "docs" / "examples" / "jax_ppo.py"
 
 
+@pytest.mark.slow
 def test_jax_ppo_example_learns_a_short_period():
     spec = importlib.util.spec_from_file_location("jax_ppo", EXAMPLE)
     mod = importlib.util.module_from_spec(spec)

@@ -58,6 +58,7 @@ def test_the_target_is_the_running_product(group, period, seed):
 @settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(K=st.integers(2, 64), seed=st.integers(0, 1000), clocks=st.integers(0, 2),
        symbols=st.integers(1, 4))
+@pytest.mark.slow
 def test_random_automata_have_exactly_the_requested_configurations(K, seed, clocks, symbols):
     task = random_automaton(K, seed=seed, clocks=clocks, symbols=symbols)
     a = task.automaton
