@@ -46,21 +46,17 @@ def learning_curves(runs: Sequence[Sequence[dict[str, Any]]], path: str | Path, 
     bold (the paper's Fig. 2 layout); tasks without TD steps show the all-step accuracy."""
     td_key = "val_td_acc" if any(m.get("val_td_acc") is not None for r in runs for m in r) \
         else "val_acc"
+    td_name = "time-dependent (TD)" if td_key == "val_td_acc" else "all steps"
     fig, axes = subplots(1, 2, figsize=(10, 3.6), sharey=True)
-    for ax, key, name in ((axes[0], td_key, "time-dependent (TD)" if td_key == "val_td_acc"
-                           else "all steps"),
+    for ax, key, name in ((axes[0], td_key, td_name),
                           (axes[1], "val_ti_acc", "time-independent (TI)")):
         for i, rows in enumerate(runs):
-            pts = [(m["it"], m[key]) for m in rows if m.get(key) is not None]
-            if pts and i != bold:
-                x, y = zip(*pts)
-                ax.plot(x, y, lw=0.6, alpha=0.45, color="tab:blue")
-        if bold is not None and bold < len(runs):
-            pts = [(m["it"], m[key]) for m in runs[bold] if m.get(key) is not None]
-            if pts:
-                x, y = zip(*pts)
-                ax.plot(x, y, lw=2.2, color="black", label=bold_label or f"run {bold}")
-                ax.legend(loc="lower right", frameon=False)
+            if i != bold:
+                _curve(ax, rows, key, lw=0.6, alpha=0.45, color="tab:blue")
+        if bold is not None and bold < len(runs) and \
+                _curve(ax, runs[bold], key, lw=2.2, color="black",
+                       label=bold_label or f"run {bold}"):
+            ax.legend(loc="lower right", frameon=False)
         ax.set_title(name)
         ax.set_xlabel("iteration")
         chance_line(ax, chance)
@@ -69,6 +65,15 @@ def learning_curves(runs: Sequence[Sequence[dict[str, Any]]], path: str | Path, 
     if title:
         fig.suptitle(title)
     return save_figure(fig, path)
+
+
+def _curve(ax: Axes, rows: Sequence[dict[str, Any]], key: str, **style: Any) -> bool:
+    """Plot ``key`` against ``it`` over the rows that have it; whether anything was drawn."""
+    pts = [(m["it"], m[key]) for m in rows if m.get(key) is not None]
+    if pts:
+        x, y = zip(*pts)
+        ax.plot(x, y, **style)
+    return bool(pts)
 
 
 def accuracy_vs_length(reports: Sequence[dict[str, Any]], path: str | Path,
@@ -84,18 +89,8 @@ def accuracy_vs_length(reports: Sequence[dict[str, Any]], path: str | Path,
     for ax, name in zip(axes.flat, tasks):
         for k, rep in enumerate(reports):
             t = next((x for x in rep["tasks"] if x["task"] == name), None)
-            if t is None:
-                continue
-            xs = [int(m[:-1]) for m in t["acc_mean"] if m.endswith("x")]
-            c = colors[k % len(colors)]
-            for r in t["runs"]:
-                if r.get("acc") and not r.get("failed"):
-                    ax.plot(xs, [r["acc"][f"{m}x"]["acc"] for m in xs], color=c, lw=0.6,
-                            alpha=0.4)
-            mean = [t["acc_mean"][f"{m}x"] for m in xs]
-            if None not in mean:
-                ax.plot(xs, mean, "o-", color=c, lw=1.8, ms=3, label=rep["label"])
-            chance_line(ax, t.get("chance"))
+            if t is not None:
+                _length_panel(ax, t, colors[k % len(colors)], rep["label"])
         ax.set_xscale("log")
         ax.set_xticks([1, 4, 16], ["1x", "4x", "16x"])
         ax.set_ylim(0.0, 1.02)
@@ -107,6 +102,18 @@ def accuracy_vs_length(reports: Sequence[dict[str, Any]], path: str | Path,
     axes.flat[0].legend(fontsize=6, loc="lower left")
     fig.suptitle(title, fontsize=10)
     return save_figure(fig, path, dpi=100)
+
+
+def _length_panel(ax: Axes, t: dict[str, Any], c: str, label: str) -> None:
+    """One report's task in `accuracy_vs_length`: each seed thin, the mean bold, chance dotted."""
+    xs = [int(m[:-1]) for m in t["acc_mean"] if m.endswith("x")]
+    for r in t["runs"]:
+        if r.get("acc") and not r.get("failed"):
+            ax.plot(xs, [r["acc"][f"{m}x"]["acc"] for m in xs], color=c, lw=0.6, alpha=0.4)
+    mean = [t["acc_mean"][f"{m}x"] for m in xs]
+    if None not in mean:
+        ax.plot(xs, mean, "o-", color=c, lw=1.8, ms=3, label=label)
+    chance_line(ax, t.get("chance"))
 
 
 def bars(ax: Axes, labels: Sequence[str], values: Sequence[float],

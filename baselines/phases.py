@@ -65,10 +65,9 @@ def running_median(x: np.ndarray, window: int) -> np.ndarray:
     return out
 
 
-def detect_phases(its: Sequence[int], td: Sequence[float], ti: Sequence[float], *,
-                  ti_solved: float = 0.99, transition: float = 0.75, jump_lo: float = 0.6,
-                  jump_hi: float = 0.9, solved: float = 0.99, window: int = 5) -> Phases:
-    """Phases of one run from aligned iteration / TD accuracy / TI accuracy series."""
+def _series(its: Sequence[int], td: Sequence[float], ti: Sequence[float]
+            ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The three series as arrays, checked: 1-D, equal length, non-empty, iterations increasing."""
     it = np.asarray(its, dtype=np.int64)
     td_a = np.asarray(td, dtype=np.float64)
     ti_a = np.asarray(ti, dtype=np.float64)
@@ -79,27 +78,43 @@ def detect_phases(its: Sequence[int], td: Sequence[float], ti: Sequence[float], 
         raise InvalidValue("empty accuracy series")
     if np.any(np.diff(it) <= 0):
         raise InvalidValue("iterations must be strictly increasing")
+    return it, td_a, ti_a
+
+
+def _first(mask: np.ndarray) -> int | None:
+    """The first index where ``mask`` holds (None: nowhere)."""
+    idx = np.flatnonzero(mask)
+    return int(idx[0]) if idx.size else None
+
+
+def _jump(td: np.ndarray, i_tr: int | None, lo: float, hi: float
+          ) -> tuple[int | None, int | None]:
+    """``(start, end)`` indices of the jump through the transition ``i_tr``: the last point
+    below ``lo`` before it (0 if none) and the first at or above ``hi`` from it."""
+    if i_tr is None:
+        return None, None
+    below = np.flatnonzero(td[:i_tr] < lo)
+    j = _first(td[i_tr:] >= hi)
+    return (int(below[-1]) if below.size else 0), (None if j is None else i_tr + j)
+
+
+def detect_phases(its: Sequence[int], td: Sequence[float], ti: Sequence[float], *,
+                  ti_solved: float = 0.99, transition: float = 0.75, jump_lo: float = 0.6,
+                  jump_hi: float = 0.9, solved: float = 0.99, window: int = 5) -> Phases:
+    """Phases of one run from aligned iteration / TD accuracy / TI accuracy series."""
+    it, td_a, ti_a = _series(its, td, ti)
     final_td, final_ti = float(td_a[-1]), float(ti_a[-1])
     raw_td = td_a
     td_a, ti_a = running_median(td_a, window), running_median(ti_a, window)
 
-    def first(mask: np.ndarray) -> int | None:
-        idx = np.flatnonzero(mask)
-        return int(idx[0]) if idx.size else None
-
-    i_ti = first(ti_a >= ti_solved)
-    i_tr = first(td_a >= transition)
-    i_js = i_je = None
-    if i_tr is not None:
-        below = np.flatnonzero(td_a[:i_tr] < jump_lo)
-        i_js = int(below[-1]) if below.size else 0
-        j = first(td_a[i_tr:] >= jump_hi)
-        i_je = None if j is None else i_tr + j
+    i_ti = _first(ti_a >= ti_solved)
+    i_tr = _first(td_a >= transition)
+    i_js, i_je = _jump(td_a, i_tr, jump_lo, jump_hi)
     p_start = i_ti
     p_end = i_js if i_tr is not None else len(it) - 1
     if p_start is None or p_end is None or p_end < p_start:
         p_start = p_end = None
-    i_sol = first(td_a >= solved)
+    i_sol = _first(td_a >= solved)
     at = lambda i: None if i is None else int(it[i])  # noqa: E731
     return Phases(
         ti_solved_at=at(i_ti),
@@ -108,7 +123,7 @@ def detect_phases(its: Sequence[int], td: Sequence[float], ti: Sequence[float], 
         plateau_td=(None if p_start is None or p_end is None
                     else float(td_a[p_start : p_end + 1].mean())),
         transition_at=at(i_tr),
-        raw_transition_at=at(first(raw_td >= transition)),
+        raw_transition_at=at(_first(raw_td >= transition)),
         jump_start=at(i_js),
         jump_end=at(i_je),
         jump_width=None if i_je is None or i_js is None else int(it[i_je] - it[i_js]),

@@ -98,13 +98,7 @@ def check_arch_options(arch: str, init: str | None, gain: float | None,
     ``init``/``gain`` only for built-ins that take them; ``model_kw`` keys a built-in does not
     accept."""
     _check_arch_name(arch)
-    for k in model_kw:
-        if not isinstance(k, str) or not k.isidentifier():
-            raise InvalidValue(f"model_kw keys must be identifiers, got {k!r}")
-    reserved = {"input_size", "hidden_size", "output_size", "generator", "init", "gain"}
-    clash = sorted(reserved & set(model_kw))
-    if clash:
-        raise InvalidValue(f"model_kw must not set {clash}: use the dedicated options")
+    _check_model_kw_keys(model_kw)
     if _is_user(arch):
         if init is not None or gain is not None:
             raise InvalidValue(f"init/gain apply to the built-ins {builtins_with_init()} only; "
@@ -116,10 +110,23 @@ def check_arch_options(arch: str, init: str | None, gain: float | None,
         raise InvalidValue(f"init/gain do not apply to {arch!r} (it has its own parametrisation); "
                            f"they exist for {builtins_with_init()}")
     accepted = [p for p in inspect.signature(resolve_arch(arch)).parameters
-                if p not in reserved and p != "self"]
+                if p not in RESERVED_KW and p != "self"]
     bad = [k for k in model_kw if k not in accepted]
     if bad:
         raise InvalidValue(f"model_kw {bad} not accepted by {arch!r}; it takes {accepted}")
+
+
+#: Keyword arguments the model builder sets itself (never through ``model_kw``).
+RESERVED_KW = frozenset({"input_size", "hidden_size", "output_size", "generator", "init", "gain"})
+
+
+def _check_model_kw_keys(model_kw: Mapping[str, Any]) -> None:
+    for k in model_kw:
+        if not isinstance(k, str) or not k.isidentifier():
+            raise InvalidValue(f"model_kw keys must be identifiers, got {k!r}")
+    clash = sorted(RESERVED_KW & set(model_kw))
+    if clash:
+        raise InvalidValue(f"model_kw must not set {clash}: use the dedicated options")
 
 
 def builtins_with_init() -> list[str]:

@@ -15,8 +15,11 @@ redone.
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import inspect
 import json
+import os
+import sys
 import warnings
 from functools import lru_cache
 from pathlib import Path
@@ -81,10 +84,6 @@ def local_sources(src: Path) -> list[Path]:
     """``src`` and the local modules it imports, transitively, sorted: a module counts as local
     when its file lies under the current directory or under ``src``'s folder (never one in the
     interpreter's or site-packages' folders)."""
-    import importlib.util
-    import os
-    import sys
-
     roots = [Path(os.getcwd()).resolve(), src.resolve().parent]
     skip = [Path(p).resolve() for p in (sys.prefix, sys.base_prefix)]
 
@@ -102,28 +101,31 @@ def local_sources(src: Path) -> list[Path]:
             continue
         seen.add(f)
         for name, level in _imported_names(f):
-            candidates = []
-            if level:  # relative import: resolve against the file's folder
-                base = f.parent
-                for _ in range(level - 1):
-                    base = base.parent
-                rel = Path(*name.split(".")) if name else Path()
-                candidates = [base / rel.with_suffix(".py"), base / rel / "__init__.py"]
-            else:
-                for r in roots:
-                    rel = Path(*name.split("."))
-                    candidates += [r / rel.with_suffix(".py"), r / rel / "__init__.py"]
-                if not any(c.exists() for c in candidates):
-                    try:
-                        spec = importlib.util.find_spec(name.split(".")[0])
-                    except (ImportError, ValueError):
-                        spec = None
-                    if spec is not None and spec.origin and spec.origin.endswith(".py"):
-                        candidates = [Path(spec.origin)]
-            for c in candidates:
-                if c.exists() and local(c):
-                    todo.append(c.resolve())
+            todo += [c.resolve() for c in _module_files(f, name, level, roots)
+                     if c.exists() and local(c)]
     return sorted(seen)
+
+
+def _module_files(f: Path, name: str, level: int, roots: list[Path]) -> list[Path]:
+    """Where the module ``name`` imported by file ``f`` (``level`` dots) may live: relative to
+    ``f``'s folder, under one of ``roots``, or (else) where Python finds it."""
+    if level:  # relative import: resolve against the file's folder
+        base = f.parent
+        for _ in range(level - 1):
+            base = base.parent
+        rel = Path(*name.split(".")) if name else Path()
+        return [base / rel.with_suffix(".py"), base / rel / "__init__.py"]
+    rel = Path(*name.split("."))
+    candidates = [c for r in roots for c in (r / rel.with_suffix(".py"), r / rel / "__init__.py")]
+    if any(c.exists() for c in candidates):
+        return candidates
+    try:
+        spec = importlib.util.find_spec(name.split(".")[0])
+    except (ImportError, ValueError):
+        spec = None
+    if spec is not None and spec.origin and spec.origin.endswith(".py"):
+        return [Path(spec.origin)]
+    return candidates
 
 
 def run_key(config: TrainConfig, source_hash: str) -> str:

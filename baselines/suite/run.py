@@ -213,28 +213,31 @@ def _mean(vals: list[float | None]) -> float | None:
     return float(np.mean(v)) if v else None
 
 
+def _task_summary(t: SuiteTask, runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """One task's entry of a report: its runs (sorted by seed) with the scores over seeds."""
+    ch = chance(t)
+    s = [run_score(r, ch) for r in runs]
+    ok = [r for r in runs if not r.get("failed")]
+    solved = [r["solved_at"] for r in ok if r["solved_at"] is not None]
+    mech = [r["mechanism"] for r in ok if r.get("mechanism")]
+    return {
+        "task": t.name, "id": t.task, "kwargs": dict(t.kwargs), "seq_len": t.seq_len,
+        "iterations": t.iterations, "seeds": len(runs), "chance": ch,
+        "failed": len(runs) - len(ok),
+        "score_mean": float(np.mean(s)), "score_max": float(np.max(s)),
+        "acc_mean": {c: _mean([r["acc"][c]["acc"] for r in ok]) for c in CONDITIONS},
+        "ti_mean": {c: _mean([r["acc"][c]["ti"] for r in ok]) for c in CONDITIONS},
+        "solved": f"{len(solved)}/{len(runs)}",
+        "solved_at_median": float(np.median(solved)) if solved else None,
+        "mechanism": [m.get("summary") for m in mech] if mech else None,
+        "runs": runs}
+
+
 def score(results: list[dict[str, Any]], config: SuiteConfig, hidden: int, params: int
           ) -> dict[str, Any]:
     """Per-task and overall scores (mean and max over seeds), joined by task name."""
-    tasks = []
-    for t in config.selected():
-        runs = sorted((r for r in results if r["task"] == t.name), key=lambda r: r["seed"])
-        ch = chance(t)
-        s = [run_score(r, ch) for r in runs]
-        ok = [r for r in runs if not r.get("failed")]
-        solved = [r["solved_at"] for r in ok if r["solved_at"] is not None]
-        mech = [r["mechanism"] for r in ok if r.get("mechanism")]
-        tasks.append({
-            "task": t.name, "id": t.task, "kwargs": dict(t.kwargs), "seq_len": t.seq_len,
-            "iterations": t.iterations, "seeds": len(runs), "chance": ch,
-            "failed": len(runs) - len(ok),
-            "score_mean": float(np.mean(s)), "score_max": float(np.max(s)),
-            "acc_mean": {c: _mean([r["acc"][c]["acc"] for r in ok]) for c in CONDITIONS},
-            "ti_mean": {c: _mean([r["acc"][c]["ti"] for r in ok]) for c in CONDITIONS},
-            "solved": f"{len(solved)}/{len(runs)}",
-            "solved_at_median": float(np.median(solved)) if solved else None,
-            "mechanism": [m.get("summary") for m in mech] if mech else None,
-            "runs": runs})
+    tasks = [_task_summary(t, sorted((r for r in results if r["task"] == t.name),
+                                     key=lambda r: r["seed"])) for t in config.selected()]
     wall = [r.get("wall_s") or 0.0 for r in results]
     return {"protocol": PROTOCOL, "label": config.label(), "config": config.to_dict(),
             "hidden": hidden, "params": params,
