@@ -96,13 +96,7 @@ def from_rings(rings: Sequence[Sequence[int]], extra: Sequence[tuple[int, int, f
     n = 1 + max(max(r) for r in rings if len(r))
     inputs: list[dict[int, float]] = [{} for _ in range(n)]
     for k, ring in enumerate(rings):
-        ring = [int(i) for i in ring]
-        if len(ring) < 2:
-            raise ValueError(f"ring {k} has {len(ring)} neurons; a ring needs at least 2")
-        if len(set(ring)) != len(ring):
-            raise ValueError(f"ring {k} visits a neuron twice: {ring}")
-        if min(ring) < 0:
-            raise ValueError(f"ring {k} has a negative neuron id")
+        ring = _checked_ring(k, ring)
         for j, i in enumerate(ring):
             inputs[i][ring[j - 1]] = 1.0
     for pre, post, w in extra:
@@ -110,17 +104,44 @@ def from_rings(rings: Sequence[Sequence[int]], extra: Sequence[tuple[int, int, f
     missing = [i for i in range(n) if not inputs[i]]
     if missing:
         raise ValueError(f"neurons {missing[:5]} are on no ring (ids must be 0..n-1 without gaps)")
+    pred, weight = _padded_inputs(inputs)
+    arrs = tuple(np.asarray(r, dtype=np.int64) for r in rings)
+    ref = _references(arrs, reference)
+    return RingNetwork(pred, weight, arrs, ref, shape, sharing, coupling)
+
+
+def _references(rings: tuple[np.ndarray, ...], reference: Sequence[int] | None) -> np.ndarray:
+    """Each ring's phase neuron: ``reference`` checked, or each ring's first member."""
+    if reference is None:
+        return np.array([r[0] for r in rings])
+    ref = np.asarray(reference, np.int64)
+    if ref.shape != (len(rings),) or any(int(i) not in set(r.tolist()) for i, r in zip(ref, rings)):
+        raise ValueError("reference must name one member neuron per ring")
+    return ref
+
+
+def _checked_ring(k: int, ring: Sequence[int]) -> list[int]:
+    out = [int(i) for i in ring]
+    if len(out) < 2:
+        raise ValueError(f"ring {k} has {len(out)} neurons; a ring needs at least 2")
+    if len(set(out)) != len(out):
+        raise ValueError(f"ring {k} visits a neuron twice: {out}")
+    if min(out) < 0:
+        raise ValueError(f"ring {k} has a negative neuron id")
+    return out
+
+
+def _padded_inputs(inputs: list[dict[int, float]]) -> tuple[np.ndarray, np.ndarray]:
+    """``(pred [n, K], weight [n, K])``: each neuron's presynaptic ids and weights, padded with
+    id ``n`` and weight 0 to the largest in-degree ``K``."""
+    n = len(inputs)
     K = max(len(d) for d in inputs)
     pred = np.full((n, K), n, dtype=np.int64)
     weight = np.zeros((n, K), dtype=np.float64)
     for i, d in enumerate(inputs):
         pred[i, : len(d)] = list(d)
         weight[i, : len(d)] = list(d.values())
-    arrs = tuple(np.asarray(r, dtype=np.int64) for r in rings)
-    ref = np.array([r[0] for r in arrs]) if reference is None else np.asarray(reference, np.int64)
-    if ref.shape != (len(arrs),) or any(int(i) not in set(r.tolist()) for i, r in zip(ref, arrs)):
-        raise ValueError("reference must name one member neuron per ring")
-    return RingNetwork(pred, weight, arrs, ref, shape, sharing, coupling)
+    return pred, weight
 
 
 def single_rings(sizes: Sequence[int]) -> RingNetwork:
@@ -166,33 +187,44 @@ def lattice(cfg: LatticeConfig) -> RingNetwork:
     starts = {"right": 0, "bottom": q, "left": 2 * q, "top": 3 * q}
     shared_pos = {p for s in starts.values() for p in range(s, s + m)}
     private = [p for p in range(N) if p not in shared_pos]
-    per_ring = len(private) + 2 * m  # private neurons plus the right and bottom runs it owns
-    ids = np.empty((R, C, N), dtype=np.int64)
-    for r in range(R):
-        for c in range(C):
-            base = (r * C + c) * per_ring
-            for k, p in enumerate(private):
-                ids[r, c, p] = base + k
-            for k in range(m):
-                ids[r, c, starts["right"] + k] = base + len(private) + k
-                ids[r, c, starts["bottom"] + k] = base + len(private) + m + k
-    for r in range(R):
-        for c in range(C):
-            for k in range(m):
-                ids[r, c, starts["left"] + k] = ids[r, (c - 1) % C, starts["right"] + k]
-                ids[r, c, starts["top"] + k] = ids[(r - 1) % R, c, starts["bottom"] + k]
+    ids = _lattice_ids(R, C, N, m, starts, private)
     rings = [ids[r, c] for r in range(R) for c in range(C)]
     ref_pos = private[0] if private else 0  # a neuron of this ring only, where there is one
     reference = [int(ring[ref_pos]) for ring in rings]
-    extra: list[tuple[int, int, float]] = []
-    if cfg.coupling > 0:
-        for r in range(R):
-            for c in range(C):
-                for dr, dc in ((0, 1), (0, -1), (1, 0), (-1, 0)):
-                    nb = ids[(r + dr) % R, (c + dc) % C]
-                    extra += [(int(nb[p]), int(ids[r, c, p]), cfg.coupling) for p in range(N)]
+    extra = _neighbour_links(ids, cfg.coupling) if cfg.coupling > 0 else []
     return from_rings(rings, extra, shape=(R, C), sharing=m, coupling=cfg.coupling,
                       reference=reference)
+
+
+def _lattice_ids(R: int, C: int, N: int, m: int, starts: dict[str, int], private: list[int]
+                 ) -> np.ndarray:
+    """``[R, C, N]`` neuron id at each ring position: each ring owns its private neurons and its
+    right and bottom shared runs; its left and top runs are its neighbours' right and bottom."""
+    per_ring = len(private) + 2 * m  # private neurons plus the right and bottom runs it owns
+    ids = np.empty((R, C, N), dtype=np.int64)
+    base = (np.arange(R)[:, None] * C + np.arange(C)[None, :]) * per_ring
+    for k, p in enumerate(private):
+        ids[:, :, p] = base + k
+    for k in range(m):
+        ids[:, :, starts["right"] + k] = base + len(private) + k
+        ids[:, :, starts["bottom"] + k] = base + len(private) + m + k
+    for k in range(m):
+        ids[:, :, starts["left"] + k] = np.roll(ids[:, :, starts["right"] + k], 1, axis=1)
+        ids[:, :, starts["top"] + k] = np.roll(ids[:, :, starts["bottom"] + k], 1, axis=0)
+    return ids
+
+
+def _neighbour_links(ids: np.ndarray, coupling: float) -> list[tuple[int, int, float]]:
+    """Weak links: each neuron receives ``coupling`` times the neuron at its position on each of
+    the four neighbouring rings (periodic), in the order right, left, down, up."""
+    R, C, N = ids.shape
+    extra: list[tuple[int, int, float]] = []
+    for r in range(R):
+        for c in range(C):
+            for dr, dc in ((0, 1), (0, -1), (1, 0), (-1, 0)):
+                nb = ids[(r + dr) % R, (c + dc) % C]
+                extra += [(int(nb[p]), int(ids[r, c, p]), coupling) for p in range(N)]
+    return extra
 
 
 @dataclass
