@@ -635,42 +635,74 @@ def _train_locked(st: Learner, cfg: NativePPOConfig, run_dir: Path, log: Metrics
         log.append(last)
         log.sync()
         _save(st, cfg, run_dir, 0, 0, 0.0)
-    step_by_step = cfg.step_by_step or st.env.observations_depend_on_actions
     bar = progress_reporter(total * cfg.n_envs * L, f"{ALGO} {cfg.core} seed {cfg.seed}", show,
                             initial=frames, leave=False)
-    it, at_boundary = start, True
+    loop = _Loop(st, cfg, run_dir, log, tb, bar, t0, total, start,
+                 frames, last, it=start)
     try:
         with DeferredInterrupt() as interrupt:
-            for it in range(start + 1, total + 1):
-                at_boundary = False
-                frames += cfg.n_envs * L
-                evaluated = it % cfg.eval_every == 0 or it == total
-                m = update_once(st, cfg, it, total, frames, step_by_step, evaluated)
-                m["wall_s"] = round(time.perf_counter() - t0, 3)
-                log.append(m)
-                at_boundary, last = True, m
-                _log_tensorboard(tb, m)
-                stop = it >= total or _reached(cfg, m)
-                if evaluated or stop:
-                    log.sync()
-                    _save(st, cfg, run_dir, it, frames, m["wall_s"])
-                bar.update(cfg.n_envs * L)
-                if evaluated:
-                    bar.set_postfix(td=m["val_td_acc"], acc=m["val_acc"])
-                if interrupt.requested:
-                    raise Interrupted(interrupt.signum)
-                if stop:
-                    break
+            loop.run(interrupt)
     except KeyboardInterrupt:
-        if at_boundary and it > start and not checkpoint_path(run_dir, it).exists():
-            log.sync()
-            _save(st, cfg, run_dir, it, frames, time.perf_counter() - t0)
+        loop.keep_work()
         raise
     finally:
         bar.close()
         if tb is not None:
             tb.close()
-    return NativeResult(run_dir, it, frames, last, time.perf_counter() - t0)
+    # the training time as the checkpoints record it (a resume continues from that clock)
+    return NativeResult(run_dir, loop.it, loop.frames, loop.last, float(loop.last["wall_s"]))
+
+
+@dataclass
+class _Loop:
+    """The PPO loop's state: the last completed update, the frames so far and its metrics row."""
+
+    st: Learner
+    cfg: NativePPOConfig
+    run_dir: Path
+    log: MetricsLog
+    tb: Any
+    bar: Any
+    t0: float
+    total: int
+    start: int
+    frames: int
+    last: dict[str, Any]
+    it: int = 0
+    at_boundary: bool = True  # agent, optimiser and streams are those after update ``it``
+
+    def run(self, interrupt: DeferredInterrupt) -> None:
+        cfg, st = self.cfg, self.st
+        per_update = cfg.n_envs * int(st.env.task.episode_length)
+        step_by_step = cfg.step_by_step or st.env.observations_depend_on_actions
+        for it in range(self.start + 1, self.total + 1):
+            self.it, self.at_boundary = it, False
+            self.frames += per_update
+            evaluated = it % cfg.eval_every == 0 or it == self.total
+            m = update_once(st, cfg, it, self.total, self.frames, step_by_step, evaluated)
+            m["wall_s"] = round(time.perf_counter() - self.t0, 3)
+            self.log.append(m)
+            self.at_boundary, self.last = True, m
+            _log_tensorboard(self.tb, m)
+            stop = it >= self.total or _reached(cfg, m)
+            if evaluated or stop:
+                self.log.sync()
+                _save(st, cfg, self.run_dir, it, self.frames, m["wall_s"])
+            self.bar.update(per_update)
+            if evaluated:
+                self.bar.set_postfix(td=m["val_td_acc"], acc=m["val_acc"])
+            if interrupt.requested:
+                raise Interrupted(interrupt.signum)
+            if stop:
+                break
+
+    def keep_work(self) -> None:
+        """On an interrupt: checkpoint the last completed update unless it already is."""
+        done = checkpoint_path(self.run_dir, self.it).exists()
+        if self.at_boundary and self.it > self.start and not done:
+            self.log.sync()
+            _save(self.st, self.cfg, self.run_dir, self.it, self.frames,
+                  time.perf_counter() - self.t0)
 
 
 # -- seeds ----------------------------------------------------------------------------------------

@@ -309,6 +309,7 @@ def _train_locked(session: Session, run_dir: Path, log: MetricsLog, resume: bool
         return RunResult(run_dir, start, last, wall0)  # it had already stopped
     atomic_write_json(run_dir / "config.json", config.to_dict())
     record_run(run_dir)
+    t0 = time.perf_counter() - wall0
     if last is None:  # the initial network: evaluated and checkpointed
         last = {"it": 0, **session.evaluate(), "wall_s": 0.0}
         log.append(last)
@@ -317,7 +318,7 @@ def _train_locked(session: Session, run_dir: Path, log: MetricsLog, resume: bool
     tb = _tensorboard(config, run_dir, start)
     bar = progress_reporter(config.iterations, label or f"{config.arch} seed {config.seed}", show,
                             initial=start, leave=False)
-    loop = _Loop(session, run_dir, log, budget, tb, bar, time.perf_counter() - wall0, start, last,
+    loop = _Loop(session, run_dir, log, budget, tb, bar, t0, start, last,
                  it=start)
     try:
         with DeferredInterrupt() as interrupt:
