@@ -92,42 +92,54 @@ def _kind(lam_b: complex, lam_a: complex | None, gone: bool, d_fixed: int) -> st
 
 def losses_of_stability(tr: Tracking, window: int = 3) -> list[StabilityLoss]:
     """Every loss of stability in ``tr``, in order, each classified (see the module)."""
-    out = []
     C, U = tr.n_fixed.shape
-    for u in range(U):
-        for c in range(1, C):
-            after = tr.eigenvalues[c, u, 0]
-            # A unique fixed point before and after is the same branch however far it moved
-            # (early in training one step of the weights moves it a lot); otherwise a jump
-            # farther than JUMP means the branch vanished and continuation went elsewhere.
-            unique = tr.n_fixed[c - 1, u] == 1 and tr.n_fixed[c, u] == 1
-            gone = not np.isfinite(after) or not np.isfinite(tr.tracked_jump[c, u]) or (
-                tr.tracked_jump[c, u] > JUMP and not unique)
-            if not tr.tracked_stable[c - 1, u] or (tr.tracked_stable[c, u] and not gone):
-                continue
-            lam_b = complex(tr.eigenvalues[c - 1, u, 0])
-            lam_a = None if gone else complex(after)
-            d_fixed = int(tr.n_fixed[c, u] - tr.n_fixed[c - 1, u])
-            kind = _kind(lam_b, lam_a, gone, d_fixed)
-            seen = [tr.attractor(k, u) for k in range(c, min(C, c + window))]
-            attractor = next((a for a in ("orbit", "torus") if a in seen), seen[0])
-            rot = None
-            for k in range(c, min(C, c + window)):
-                if np.isfinite(tr.rotation[k, u]):
-                    rot = float(tr.rotation[k, u])
-                    break
-                if tr.orbit_periods[k][u]:
-                    rot = 1.0 / min(tr.orbit_periods[k][u])
-                    break
-            arg = None if lam_a is None else abs(float(np.angle(lam_a)))
-            pred = None if arg is None else arg / (2 * np.pi)
-            m_est = None if arg is None or not tr.period else arg * tr.period / (2 * np.pi)
-            permanent = not tr.tracked_stable[c:, u].any()
-            out.append(StabilityLoss(u, int(tr.iterations[c]), kind, lam_b, lam_a,
-                                     int(tr.n_fixed[c - 1, u]), int(tr.n_fixed[c, u]), attractor,
-                                     rot, pred, m_est, permanent))
+    out = [_loss(tr, u, c, window) for u in range(U) for c in range(1, C) if _lost(tr, u, c)]
     out.sort(key=lambda s: (s.iteration, s.symbol))
     return out
+
+
+def _gone(tr: Tracking, u: int, c: int) -> bool:
+    """The tracked branch of symbol ``u`` vanished between checkpoints ``c - 1`` and ``c``. A
+    unique fixed point before and after is the same branch however far it moved (early in
+    training one step of the weights moves it a lot); otherwise a jump farther than `JUMP` means
+    the branch vanished and continuation went elsewhere."""
+    unique = tr.n_fixed[c - 1, u] == 1 and tr.n_fixed[c, u] == 1
+    return (not np.isfinite(tr.eigenvalues[c, u, 0]) or not np.isfinite(tr.tracked_jump[c, u])
+            or (tr.tracked_jump[c, u] > JUMP and not unique))
+
+
+def _lost(tr: Tracking, u: int, c: int) -> bool:
+    """The tracked point of symbol ``u`` was stable at ``c - 1`` and is not (or is gone) at ``c``."""
+    return bool(tr.tracked_stable[c - 1, u]) and \
+        (not tr.tracked_stable[c, u] or _gone(tr, u, c))
+
+
+def _rotation_after(tr: Tracking, u: int, c: int, window: int) -> float | None:
+    """The rotation number of the attractor within ``window`` checkpoints from ``c``: a measured
+    torus rotation, or one over the shortest orbit period."""
+    for k in range(c, min(tr.n_fixed.shape[0], c + window)):
+        if np.isfinite(tr.rotation[k, u]):
+            return float(tr.rotation[k, u])
+        if tr.orbit_periods[k][u]:
+            return 1.0 / min(tr.orbit_periods[k][u])
+    return None
+
+
+def _loss(tr: Tracking, u: int, c: int, window: int) -> StabilityLoss:
+    """The loss of stability of symbol ``u``'s tracked point at checkpoint ``c``, classified."""
+    gone = _gone(tr, u, c)
+    lam_b = complex(tr.eigenvalues[c - 1, u, 0])
+    lam_a = None if gone else complex(tr.eigenvalues[c, u, 0])
+    d_fixed = int(tr.n_fixed[c, u] - tr.n_fixed[c - 1, u])
+    seen = [tr.attractor(k, u) for k in range(c, min(tr.n_fixed.shape[0], c + window))]
+    attractor = next((a for a in ("orbit", "torus") if a in seen), seen[0])
+    arg = None if lam_a is None else abs(float(np.angle(lam_a)))
+    pred = None if arg is None else arg / (2 * np.pi)
+    m_est = None if arg is None or not tr.period else arg * tr.period / (2 * np.pi)
+    return StabilityLoss(u, int(tr.iterations[c]), _kind(lam_b, lam_a, gone, d_fixed), lam_b,
+                         lam_a, int(tr.n_fixed[c - 1, u]), int(tr.n_fixed[c, u]), attractor,
+                         _rotation_after(tr, u, c, window), pred, m_est,
+                         not tr.tracked_stable[c:, u].any())
 
 
 def bifurcation_loss(tr: Tracking, losses: list[StabilityLoss]) -> StabilityLoss | None:

@@ -92,35 +92,47 @@ def compare(recorded: Any, replayed: Any, rtol: float = 0.0, path: str = ""
     """``(fields compared, first difference)`` between two JSON values, depth first in the
     recorded order (an int and an equal float are the same number)."""
     if isinstance(recorded, dict) and isinstance(replayed, dict):
-        n = 0
-        for key in list(recorded) + [k for k in replayed if k not in recorded]:
-            sub = f"{path}.{key}" if path else str(key)
-            if key not in recorded or key not in replayed:
-                return n, Difference(sub, recorded.get(key, "<absent>"),
-                                     replayed.get(key, "<absent>"))
-            m, diff = compare(recorded[key], replayed[key], rtol, sub)
-            n += m
-            if diff is not None:
-                return n, diff
-        return n, None
+        return _compare_dicts(recorded, replayed, rtol, path)
     if isinstance(recorded, list) and isinstance(replayed, list):
-        n = 0
-        for i, (a, b) in enumerate(zip(recorded, replayed)):
-            m, diff = compare(a, b, rtol, f"{path}[{i}]")
-            n += m
-            if diff is not None:
-                return n, diff
-        if len(recorded) != len(replayed):
-            return n, Difference(f"{path} (length)", len(recorded), len(replayed))
-        return n, None
+        return _compare_lists(recorded, replayed, rtol, path)
+    return 1, None if _same_value(recorded, replayed, rtol) else \
+        Difference(path, recorded, replayed)
+
+
+def _compare_dicts(recorded: dict[str, Any], replayed: dict[str, Any], rtol: float, path: str
+                   ) -> tuple[int, Difference | None]:
+    n = 0
+    for key in list(recorded) + [k for k in replayed if k not in recorded]:
+        sub = f"{path}.{key}" if path else str(key)
+        if key not in recorded or key not in replayed:
+            return n, Difference(sub, recorded.get(key, "<absent>"), replayed.get(key, "<absent>"))
+        m, diff = compare(recorded[key], replayed[key], rtol, sub)
+        n += m
+        if diff is not None:
+            return n, diff
+    return n, None
+
+
+def _compare_lists(recorded: list[Any], replayed: list[Any], rtol: float, path: str
+                   ) -> tuple[int, Difference | None]:
+    n = 0
+    for i, (a, b) in enumerate(zip(recorded, replayed)):
+        m, diff = compare(a, b, rtol, f"{path}[{i}]")
+        n += m
+        if diff is not None:
+            return n, diff
+    if len(recorded) != len(replayed):
+        return n, Difference(f"{path} (length)", len(recorded), len(replayed))
+    return n, None
+
+
+def _same_value(a: Any, b: Any, rtol: float) -> bool:
+    """Equal leaves; two numbers (not bools) within ``rtol`` relative to the larger."""
     numbers = (int, float)
-    if (isinstance(recorded, numbers) and isinstance(replayed, numbers)
-            and not isinstance(recorded, bool) and not isinstance(replayed, bool)):
-        same = recorded == replayed or abs(recorded - replayed) <= rtol * max(abs(recorded),
-                                                                              abs(replayed))
-    else:
-        same = recorded == replayed
-    return 1, None if same else Difference(path, recorded, replayed)
+    if isinstance(a, numbers) and isinstance(b, numbers) and not isinstance(a, bool) \
+            and not isinstance(b, bool):
+        return bool(a == b or abs(a - b) <= rtol * max(abs(a), abs(b)))
+    return bool(a == b)
 
 
 def prefix(record: dict[str, Any], iterations: int, spacing: int) -> dict[str, Any]:

@@ -68,13 +68,8 @@ def replay_main(a: argparse.Namespace) -> int:
     return 0 if result.identical else 1
 
 
-def run(a: argparse.Namespace) -> int:
-    """Run one study and print its headline numbers."""
-    from analysis import study as st
-    from analysis.tracking import TrackConfig
-
-    if a.study == "replay":
-        return replay_main(a)
+def _refuse_options(a: argparse.Namespace) -> None:
+    """One line naming every option given that this study does not apply."""
     extra = {"a study JSON": a.record is not None, "--setting": a.setting is not None,
              "--rtol": a.rtol != 0.0}
     bad = [k for k, v in extra.items() if v]
@@ -90,6 +85,16 @@ def run(a: argparse.Namespace) -> int:
     bad = [k for k, v in refuse.items() if v]
     if bad:
         raise InvalidValue(f"{', '.join(bad)} does not apply to the {a.study} study")
+
+
+def run(a: argparse.Namespace) -> int:
+    """Run one study and print its headline numbers."""
+    from analysis import study as st
+    from analysis.tracking import TrackConfig
+
+    if a.study == "replay":
+        return replay_main(a)
+    _refuse_options(a)
     seeds = a.seeds if a.seeds is not None else {"timing": 30, "retrain": 8,
                                                  "controls": 30}.get(a.study, 10)
     iterations = a.iterations if a.iterations is not None else (
