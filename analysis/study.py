@@ -212,6 +212,40 @@ COMPLEXITY: dict[str, tuple[str, dict[str, Any], int]] = {
 }
 
 
+def _complexity_setting(study: StudyConfig, name: str) -> dict[str, Any]:
+    """One setting of the complexity study: trained, tracked and summarised."""
+    task, kw, T = COMPLEXITY[name]
+    cfg = reference_config(task=task, task_kwargs=kw, seq_len=T, iterations=study.iterations,
+                           checkpoint_every=20, continue_after_stop=min(
+                               100, study.continue_after_stop))
+    slug = name.replace(" ", "_").replace("=", "").replace("(", "").replace(")", "")
+    runs = _train_and_track(cfg, range(study.seeds), study.runs / f"complexity_{slug}",
+                            study, study.track)
+    recs = [run_record(d, tr) for d, tr in runs]
+    comp = make_task(task, **kw).automaton.compiled
+    plateau = [_plateau_length(r["phases"]) for r in recs]
+    return {
+        "config": cfg.to_dict(), "track": study.track.__dict__,
+        "configs": comp.num_configs, "minimal": comp.num_minimal, "seeds": len(recs),
+        "solved": sum(r["phases"]["solved"] for r in recs),
+        "plateau_length": stats(plateau),
+        "transition_at": stats([r["phases"]["transition_at"] for r in recs]),
+        "solved_at": stats([r["phases"]["solved_at"] for r in recs]),
+        "bifurcation_at": stats([r["bifurcation_at"] for r in recs]),
+        "bifurcated": sum(r["bifurcation_at"] is not None for r in recs),
+        "bifurcation_kinds": kind_counts(recs),
+        "two_stable_points": sum(any(tr.stable_points_reached_at(u, 2) is not None
+                                     for u in range(len(tr.symbols))) for _, tr in runs),
+        "runs": recs}
+
+
+def _plateau_length(ph: dict[str, Any]) -> int | None:
+    """Iterations from the plateau's start to its end (None: no plateau)."""
+    if ph["plateau_end"] is None or ph["plateau_start"] is None:
+        return None
+    return int(ph["plateau_end"] - ph["plateau_start"])
+
+
 def complexity(study: StudyConfig, names: Sequence[str] = tuple(COMPLEXITY)) -> dict[str, Any]:
     """The ``complexity`` study (see the module docstring)."""
     bad = [n for n in names if n not in COMPLEXITY]
@@ -219,31 +253,7 @@ def complexity(study: StudyConfig, names: Sequence[str] = tuple(COMPLEXITY)) -> 
         raise InvalidValue(f"complexity settings must be among {list(COMPLEXITY)}, got {bad}")
     rows = {}
     for name in names:
-        task, kw, T = COMPLEXITY[name]
-        cfg = reference_config(task=task, task_kwargs=kw, seq_len=T, iterations=study.iterations,
-                               checkpoint_every=20, continue_after_stop=min(
-                                   100, study.continue_after_stop))
-        slug = name.replace(" ", "_").replace("=", "").replace("(", "").replace(")", "")
-        runs = _train_and_track(cfg, range(study.seeds), study.runs / f"complexity_{slug}",
-                                study, study.track)
-        recs = [run_record(d, tr) for d, tr in runs]
-        comp = make_task(task, **kw).automaton.compiled
-        plateau = [None if r["phases"]["plateau_end"] is None or r["phases"]["plateau_start"]
-                   is None else r["phases"]["plateau_end"] - r["phases"]["plateau_start"]
-                   for r in recs]
-        rows[name] = {
-            "config": cfg.to_dict(), "track": study.track.__dict__,
-            "configs": comp.num_configs, "minimal": comp.num_minimal, "seeds": len(recs),
-            "solved": sum(r["phases"]["solved"] for r in recs),
-            "plateau_length": stats(plateau),
-            "transition_at": stats([r["phases"]["transition_at"] for r in recs]),
-            "solved_at": stats([r["phases"]["solved_at"] for r in recs]),
-            "bifurcation_at": stats([r["bifurcation_at"] for r in recs]),
-            "bifurcated": sum(r["bifurcation_at"] is not None for r in recs),
-            "bifurcation_kinds": kind_counts(recs),
-            "two_stable_points": sum(any(tr.stable_points_reached_at(u, 2) is not None
-                                         for u in range(len(tr.symbols))) for _, tr in runs),
-            "runs": recs}
+        rows[name] = _complexity_setting(study, name)
         write_study(study, "complexity.json", {"settings": rows,
                                                           "iterations": study.iterations})
 
@@ -275,44 +285,50 @@ def _solved_timing_runs(study: StudyConfig, first: int | None = None) -> list[Pa
     return [p for p in found if phases_from_metrics(p).solved]
 
 
+def _retrain_one(study: StudyConfig, run: Path, period: int) -> dict[str, Any]:
+    """One solved timing network retrained on ``period``, tracked; its record."""
+    last = checkpoints(run)[-1]
+    model, task, cfg = load_model(last)
+    sub = subspace_test(model, task)
+    rcfg = replace(cfg, task_kwargs={**cfg.task_kwargs, "period": period}, init_from=str(last),
+                   iterations=study.iterations, stop_at_td=None, continue_after_stop=0,
+                   checkpoint_every=10, seq_len=4 * period)
+    rdir = study.runs / f"retrain_P{period}" / run.name
+    train_seeds(rcfg, [cfg.seed], rdir.parent, workers=1, progress=False)
+    tr = track_run(rdir, rdir / "tracking", replace(study.track, max_period=64), progress=False)
+    lost = [e.iteration for e in tr.events if e.kind == "stable_orbit_lost"]
+    born = [e.iteration for e in tr.events if e.kind == "stable_orbit_born"
+            and any(p % period == 0 for p in e.periods)]
+    return {"run": run.name, "winding_p24": sub.winding.get(1),
+            "locking_p24": sub.phase_locking.get(1),
+            "phases": phases_from_metrics(rdir).to_dict(),
+            "orbit_lost_at": lost[0] if lost else None,
+            "period_orbit_born_at": born[0] if born else None,
+            "bifurcation_at": tr.bifurcation_at(),
+            "losses": [s.to_dict() for s in losses_of_stability(tr)]}
+
+
+def _retrain_group(g: list[dict[str, Any]]) -> dict[str, Any]:
+    """The retrained networks of one winding: counts and median [IQR] of each time."""
+    return {"n": len(g), "solved": sum(r["phases"]["solved"] for r in g),
+            "plateau_td": stats([r["phases"]["plateau_td"] for r in g]),
+            "transition_at": stats([r["phases"]["transition_at"] for r in g]),
+            "solved_at": stats([r["phases"]["solved_at"] for r in g]),
+            "orbit_lost_at": stats([r["orbit_lost_at"] for r in g]),
+            "period_orbit_born_at": stats([r["period_orbit_born_at"] for r in g])}
+
+
 def retrain(study: StudyConfig, period: int = 12) -> dict[str, Any]:
     """The ``retrain`` study: the first ``study.seeds`` solved timing networks retrained on
     ``period`` for ``study.iterations`` iterations, tracked, grouped by the winding m their P = 24
     rings had."""
-    rows = []
     iterations = study.iterations
-    for run in iterate(_solved_timing_runs(study)[:study.seeds], "retraining", study.progress):
-        last = checkpoints(run)[-1]
-        model, task, cfg = load_model(last)
-        sub = subspace_test(model, task)
-        m = sub.winding.get(1)
-        rcfg = replace(cfg, task_kwargs={**cfg.task_kwargs, "period": period}, init_from=str(last),
-                       iterations=iterations, stop_at_td=None, continue_after_stop=0,
-                       checkpoint_every=10, seq_len=4 * period)
-        rdir = study.runs / f"retrain_P{period}" / run.name
-        train_seeds(rcfg, [cfg.seed], rdir.parent, workers=1, progress=False)
-        tr = track_run(rdir, rdir / "tracking", replace(study.track, max_period=64),
-                       progress=False)
-        ph = phases_from_metrics(rdir)
-        lost = [e.iteration for e in tr.events if e.kind == "stable_orbit_lost"]
-        born = [e.iteration for e in tr.events if e.kind == "stable_orbit_born"
-                and any(p % period == 0 for p in e.periods)]
-        rows.append({"run": run.name, "winding_p24": m, "locking_p24": sub.phase_locking.get(1),
-                     "phases": ph.to_dict(), "orbit_lost_at": lost[0] if lost else None,
-                     "period_orbit_born_at": born[0] if born else None,
-                     "bifurcation_at": tr.bifurcation_at(),
-                     "losses": [s.to_dict() for s in losses_of_stability(tr)]})
+    rows = [_retrain_one(study, run, period) for run in
+            iterate(_solved_timing_runs(study)[:study.seeds], "retraining", study.progress)]
     groups: dict[str, Any] = {}
     for r in rows:
         groups.setdefault(str(r["winding_p24"]), []).append(r)
-    summary = {m: {"n": len(g),
-                   "solved": sum(r["phases"]["solved"] for r in g),
-                   "plateau_td": stats([r["phases"]["plateau_td"] for r in g]),
-                   "transition_at": stats([r["phases"]["transition_at"] for r in g]),
-                   "solved_at": stats([r["phases"]["solved_at"] for r in g]),
-                   "orbit_lost_at": stats([r["orbit_lost_at"] for r in g]),
-                   "period_orbit_born_at": stats([r["period_orbit_born_at"] for r in g])}
-               for m, g in sorted(groups.items())}
+    summary = {m: _retrain_group(g) for m, g in sorted(groups.items())}
     result = {"period": period, "iterations": iterations, "by_winding": summary, "runs": rows}
     write_study(study, "retrain.json", result)
     return result

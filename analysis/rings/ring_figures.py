@@ -67,40 +67,59 @@ def lattice_sweep_figure(runs: Sequence[LatticeRun], summary: dict[str, Any],
     """Steady ξ against sharing m, weak coupling ε and Kuramoto K (median, bars: min-max over
     seeds); defect density and ξ over time (median over seeds, band: min-max) per setting."""
     fig, ax = subplots(1, 4, figsize=(20, 4))
-    rings = {n: s for n, s in summary.items() if s["kind"] == "rings"}
-    share = sorted((s["config"]["sharing"], s) for n, s in rings.items()
-                   if not s["config"]["coupling"])
+    _steady_panels(ax[0], ax[1], summary)
+    _time_panels(ax[2], ax[3], runs)
+    return save_figure(fig, path, dpi=90)
+
+
+def _steady_panels(a_share: Any, a_coupling: Any, summary: dict[str, Any]) -> None:
+    """Steady ξ against sharing m (rings), and against coupling (rings' ε, Kuramoto's K)."""
+    rings = [s for s in summary.values() if s["kind"] == "rings"]
+    share = _by_config([s for s in rings if not s["config"]["coupling"]], "sharing")
     if share:
-        _bars(ax[0], [m for m, _ in share], [s["xi"] for _, s in share], "rings")
-    ax[0].set_xlabel("shared neurons m")
-    ax[0].set_ylabel("steady correlation length ξ (rings)")
-    eps = sorted((s["config"]["coupling"], s) for s in rings.values() if s["config"]["coupling"])
-    kur = sorted((s["config"]["coupling"], s) for s in summary.values() if s["kind"] == "kuramoto")
-    if eps:
-        _bars(ax[1], [e for e, _ in eps], [s["xi"] for _, s in eps], "rings, coupling ε")
-    if kur:
-        _bars(ax[1], [k for k, _ in kur], [s["xi"] for _, s in kur], "Kuramoto, coupling K", "s--")
-    ax[1].set_xscale("log")
-    ax[1].set_xlabel("coupling (ε for rings, K for Kuramoto)")
-    ax[1].set_ylabel("steady ξ")
+        _bars(a_share, [m for m, _ in share], [s["xi"] for _, s in share], "rings")
+    a_share.set_xlabel("shared neurons m")
+    a_share.set_ylabel("steady correlation length ξ (rings)")
+    _coupling_panel(a_coupling, rings, summary)
+
+
+def _coupling_panel(a_coupling: Any, rings: list[dict[str, Any]], summary: dict[str, Any]
+                    ) -> None:
+    eps = _by_config([s for s in rings if s["config"]["coupling"]], "coupling")
+    kur = _by_config([s for s in summary.values() if s["kind"] == "kuramoto"], "coupling")
+    for series, label, fmt in ((eps, "rings, coupling ε", "o-"),
+                               (kur, "Kuramoto, coupling K", "s--")):
+        if series:
+            _bars(a_coupling, [x for x, _ in series], [s["xi"] for _, s in series], label, fmt)
+    a_coupling.set_xscale("log")
+    a_coupling.set_xlabel("coupling (ε for rings, K for Kuramoto)")
+    a_coupling.set_ylabel("steady ξ")
     if eps or kur:
-        ax[1].legend(fontsize=8)
+        a_coupling.legend(fontsize=8)
+
+
+def _by_config(stats: list[dict[str, Any]], key: str) -> list[tuple[float, dict[str, Any]]]:
+    """``(config[key], setting)`` pairs sorted by the value."""
+    return sorted(((s["config"][key], s) for s in stats), key=lambda x: x[0])
+
+
+def _time_panels(a_defects: Any, a_xi: Any, runs: Sequence[LatticeRun]) -> None:
+    """Defect density and ξ over time per setting (median over seeds, band: min-max)."""
     for name in dict.fromkeys(r.name for r in runs):
         rs = [r for r in runs if r.name == name]
         n = min(len(r.times) for r in rs)
         t = rs[0].times[:n]
-        for a, key in ((ax[2], "defects"), (ax[3], "xi")):
+        for a, key in ((a_defects, "defects"), (a_xi, "xi")):
             v = np.stack([getattr(r, key)[:n] / (r.oscillators if key == "defects" else 1)
                           for r in rs])
             line, = a.plot(t, np.median(v, 0), lw=1, label=name)
             a.fill_between(t, v.min(0), v.max(0), color=line.get_color(), alpha=0.15, lw=0)
-    ax[2].set_yscale("symlog", linthresh=1e-3)
-    ax[2].set_ylabel("defects per oscillator")
-    ax[3].set_ylabel("ξ")
-    for a in ax[2:]:
+    a_defects.set_yscale("symlog", linthresh=1e-3)
+    a_defects.set_ylabel("defects per oscillator")
+    a_xi.set_ylabel("ξ")
+    for a in (a_defects, a_xi):
         a.set_xlabel("time (time constants)")
         a.legend(fontsize=6, ncol=2)
-    return save_figure(fig, path, dpi=90)
 
 
 def reservoir_figure(summary: dict[str, dict[str, dict[str, float]]], path: str | Path) -> Path:
