@@ -132,9 +132,6 @@ def _tradeoff(out: Path, quick: bool, seed: int) -> dict[str, Any]:
 
 
 def _ntk(out: Path, quick: bool, seed: int, progress: bool) -> dict[str, Any]:
-    import torch
-
-
     rng = np.random.default_rng(seed)
     r, T = 3, 6
     U, V = orthonormal(rng, r + 1, r), orthonormal(rng, r + 1, r)
@@ -146,7 +143,18 @@ def _ntk(out: Path, quick: bool, seed: int, progress: bool) -> dict[str, Any]:
     runs = [kernel_movement(m, sigma, sc, steps=800 if quick else 3000, seed=sd)
             for m, sc, sd in iterate(jobs, "ntk", progress)]
     ntk_figure(runs, out / "ntk.png")
-    # the closed-form kernel against autograd at random parameters (several lengths)
+    dev = _closed_form_deviation(rng, r, T)
+    table = {f"{m}@{sc:g}": _distance_stats([k for k in runs if k.model == m and k.scale == sc])
+             for m in MODELS for sc in scales}
+    return {"runs": [asdict(k) for k in runs], "seeds": seeds, "distance": table,
+            "analytic_vs_autograd_max_rel": dev}
+
+
+def _closed_form_deviation(rng: np.random.Generator, r: int, T: int) -> float:
+    """The largest relative difference between the closed-form kernel and autograd's, at random
+    parameters, over lengths 1, 3 and ``T``."""
+    import torch
+
     dev = 0.0
     for L in (1, 3, T):
         p = init_params("rnn", rng, L, r + 1, 16, r + 1, 1.0)
@@ -154,16 +162,14 @@ def _ntk(out: Path, quick: bool, seed: int, progress: bool) -> dict[str, Any]:
         Ka = analytic_ntk(p[0], p[1], p[2], x)
         Ke = ntk("rnn", tuple(torch.as_tensor(q) for q in p), torch.as_tensor(x))
         dev = max(dev, float(np.abs(Ka - Ke).max() / np.abs(Ke).max()))
-    table = {}
-    for m in MODELS:
-        for sc in scales:
-            rs = [k for k in runs if k.model == m and k.scale == sc]
-            d = np.array([k.distance[-1] for k in rs])
-            table[f"{m}@{sc:g}"] = {"median": float(np.median(d)), "min": float(d.min()),
-                                   "max": float(d.max()), "n": len(rs),
-                                   "final_loss_median": float(np.median([k.loss[-1] for k in rs]))}
-    return {"runs": [asdict(k) for k in runs], "seeds": seeds, "distance": table,
-            "analytic_vs_autograd_max_rel": dev}
+    return dev
+
+
+def _distance_stats(rs: list[Any]) -> dict[str, Any]:
+    """Final kernel distance over seeds (median, min, max, n) and the median final loss."""
+    d = np.array([k.distance[-1] for k in rs])
+    return {"median": float(np.median(d)), "min": float(d.min()), "max": float(d.max()),
+            "n": len(rs), "final_loss_median": float(np.median([k.loss[-1] for k in rs]))}
 
 
 INTEGRATION_VARIANTS: dict[str, dict[str, Any]] = {
@@ -237,53 +243,70 @@ def _headline(summary: dict[str, Any]) -> dict[str, Any]:
     return {n: {k: r[k] for k in keep[n] if k in r} for n, r in summary.items()}
 
 
-def report_lines(summary: dict[str, Any]) -> list[str]:
-    """Human-readable lines summarising a theory run."""
-    lines = []
-    if "order" in summary:
-        o = summary["order"]
-        lines.append("order: half-learned step (theory / GD): " + ", ".join(
-            f"{lab} {p}/{s}" for lab, p, s in zip(o["labels"], o["predicted_half"],
-                                                  o["simulated_half"]))
-            + f"; same order: {o['same_order']}")
-    if "extrapolation" in summary:
-        e = summary["extrapolation"]
-        lines.append("extrapolation: error growth to the longest length per γ (reduced): " + ", ".join(
-            f"{g:g}: {x:.3g}x" for g, x in zip(e["gammas"], e["error_growth_to_longest"])))
-        if "full_gd" in e:
-            f = e["full_gd"]
-            lines.append("extrapolation, full GD (median [min, max] over seeds): max |eig W| "
-                         + ", ".join(f"{g:g}: {m:.3f} [{lo:.3f}, {hi:.3f}]" for g, m, lo, hi in zip(
-                             f["gammas"], f["eig_median"], f["eig_min"], f["eig_max"]))
-                         + "; error growth " + ", ".join(
-                             f"{g:g}: {m:.3g}x" for g, m in zip(f["gammas"],
-                                                                f["error_growth_median"])))
-    if "tradeoff" in summary:
-        lines.append(f"tradeoff: the optimum turns recurrent at c = "
-                     f"{summary['tradeoff']['c_critical']:.4f}")
-    if "weights" in summary:
-        e, r = summary["weights"]["echo"], summary["weights"]["rank"]
-        for k, route in enumerate(e["routes"]):
-            lines.append(f"weights, echo task, {route}: ‖W‖₂ median [min, max] per c " + ", ".join(
-                f"{c:g}: {m:.2f} [{lo:.2f}, {hi:.2f}]" for c, m, lo, hi in zip(
-                    e["c"], e["norm_w_stats"]["median"][k], e["norm_w_stats"]["min"][k],
-                    e["norm_w_stats"]["max"][k])) + f" (n={len(e['seeds'])})")
-        lines.append("weights, rank of W − W0 (teacher modes " + str(r["modes"]) + "): " + ", ".join(
-            f"{n}: {m:g} [{lo:g}, {hi:g}]" for n, m, lo, hi in zip(
-                r["names"], r["rank_delta_stats"]["median"], r["rank_delta_stats"]["min"],
-                r["rank_delta_stats"]["max"])))
-    if "ntk" in summary:
-        n = summary["ntk"]
-        lines.append("ntk: final kernel distance, median [min, max] over seeds: " + ", ".join(
-            f"{k} {v['median']:.3f} [{v['min']:.3f}, {v['max']:.3f}]"
-            for k, v in n["distance"].items())
-            + f"; closed form vs autograd: {n['analytic_vs_autograd_max_rel']:.1e}")
-    if "integration" in summary:
-        for name, v in summary["integration"]["variants"].items():
-            r0 = v["runs"][0]
-            halves = "; ".join(f"seed {r['seed']}: theory {r['predicted_half']} / GD "
-                               f"{r['simulated_half']}" for r in v["runs"])
-            lines.append(f"integration {name} (leaks {r0['gamma']}, scales {r0['scales']}, mode "
-                         f"order = channels {r0['order']}): half-learned {halves}; same order "
-                         f"in {v['same_order']}/{v['n']} seeds")
+def _order_lines(o: dict[str, Any]) -> list[str]:
+    return ["order: half-learned step (theory / GD): " + ", ".join(
+        f"{lab} {p}/{s}" for lab, p, s in zip(o["labels"], o["predicted_half"],
+                                              o["simulated_half"]))
+        + f"; same order: {o['same_order']}"]
+
+
+def _extrapolation_lines(e: dict[str, Any]) -> list[str]:
+    lines = ["extrapolation: error growth to the longest length per γ (reduced): " + ", ".join(
+        f"{g:g}: {x:.3g}x" for g, x in zip(e["gammas"], e["error_growth_to_longest"]))]
+    if "full_gd" in e:
+        f = e["full_gd"]
+        lines.append("extrapolation, full GD (median [min, max] over seeds): max |eig W| "
+                     + ", ".join(f"{g:g}: {m:.3f} [{lo:.3f}, {hi:.3f}]" for g, m, lo, hi in zip(
+                         f["gammas"], f["eig_median"], f["eig_min"], f["eig_max"]))
+                     + "; error growth " + ", ".join(
+                         f"{g:g}: {m:.3g}x" for g, m in zip(f["gammas"],
+                                                            f["error_growth_median"])))
     return lines
+
+
+def _tradeoff_lines(t: dict[str, Any]) -> list[str]:
+    return [f"tradeoff: the optimum turns recurrent at c = {t['c_critical']:.4f}"]
+
+
+def _weights_lines(w: dict[str, Any]) -> list[str]:
+    e, r = w["echo"], w["rank"]
+    lines = [f"weights, echo task, {route}: ‖W‖₂ median [min, max] per c " + ", ".join(
+        f"{c:g}: {m:.2f} [{lo:.2f}, {hi:.2f}]" for c, m, lo, hi in zip(
+            e["c"], e["norm_w_stats"]["median"][k], e["norm_w_stats"]["min"][k],
+            e["norm_w_stats"]["max"][k])) + f" (n={len(e['seeds'])})"
+        for k, route in enumerate(e["routes"])]
+    lines.append("weights, rank of W − W0 (teacher modes " + str(r["modes"]) + "): " + ", ".join(
+        f"{n}: {m:g} [{lo:g}, {hi:g}]" for n, m, lo, hi in zip(
+            r["names"], r["rank_delta_stats"]["median"], r["rank_delta_stats"]["min"],
+            r["rank_delta_stats"]["max"])))
+    return lines
+
+
+def _ntk_lines(n: dict[str, Any]) -> list[str]:
+    return ["ntk: final kernel distance, median [min, max] over seeds: " + ", ".join(
+        f"{k} {v['median']:.3f} [{v['min']:.3f}, {v['max']:.3f}]"
+        for k, v in n["distance"].items())
+        + f"; closed form vs autograd: {n['analytic_vs_autograd_max_rel']:.1e}"]
+
+
+def _integration_lines(i: dict[str, Any]) -> list[str]:
+    lines = []
+    for name, v in i["variants"].items():
+        r0 = v["runs"][0]
+        halves = "; ".join(f"seed {r['seed']}: theory {r['predicted_half']} / GD "
+                           f"{r['simulated_half']}" for r in v["runs"])
+        lines.append(f"integration {name} (leaks {r0['gamma']}, scales {r0['scales']}, mode "
+                     f"order = channels {r0['order']}): half-learned {halves}; same order "
+                     f"in {v['same_order']}/{v['n']} seeds")
+    return lines
+
+
+_REPORTERS: dict[str, Callable[[dict[str, Any]], list[str]]] = {
+    "order": _order_lines, "extrapolation": _extrapolation_lines, "tradeoff": _tradeoff_lines,
+    "weights": _weights_lines, "ntk": _ntk_lines, "integration": _integration_lines}
+
+
+def report_lines(summary: dict[str, Any]) -> list[str]:
+    """Human-readable lines summarising a theory run (experiments in a fixed order)."""
+    return [line for name, lines in _REPORTERS.items() if name in summary
+            for line in lines(summary[name])]
