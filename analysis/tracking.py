@@ -314,15 +314,9 @@ def track_run(run_dir: str | Path, out_dir: str | Path | None = None,
     out = Path(out_dir) if out_dir is not None else run_dir / "tracking"
     out.mkdir(parents=True, exist_ok=True)
     log = out / "tracking.jsonl"
-    done_rows = read_jsonl(log) if log.exists() else []
-    if done_rows and not log.read_text(encoding="utf-8").endswith("\n"):
-        # a torn last row (killed mid-write): keep the complete ones before appending again
-        atomic_write_text(log, "".join(json.dumps(r) + "\n" for r in done_rows))
     code = _code_digest()
     keys = {int(ck.stem.split("_")[1]): row_key(ck, config, code) for ck in ckpts}
-    done = {r["iteration"]: r for r in done_rows if r.get("key") == keys.get(r["iteration"])}
-    if len(done) != len(done_rows):  # rows of another run, config or code: dropped, recomputed
-        atomic_write_text(log, "".join(json.dumps(r) + "\n" for r in done.values()))
+    done = _cached_rows(log, keys)
     rows: list[dict[str, Any]] = []
     prev_points: np.ndarray | None = None
     for ck in iterate(ckpts, f"tracking {run_dir.name}", progress):
@@ -332,22 +326,41 @@ def track_run(run_dir: str | Path, out_dir: str | Path | None = None,
             rows.append(done[it])
             prev_points = FixedPoints.load(npz).points
             continue
-        model, task, tcfg = load_model(ck, arch=arch)
-        gen = checkpoint_generator(config.seed, it)
-        inputs = np.asarray(task.obs_table, dtype=np.float64)
-        batch = next(make_dataset(task, batch_size=32, seq_len=tcfg.seq_len, seed=config.seed))
-        states = sample_states(model, batch.inputs, config.fixed_point_states, noise=config.noise,
-                               generator=gen, spread=config.spread)
-        warm = prev_points if prev_points is not None else np.zeros((0, states.shape[1]))
-        fp, per_symbol = _checkpoint_row(model, inputs, states, warm, config, gen)
+        fp, row = _track_checkpoint(ck, it, keys[it], prev_points, config, arch)
         fp.save(npz)
-        row = {"iteration": it, "key": keys[it],
-               "symbols": [str(s) for s in task.automaton.alphabet], "per_symbol": per_symbol}
         with log.open("a") as f:
             f.write(json.dumps(row) + "\n")
         rows.append(row)
         prev_points = fp.points
     return assemble(run_dir, out, rows, config.eigenvalues)
+
+
+def _cached_rows(log: Path, keys: dict[int, str]) -> dict[int, dict[str, Any]]:
+    """The rows of ``log`` whose key matches their checkpoint's (by iteration); the log is
+    rewritten without a torn last row and without rows of another run, config or code."""
+    done_rows = read_jsonl(log) if log.exists() else []
+    if done_rows and not log.read_text(encoding="utf-8").endswith("\n"):
+        # a torn last row (killed mid-write): keep the complete ones before appending again
+        atomic_write_text(log, "".join(json.dumps(r) + "\n" for r in done_rows))
+    done = {r["iteration"]: r for r in done_rows if r.get("key") == keys.get(r["iteration"])}
+    if len(done) != len(done_rows):  # rows of another run, config or code: dropped, recomputed
+        atomic_write_text(log, "".join(json.dumps(r) + "\n" for r in done.values()))
+    return done
+
+
+def _track_checkpoint(ck: Path, it: int, key: str, prev_points: np.ndarray | None,
+                      config: TrackConfig, arch: str | None) -> tuple[FixedPoints, dict[str, Any]]:
+    """One checkpoint's fixed points (warm-started from the previous checkpoint's) and row."""
+    model, task, tcfg = load_model(ck, arch=arch)
+    gen = checkpoint_generator(config.seed, it)
+    inputs = np.asarray(task.obs_table, dtype=np.float64)
+    batch = next(make_dataset(task, batch_size=32, seq_len=tcfg.seq_len, seed=config.seed))
+    states = sample_states(model, batch.inputs, config.fixed_point_states, noise=config.noise,
+                           generator=gen, spread=config.spread)
+    warm = prev_points if prev_points is not None else np.zeros((0, states.shape[1]))
+    fp, per_symbol = _checkpoint_row(model, inputs, states, warm, config, gen)
+    return fp, {"iteration": it, "key": key,
+                "symbols": [str(s) for s in task.automaton.alphabet], "per_symbol": per_symbol}
 
 
 def _follow(fp: FixedPoints, u: int, prev: np.ndarray | None) -> tuple[int | None, float]:
@@ -414,29 +427,33 @@ def assemble(run_dir: Path, out: Path, rows: Sequence[dict[str, Any]], k: int = 
                     events, ph, period)
 
 
+def _step_events(u: int, c: int, it: int, lam: np.ndarray, n_fixed: np.ndarray,
+                 n_orb: np.ndarray, periods: list[list[list[int]]], rot: np.ndarray
+                 ) -> list[Event]:
+    """The events of symbol ``u`` between checkpoints ``c - 1`` and ``c`` (iteration ``it``)."""
+    events = [Event(kind, u, it, count=int(n)) for kind, n in
+              (("appear", n_fixed[c, u] - n_fixed[c - 1, u]),
+               ("vanish", n_fixed[c - 1, u] - n_fixed[c, u])) if n > 0]
+    a, b = lam[c - 1, u], lam[c, u]
+    if np.isfinite(a) and np.isfinite(b) and (a - 1) * (b - 1) < 0:
+        events.append(Event("crossing", u, it, direction=1 if b > 1 else -1,
+                            before=float(a), after=float(b)))
+    if np.isfinite(a) and not np.isfinite(b):
+        events.append(Event("tracked_lost", u, it))
+    if n_orb[c - 1, u] == 0 and n_orb[c, u] > 0:
+        events.append(Event("stable_orbit_born", u, it, periods=tuple(periods[c][u])))
+    if n_orb[c - 1, u] > 0 and n_orb[c, u] == 0:
+        events.append(Event("stable_orbit_lost", u, it))
+    if np.isnan(rot[c - 1, u]) and np.isfinite(rot[c, u]):
+        events.append(Event("rotation_born", u, it, rotation=float(rot[c, u])))
+    return events
+
+
 def _events(its: np.ndarray, eig: np.ndarray, n_fixed: np.ndarray, n_orb: np.ndarray,
             periods: list[list[list[int]]], rot: np.ndarray, t_stable: np.ndarray) -> list[Event]:
-    events: list[Event] = []
     lam = np.abs(eig[..., 0])
     C, U = n_fixed.shape
-    for u in range(U):
-        for c in range(1, C):
-            it = int(its[c])
-            for kind, n in (("appear", n_fixed[c, u] - n_fixed[c - 1, u]),
-                            ("vanish", n_fixed[c - 1, u] - n_fixed[c, u])):
-                if n > 0:
-                    events.append(Event(kind, u, it, count=int(n)))
-            a, b = lam[c - 1, u], lam[c, u]
-            if np.isfinite(a) and np.isfinite(b) and (a - 1) * (b - 1) < 0:
-                events.append(Event("crossing", u, it, direction=1 if b > 1 else -1,
-                                    before=float(a), after=float(b)))
-            if np.isfinite(a) and not np.isfinite(b):
-                events.append(Event("tracked_lost", u, it))
-            if n_orb[c - 1, u] == 0 and n_orb[c, u] > 0:
-                events.append(Event("stable_orbit_born", u, it, periods=tuple(periods[c][u])))
-            if n_orb[c - 1, u] > 0 and n_orb[c, u] == 0:
-                events.append(Event("stable_orbit_lost", u, it))
-            if np.isnan(rot[c - 1, u]) and np.isfinite(rot[c, u]):
-                events.append(Event("rotation_born", u, it, rotation=float(rot[c, u])))
+    events = [e for u in range(U) for c in range(1, C)
+              for e in _step_events(u, c, int(its[c]), lam, n_fixed, n_orb, periods, rot)]
     events.sort(key=lambda e: (e.iteration, e.kind, e.symbol))
     return events
