@@ -84,6 +84,44 @@ def sync(env_id: str, n: int, **kwargs: Any) -> gym.vector.VectorEnv:
     return gym.make_vec(env_id, n, vectorization_mode="sync", vector_kwargs={}, **kwargs)
 
 
+def _vector_row(n: int, rounds: int, min_time: float) -> dict[str, Any]:
+    """Our native vector envs against CartPole's at ``n`` envs, interleaved."""
+    fns: dict[str, Callable[[], None]] = {e: vector_steps(native(e, n)) for e in OURS}
+    fns[PEER] = vector_steps(native(PEER, n))
+    t = interleaved(fns, rounds, min_time)
+    row: dict[str, Any] = {"mode": "vector_entry_point", "num_envs": n,
+                           "CartPole steps/s": 100 * n / statistics.median(t[PEER])}
+    for e in OURS:
+        row[f"{e} steps/s"] = 100 * n / statistics.median(t[e])
+        row[f"{e} / CartPole"] = round_ratio(t[PEER], t[e])
+    row["seconds per vector step"] = statistics.median(t[OURS[0]]) / 100
+    return row
+
+
+def _single_row(rounds: int, min_time: float) -> dict[str, Any]:
+    """One env stepped through ``gym.make`` (wrappers included), ours against CartPole."""
+    t = interleaved({e: single_steps(e) for e in OURS + [PEER]}, rounds, min_time)
+    single: dict[str, Any] = {"mode": "single env", "num_envs": 1,
+                              "CartPole steps/s": 1000 / statistics.median(t[PEER])}
+    for e in OURS:
+        single[f"{e} steps/s"] = 1000 / statistics.median(t[e])
+        single[f"{e} / CartPole"] = round_ratio(t[PEER], t[e])
+    return single
+
+
+def _sync_rows(e0: str, n: int, rounds: int, min_time: float) -> list[dict[str, Any]]:
+    """SyncVectorEnv: the info dict is merged key by key, env by env, at every step."""
+    fns = {"full info": vector_steps(sync(e0, n)),
+           "info_keys=['target']": vector_steps(sync(e0, n, info_keys=["target"])),
+           "info_keys=[]": vector_steps(sync(e0, n, info_keys=[])),
+           PEER: vector_steps(sync(PEER, n))}
+    t = interleaved(fns, rounds, min_time)
+    return [{"mode": "SyncVectorEnv", "num_envs": n, "variant": k,
+             "steps/s": 100 * n / statistics.median(v),
+             "vs full info": round_ratio(t["full info"], v),
+             "vs CartPole": round_ratio(t[PEER], v)} for k, v in t.items()]
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--quick", action="store_true", help="shorter timing windows")
@@ -91,41 +129,12 @@ def main() -> None:
     args = p.parse_args()
     pin_threads()
     min_time, rounds = (0.1, 3) if args.quick else (0.3, 7)
-    rows: list[dict[str, Any]] = []
-    for n in SIZES:
-        fns: dict[str, Callable[[], None]] = {e: vector_steps(native(e, n)) for e in OURS}
-        fns[PEER] = vector_steps(native(PEER, n))
-        t = interleaved(fns, rounds, min_time)
-        row: dict[str, Any] = {"mode": "vector_entry_point", "num_envs": n,
-                               "CartPole steps/s": 100 * n / statistics.median(t[PEER])}
-        for e in OURS:
-            row[f"{e} steps/s"] = 100 * n / statistics.median(t[e])
-            row[f"{e} / CartPole"] = round_ratio(t[PEER], t[e])
-        row["seconds per vector step"] = statistics.median(t[OURS[0]]) / 100
-        rows.append(row)
-    fns = {e: single_steps(e) for e in OURS + [PEER]}
-    t = interleaved(fns, rounds, min_time)
-    single = {"mode": "single env", "num_envs": 1,
-              "CartPole steps/s": 1000 / statistics.median(t[PEER])}
-    for e in OURS:
-        single[f"{e} steps/s"] = 1000 / statistics.median(t[e])
-        single[f"{e} / CartPole"] = round_ratio(t[PEER], t[e])
-    rows.append(single)
+    rows = [_vector_row(n, rounds, min_time) for n in SIZES] + [_single_row(rounds, min_time)]
     e0 = OURS[0]
     cols = ["mode", "num_envs", "CartPole steps/s"] + [c for e in OURS
                                                        for c in (f"{e} steps/s", f"{e} / CartPole")]
     print(table(rows, cols))
-    # SyncVectorEnv: the info dict is merged key by key, env by env, at every step
-    n = 64
-    fns = {"full info": vector_steps(sync(e0, n)),
-           "info_keys=['target']": vector_steps(sync(e0, n, info_keys=["target"])),
-           "info_keys=[]": vector_steps(sync(e0, n, info_keys=[])),
-           PEER: vector_steps(sync(PEER, n))}
-    t = interleaved(fns, rounds, min_time)
-    sync_rows = [{"mode": "SyncVectorEnv", "num_envs": n, "variant": k,
-                  "steps/s": 100 * n / statistics.median(v),
-                  "vs full info": round_ratio(t["full info"], v),
-                  "vs CartPole": round_ratio(t[PEER], v)} for k, v in t.items()]
+    sync_rows = _sync_rows(e0, 64, rounds, min_time)
     print()
     print(table(sync_rows, ["mode", "num_envs", "variant", "steps/s", "vs full info",
                             "vs CartPole"]))

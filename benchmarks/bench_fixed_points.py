@@ -260,6 +260,20 @@ def compare(a: argparse.Namespace) -> list[dict[str, Any]]:
     return rows
 
 
+def _scaling(quick: bool) -> list[dict[str, Any]]:
+    """Wall time against the hidden size (1024 states) and the number of states (hidden 64),
+    each in a fresh process; plus the goal case (hidden 256 x 4096 states) unless ``quick``."""
+    scaling = [{"scaling": "hidden", "hidden": h, "states": 1024,
+                **timed_in_fresh_process(h, 1024)} for h in (32, 64, 128, 256)]
+    sizes = [256] if quick else [256, 4096]
+    scaling += [{"scaling": "states", "hidden": 64, "states": n, **timed_in_fresh_process(64, n)}
+                for n in sizes]
+    if not quick:
+        scaling.append({"scaling": "goal", "hidden": 256, "states": 4096,
+                        **timed_in_fresh_process(256, 4096)})
+    return scaling
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--rnn-run")
@@ -278,22 +292,7 @@ def main() -> None:
             "max_residual", "true_points_missed_vs_other"]
     print(table([{**r, "max_residual": "-" if r["max_residual"] is None
                   else f"{r['max_residual']:.1e}"} for r in rows], cols))
-    scaling = []
-    hiddens = [32, 64, 128, 256]
-    sizes = [256, 1024, 4096]
-    for h in hiddens:
-        scaling.append({"scaling": "hidden", "hidden": h, "states": 1024,
-                        **timed_in_fresh_process(h, 1024)})
-    for n in sizes:
-        if n == 1024:
-            continue
-        if n == 4096 and a.quick:
-            continue
-        scaling.append({"scaling": "states", "hidden": 64, "states": n,
-                        **timed_in_fresh_process(64, n)})
-    if not a.quick:
-        scaling.append({"scaling": "goal", "hidden": 256, "states": 4096,
-                        **timed_in_fresh_process(256, 4096)})
+    scaling = _scaling(a.quick)
     print()
     print(table(scaling, ["scaling", "hidden", "states", "wall_s", "cpu_s", "peak_rss_mb",
                           "points"]))

@@ -14,6 +14,7 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from analysis.study import tracked_summary  # noqa: E402
@@ -28,6 +29,22 @@ def track(job: tuple[str, int]) -> str:
     run, every = job
     track_run(run, Path(run) / "tracking", TrackConfig(every=every), progress=False)
     return run
+
+
+def supervised_rows() -> dict[str, dict[str, Any]]:
+    """The supervised studies' rows (gated GRU/LSTM, timing tanh RNN), read from their JSON."""
+    keys = ("seeds", "solved", "bifurcated", "offsets", "bifurcation_kinds")
+    sup: dict[str, dict[str, Any]] = {}
+    gated = RESULTS / "analysis" / "gated.json"
+    timing = RESULTS / "analysis" / "timing.json"
+    if gated.exists():
+        g = json.loads(gated.read_text())
+        sup.update({f"supervised {k}": {kk: v[kk] for kk in keys}
+                    for k, v in g.items() if isinstance(v, dict) and "seeds" in v})
+    if timing.exists():
+        t = json.loads(timing.read_text())
+        sup["supervised rnn"] = {k: t.get(k) for k in keys}
+    return sup
 
 
 def main() -> None:
@@ -46,18 +63,7 @@ def main() -> None:
         tracked = [(d, track_run(d, d / "tracking", TrackConfig(every=a.every), progress=False))
                    for d in ds]
         rows[f"native-ppo {core}"] = tracked_summary(tracked)
-    sup = {}
-    gated = RESULTS / "analysis" / "gated.json"
-    timing = RESULTS / "analysis" / "timing.json"
-    if gated.exists():
-        g = json.loads(gated.read_text())
-        sup.update({f"supervised {k}": {kk: v[kk] for kk in ("seeds", "solved", "bifurcated",
-                                                               "offsets", "bifurcation_kinds")}
-                    for k, v in g.items() if isinstance(v, dict) and "seeds" in v})
-    if timing.exists():
-        t = json.loads(timing.read_text())
-        sup["supervised rnn"] = {k: t.get(k) for k in ("seeds", "solved", "bifurcated", "offsets",
-                                                        "bifurcation_kinds")}
+    sup = supervised_rows()
     out = {"provenance": provenance(), "units": {"native-ppo": "PPO updates (24,576 frames)",
                                                  "supervised": "SGD iterations (64 sequences)"},
            "track_every": a.every, "rows": rows, "supervised": sup}

@@ -118,29 +118,44 @@ def quartiles(xs: list[float]) -> dict[str, Any]:
             "q3": float(np.percentile(a, 75))}
 
 
-def summarise(row: dict[str, Any], runs: Path) -> dict[str, Any]:
-    per_seed = []
-    for s in row["seeds"]:
-        m = read_metrics(runs / slug(row) / f"rl_seed_{s:03d}")
-        ev = [r for r in m if "val_acc" in r]
-        entry = {"seed": s, "frames_to_solve": frames_to_solve(m, THRESHOLD),
-                 "frames": m[-1]["frames"], "wall_s": m[-1]["wall_s"],
-                 "final_td_acc": ev[-1].get("val_td_acc"), "final_ti_acc": ev[-1].get("val_ti_acc"),
-                 "final_acc": ev[-1]["val_acc"],
-                 "fps": m[-1]["frames"] / max(m[-1]["wall_s"], 1e-9)}
-        sup_dir = runs / slug(row) / f"sup_seed_{s:03d}"
-        if sup_dir.exists():
-            sm = read_metrics(sup_dir)
-            it = supervised_solved_at(sm)
-            T = int(twin_config(row, s).seq_len)
-            entry["supervised_iterations_to_solve"] = it
-            entry["supervised_frames_to_solve"] = None if it is None else it * RECIPE["batch"] * T
-        per_seed.append(entry)
-    solved = [e["frames_to_solve"] for e in per_seed if e["frames_to_solve"] is not None]
+def _seed_entry(row: dict[str, Any], runs: Path, s: int) -> dict[str, Any]:
+    """One seed of a row: frames to solve, final evaluation, speed; and its supervised twin."""
+    m = read_metrics(runs / slug(row) / f"rl_seed_{s:03d}")
+    ev = [r for r in m if "val_acc" in r]
+    entry = {"seed": s, "frames_to_solve": frames_to_solve(m, THRESHOLD),
+             "frames": m[-1]["frames"], "wall_s": m[-1]["wall_s"],
+             "final_td_acc": ev[-1].get("val_td_acc"), "final_ti_acc": ev[-1].get("val_ti_acc"),
+             "final_acc": ev[-1]["val_acc"],
+             "fps": m[-1]["frames"] / max(m[-1]["wall_s"], 1e-9)}
+    sup_dir = runs / slug(row) / f"sup_seed_{s:03d}"
+    if sup_dir.exists():
+        it = supervised_solved_at(read_metrics(sup_dir))
+        T = int(twin_config(row, s).seq_len)
+        entry["supervised_iterations_to_solve"] = it
+        entry["supervised_frames_to_solve"] = None if it is None else it * RECIPE["batch"] * T
+    return entry
+
+
+def _supervised_summary(row: dict[str, Any], per_seed: list[dict[str, Any]]
+                        ) -> dict[str, Any] | None:
+    """The supervised twins over seeds (None where a row has no twin: MLP, the clock observed,
+    or twins switched off)."""
+    if row["core"] == "mlp" or row["observe_clock"] or row.get("supervised") is False:
+        return None
     sup = [e.get("supervised_iterations_to_solve") for e in per_seed]
     sup_solved = [x for x in sup if x is not None]
     sup_frames = [e["supervised_frames_to_solve"] for e in per_seed
                   if e.get("supervised_frames_to_solve") is not None]
+    return {"seeds": len(sup), "solved": len(sup_solved),
+            "iterations_to_solve": quartiles(sup_solved),
+            "frames_to_solve": quartiles(sup_frames)}
+
+
+def summarise(row: dict[str, Any], runs: Path) -> dict[str, Any]:
+    """A row over its seeds: frames to solve (median [IQR] over solved, censored counted),
+    final accuracy, speed and the supervised twin."""
+    per_seed = [_seed_entry(row, runs, s) for s in row["seeds"]]
+    solved = [e["frames_to_solve"] for e in per_seed if e["frames_to_solve"] is not None]
     return {"row": row["row"], "task": row["task"], "env_id": row["env_id"],
             "env_kwargs": row["kwargs"], "core": row["core"], "observe_clock": row["observe_clock"],
             "frame_budget": row["frames"], "stop_at": row["stop_at"], "seeds": len(per_seed),
@@ -150,12 +165,17 @@ def summarise(row: dict[str, Any], runs: Path) -> dict[str, Any]:
                                        if e["final_td_acc"] is not None]),
             "final_acc": quartiles([e["final_acc"] for e in per_seed]),
             "fps": quartiles([e["fps"] for e in per_seed]),
-            "supervised": None if row["core"] == "mlp" or row["observe_clock"]
-            or row.get("supervised") is False else
-            {"seeds": len(sup), "solved": len(sup_solved),
-             "iterations_to_solve": quartiles(sup_solved),
-             "frames_to_solve": quartiles(sup_frames)},
+            "supervised": _supervised_summary(row, per_seed),
             "per_seed": per_seed}
+
+
+def _curve_on(grid: np.ndarray, run: Path) -> np.ndarray:
+    """A run's evaluation TD accuracy (all-step accuracy without TD steps) against frames,
+    interpolated on ``grid`` (held at the last value past the run's end)."""
+    m = [r for r in read_metrics(run) if "val_acc" in r]
+    c = [(r["frames"], r["val_td_acc"] if r.get("val_td_acc") is not None else r["val_acc"])
+         for r in m]
+    return np.interp(grid, [f for f, _ in c], [v for _, v in c], right=c[-1][1])
 
 
 def curves_figure(results: list[dict[str, Any]], runs: Path, path: Path) -> None:
@@ -168,17 +188,13 @@ def curves_figure(results: list[dict[str, Any]], runs: Path, path: Path) -> None
     for ax, task in zip(axes, tasks):
         for res in (r for r in results if r["task"] == task):
             row = next(x for x in ROWS if x["row"] == res["row"] and x["task"] == task)
-            curves = []
-            for s in row["seeds"]:
-                m = [r for r in read_metrics(runs / slug(row) / f"rl_seed_{s:03d}") if "val_acc" in r]
-                curves.append([(r["frames"], r["val_td_acc"] if r.get("val_td_acc") is not None
-                                else r["val_acc"]) for r in m])
             grid = np.linspace(0, row["frames"], 60)
-            ys = np.array([np.interp(grid, [f for f, _ in c], [v for _, v in c],
-                                     right=c[-1][1]) for c in curves])
+            ys = np.array([_curve_on(grid, runs / slug(row) / f"rl_seed_{s:03d}")
+                           for s in row["seeds"]])
             med, q1, q3 = (np.median(ys, 0), np.percentile(ys, 25, 0), np.percentile(ys, 75, 0))
+            n = len(ys)
             color = "tab:red" if row["observe_clock"] else colors.get(row["core"], "k")
-            ax.plot(grid / 1e6, med, color=color, label=f"{res['row']} (n={len(curves)})")
+            ax.plot(grid / 1e6, med, color=color, label=f"{res['row']} (n={n})")
             ax.fill_between(grid / 1e6, q1, q3, color=color, alpha=0.2, lw=0)
         ax.set_title(task, fontsize=10)
         ax.set_xlabel("frames (millions)")
