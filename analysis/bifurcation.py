@@ -91,7 +91,15 @@ def _kind(lam_b: complex, lam_a: complex | None, gone: bool, d_fixed: int) -> st
 
 
 def losses_of_stability(tr: Tracking, window: int = 3) -> list[StabilityLoss]:
-    """Every loss of stability in ``tr``, in order, each classified (see the module)."""
+    """Every loss of stability in ``tr``, in order, each classified (see the module).
+
+    Args:
+        tr: a tracking of a run's checkpoints.
+        window: checkpoints after a loss in which the attractor that replaced it is looked for.
+
+    Returns:
+        The losses, by iteration then symbol; tracking jumps have kind ``"jump"``.
+    """
     C, U = tr.n_fixed.shape
     out = [_loss(tr, u, c, window) for u in range(U) for c in range(1, C) if _lost(tr, u, c)]
     out.sort(key=lambda s: (s.iteration, s.symbol))
@@ -160,7 +168,15 @@ def bifurcation_loss(tr: Tracking, losses: list[StabilityLoss]) -> StabilityLoss
 def bifurcation_kind(tr: Tracking, losses: list[StabilityLoss]) -> str | None:
     """The type of [`Tracking.bifurcation_at()`][analysis.tracking.Tracking.bifurcation_at] (None: no
     bifurcation;
-    `UNTRACKED`)."""
+    `UNTRACKED`).
+
+    Args:
+        tr: a tracking.
+        losses: its `losses_of_stability`.
+
+    Returns:
+        The kind of the tracked loss at the bifurcation checkpoint, `UNTRACKED`, or None.
+    """
     if tr.bifurcation_at() is None:
         return None
     loss = bifurcation_loss(tr, losses)

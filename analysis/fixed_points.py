@@ -519,9 +519,27 @@ def sample_states(model: Any, inputs: Tensor | np.ndarray, n: int, noise: float 
     noise of standard deviation ``noise``. ``spread`` (a fraction in [0, 1]) of them are drawn
     uniformly from the trajectories' bounding box, widened by half its size (plus 0.1) on every
     side: trajectories settle at attractors and rarely pass the saddles between them or the
-    attractors they never reach, which these states do."""
+    attractors they never reach, which these states do.
+
+    Args:
+        model: a model with the recurrent interface.
+        inputs: ``[B, T, I]`` input sequences the model is run on.
+        n: states to draw.
+        noise: the standard deviation of the Gaussian noise added.
+        generator: the seeded generator every draw comes from.
+        spread: the fraction drawn from the widened bounding box.
+
+    Returns:
+        ``[n, S]`` float64 states.
+
+    Raises:
+        TypeError: a model without the recurrent interface.
+        ValueError: ``n`` below 1, negative ``noise``, or ``spread`` outside [0, 1].
+    """
     require_recurrent(model, "sample_states")
     check_int("n", n, 1)
+    check_float("spread", spread, 0.0, 1.0)
+    check_float("noise", noise, 0.0)
     x = torch.as_tensor(np.asarray(inputs), dtype=next(model.parameters()).dtype)
     with torch.no_grad():
         out = model(x)
@@ -529,7 +547,6 @@ def sample_states(model: Any, inputs: Tensor | np.ndarray, n: int, noise: float 
         raise InvalidValue("sample_states needs forward to return (logits, states)")
     states = out[1]
     flat = states.reshape(-1, states.shape[-1]).double()
-    check_float("spread", spread, 0.0, 1.0)
     k = int(round(spread * n))
     pick = torch.randint(0, len(flat), (n - k,), generator=generator)
     out_s = flat[pick]

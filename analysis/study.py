@@ -178,7 +178,17 @@ def offset_table(records: list[dict[str, Any]], within: int = 20) -> dict[str, A
 
 
 def timing(study: StudyConfig) -> dict[str, Any]:
-    """The ``timing`` study (see the module docstring)."""
+    """The ``timing`` study (see the module docstring).
+
+    Args:
+        study: runs and output folders, seeds, workers, budget and tracking settings.
+
+    Returns:
+        The study's record, as written (with provenance) to its JSON under ``study.out``.
+
+    Raises:
+        ValueError: a bad configuration.
+    """
     cfg = reference_config(iterations=study.iterations,
                            continue_after_stop=study.continue_after_stop)
     runs = _train_and_track(cfg, range(study.seeds), study.runs / "timing_rnn_p24", study,
@@ -247,7 +257,18 @@ def _plateau_length(ph: dict[str, Any]) -> int | None:
 
 
 def complexity(study: StudyConfig, names: Sequence[str] = tuple(COMPLEXITY)) -> dict[str, Any]:
-    """The ``complexity`` study (see the module docstring)."""
+    """The ``complexity`` study (see the module docstring).
+
+    Args:
+        study: runs and output folders, seeds, workers, budget and tracking settings.
+        names: the settings to run (keys of `COMPLEXITY`).
+
+    Returns:
+        The study's record, as written (with provenance) to its JSON under ``study.out``.
+
+    Raises:
+        ValueError: a setting not in `COMPLEXITY`.
+    """
     bad = [n for n in names if n not in COMPLEXITY]
     if bad:
         raise InvalidValue(f"complexity settings must be among {list(COMPLEXITY)}, got {bad}")
@@ -262,7 +283,18 @@ def complexity(study: StudyConfig, names: Sequence[str] = tuple(COMPLEXITY)) -> 
 
 
 def gated(study: StudyConfig, archs: Sequence[str] = ("gru", "lstm")) -> dict[str, Any]:
-    """The ``gated`` study: GRU and LSTM tracked like the tanh RNN."""
+    """The ``gated`` study: GRU and LSTM tracked like the tanh RNN.
+
+    Args:
+        study: runs and output folders, seeds, workers, budget and tracking settings.
+        archs: the gated architectures.
+
+    Returns:
+        The study's record, as written (with provenance) to its JSON under ``study.out``.
+
+    Raises:
+        ValueError: a bad configuration.
+    """
     out = {}
     for arch in archs:
         cfg = reference_config(arch=arch, iterations=study.iterations, checkpoint_every=10,
@@ -321,7 +353,18 @@ def _retrain_group(g: list[dict[str, Any]]) -> dict[str, Any]:
 def retrain(study: StudyConfig, period: int = 12) -> dict[str, Any]:
     """The ``retrain`` study: the first ``study.seeds`` solved timing networks retrained on
     ``period`` for ``study.iterations`` iterations, tracked, grouped by the winding m their P = 24
-    rings had."""
+    rings had.
+
+    Args:
+        study: runs and output folders, seeds, workers, budget and tracking settings.
+        period: the new period.
+
+    Returns:
+        The study's record, as written (with provenance) to its JSON under ``study.out``.
+
+    Raises:
+        ValueError: unknown settings, or no timing runs to start from.
+    """
     iterations = study.iterations
     rows = [_retrain_one(study, run, period) for run in
             iterate(_solved_timing_runs(study)[:study.seeds], "retraining", study.progress)]
@@ -337,7 +380,18 @@ def retrain(study: StudyConfig, period: int = 12) -> dict[str, Any]:
 def controls(study: StudyConfig, projections: int = 50) -> dict[str, Any]:
     """The ``controls`` study: subspace readout vs random 3-D projections and the top-3 PCs, and
     the phase carried across switches, on every solved timing network among seeds
-    ``0 .. study.seeds - 1``."""
+    ``0 .. study.seeds - 1``.
+
+    Args:
+        study: runs and output folders, seeds, workers, budget and tracking settings.
+        projections: random 3-D projections per network.
+
+    Returns:
+        The study's record, as written (with provenance) to its JSON under ``study.out``.
+
+    Raises:
+        ValueError: unknown settings, or no timing runs to start from.
+    """
     rows = []
     for run in iterate(_solved_timing_runs(study, study.seeds), "controls", study.progress):
         model, task, _ = load_model(checkpoints(run)[-1])

@@ -549,7 +549,24 @@ class NativeResult:
 
 def train_native(cfg: NativePPOConfig, run_dir: str | Path, resume: bool = True,
                  progress: bool = True) -> NativeResult:
-    """Train one native-PPO run into ``run_dir`` (resuming from its last checkpoint)."""
+    """Train one native-PPO run into ``run_dir`` (resuming from its last checkpoint).
+
+    Args:
+        cfg: the whole recipe: env, core, PPO hyper-parameters, budget, evaluation.
+        run_dir: the run directory (``config.json``, ``metrics.jsonl``, ``checkpoints/``); one
+            writer at a time.
+        resume: continue from the last checkpoint (exactly).
+        progress: show a progress bar with an ETA.
+
+    Returns:
+        The last update, the frames so far, the last metrics row and the training time summed
+        over sessions.
+
+    Raises:
+        ValueError: a run directory of another configuration, or a bad configuration.
+        RunLockedError: another process is writing ``run_dir``.
+        Interrupted: SIGINT or SIGTERM (after a checkpoint is written).
+    """
     run_dir = Path(run_dir)
     with RunLock(run_dir):
         torch.set_num_threads(cfg.threads)
@@ -733,7 +750,24 @@ def train_seeds_native(cfg: NativePPOConfig, seeds: Sequence[int], out: str | Pa
                        resume: bool = True, progress: bool = True) -> dict[str, Any]:
     """One run per seed in ``out/seed_XXX`` (worker processes, or Ray tasks with
     ``backend="ray"``), then ``summary.json`` (per seed: final evaluation, frames to solve) and
-    ``learning_curves.png``; returns the summary."""
+    ``learning_curves.png``; returns the summary.
+
+    Args:
+        cfg: the recipe; its ``seed`` is replaced by each of ``seeds``.
+        seeds: the seeds (non-negative ints).
+        out: the folder of the seeds' run directories.
+        workers: parallel runs.
+        backend: ``"local"`` or ``"ray"``.
+        address: the Ray cluster to join.
+        resume: continue each run from its last checkpoint.
+        progress: show progress.
+
+    Returns:
+        The summary written to ``summary.json``.
+
+    Raises:
+        ValueError: no seeds, a bad seed or configuration.
+    """
     if len(seeds) == 0:
         raise InvalidValue("seeds must name at least one seed")
     out = Path(out)

@@ -185,7 +185,21 @@ class _CoreAdapter(nn.Module):
 
 def make_core(core: str, input_size: int, hidden_size: int, num_layers: int = 1) -> nn.Module:
     """An LSTM-shaped recurrent core: ``gru``/``rnn`` (fused torch layers), or any architecture
-    with the recurrent interface (a built-in name or ``module:Class``) through an adapter."""
+    with the recurrent interface (a built-in name or ``module:Class``) through an adapter.
+
+    Args:
+        core: ``gru``, ``rnn``, another built-in with ``step``, or ``module:Class``.
+        input_size: observation features.
+        hidden_size: the state width.
+        num_layers: stacked layers (the fused torch cores only).
+
+    Returns:
+        A module with an LSTM's calling convention.
+
+    Raises:
+        TypeError: an architecture without the recurrent interface.
+        ValueError: an unknown architecture or a bad size.
+    """
     if core in ("gru", "rnn"):
         return _LSTMShaped(input_size, hidden_size, num_layers, core)
 
@@ -276,7 +290,16 @@ class RLConfig:
 
 
 def make_agent(cfg: RLConfig, env: VecEnv, tensorboard_log: str | None = None) -> Any:
-    """A fresh SB3 model for ``cfg`` on ``env``."""
+    """A fresh SB3 model for ``cfg`` on ``env``.
+
+    Args:
+        cfg: the agent's algorithm, core and hyper-parameters.
+        env: the SB3 vector env it learns on.
+        tensorboard_log: a TensorBoard folder (None: none).
+
+    Returns:
+        An SB3 (or sb3-contrib) model.
+    """
     common: dict[str, Any] = {
         "n_steps": cfg.n_steps, "batch_size": cfg.batch_size, "learning_rate": cfg.lr,
         "ent_coef": cfg.ent_coef, "seed": cfg.seed, "verbose": 0, "device": "cpu",
@@ -293,7 +316,17 @@ def make_agent(cfg: RLConfig, env: VecEnv, tensorboard_log: str | None = None) -
 def evaluate_agent(model: Any, cfg: RLConfig, episodes: int | None = None,
                    seed: int | None = None) -> dict[str, float]:
     """Deterministic policy for one episode in each of ``episodes`` envs seeded ``seed + i``:
-    accuracy (mean reward) on TD steps, on TI steps and overall."""
+    accuracy (mean reward) on TD steps, on TI steps and overall.
+
+    Args:
+        model: an SB3 model.
+        cfg: the run's config (env, episodes).
+        episodes: evaluation episodes (default ``cfg.eval_episodes``).
+        seed: the first env seed (default: the config's evaluation seed).
+
+    Returns:
+        ``td_acc``, ``ti_acc`` and ``acc``.
+    """
     n = episodes or cfg.eval_episodes
     env = cfg.make_env(n)
     env.seed(cfg.eval_seed if seed is None else seed)
@@ -318,7 +351,20 @@ def train_agent(cfg: RLConfig, run_dir: str | Path, progress: bool = True, resum
                 ) -> list[dict[str, Any]]:
     """Train one seed into ``run_dir``: ``config.json``, ``eval.jsonl`` (one row per evaluation:
     ``steps``, ``td_acc``, ``ti_acc``, ``acc``, ``fps``), ``model.zip`` after each evaluation (a
-    repeated call resumes from it), SB3 logs (CSV, TensorBoard when installed) under ``logs/``."""
+    repeated call resumes from it), SB3 logs (CSV, TensorBoard when installed) under ``logs/``.
+
+    Args:
+        cfg: the agent, env, budget and evaluation schedule.
+        run_dir: the run directory.
+        progress: show a progress bar.
+        resume: continue from ``model.zip``.
+
+    Returns:
+        The evaluation rows.
+
+    Raises:
+        ValueError: a run directory of another configuration.
+    """
     import time
 
     from stable_baselines3.common.logger import configure
@@ -406,7 +452,21 @@ def _seed_job(job: tuple[dict[str, Any], str, bool]) -> list[dict[str, Any]]:
 def train_seeds_rl(config: RLConfig, seeds: Sequence[int], out: str | Path, workers: int = 1,
                    progress: bool = True) -> dict[str, Any]:
     """One agent per seed in ``out/seed_XXX`` (worker processes that die with this one), then
-    ``summary.json`` and ``learning_curves.png``; returns the summary."""
+    ``summary.json`` and ``learning_curves.png``; returns the summary.
+
+    Args:
+        config: the recipe; its seed is replaced by each of ``seeds``.
+        seeds: the seeds.
+        out: the folder of the seeds' run directories.
+        workers: parallel runs.
+        progress: show progress.
+
+    Returns:
+        The summary written to ``summary.json``.
+
+    Raises:
+        ValueError: no seeds or a bad configuration.
+    """
     from dataclasses import replace
 
 

@@ -333,7 +333,19 @@ def save_rl_checkpoint(path: str | Path, iteration: int, twin: TrainConfig,
 def load_checkpoint(path: str | Path, config: TrainConfig | None = None) -> Checkpoint:
     """Read a checkpoint (tensors and plain data only; no module is imported). ``ValueError``
     naming the file for a corrupt or foreign file, a missing key, or (with ``config``) a checkpoint
-    of a different run."""
+    of a different run.
+
+    Args:
+        path: the checkpoint file.
+        config: the config of the run that would resume from it (checked to match).
+
+    Returns:
+        The checkpoint's iteration, config, model and optimiser state, data stream state and
+        training time.
+
+    Raises:
+        ValueError: as above.
+    """
     path = Path(path)
     state = _read_state(path)
     rl = state["format"] == RL_CHECKPOINT_FORMAT
@@ -440,6 +452,16 @@ def load_model(checkpoint: str | Path, arch: str | None = None
     A checkpoint of a built-in architecture loads as is. One of a user architecture
     (``module:Class``) would import that module, so the caller must name it: ``arch`` equal to the
     stored name (``--arch`` on the command line); otherwise ``ValueError`` says how.
+
+    Args:
+        checkpoint: a checkpoint file (``checkpoints/it_*.pt``).
+        arch: the user architecture ``module:Class`` it was made with (built-ins: leave None).
+
+    Returns:
+        ``(model, task, config)``.
+
+    Raises:
+        ValueError: a corrupt or foreign file, or a user architecture not named by ``arch``.
     """
     ck = load_checkpoint(checkpoint)
     cfg = replace(ck.config, device="cpu")

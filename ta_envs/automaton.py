@@ -264,7 +264,19 @@ class TimedAutomaton:
 
 
 def as_automaton(obj: TimedAutomaton | Mapping[str, Any] | str | PathLike[str]) -> TimedAutomaton:
-    """Accept an automaton, its dict form, a JSON path or JSON text."""
+    """Accept an automaton, its dict form, a JSON path or JSON text.
+
+    Args:
+        obj: a `TimedAutomaton` (returned as it is), its `TimedAutomaton.to_dict()` form, or a
+            path to (or the text of) its JSON.
+
+    Returns:
+        The automaton, validated.
+
+    Raises:
+        TypeError: ``obj`` is none of these.
+        ValueError: the spec is malformed (the offending part is named).
+    """
     if isinstance(obj, TimedAutomaton):
         return obj
     if isinstance(obj, Mapping):

@@ -326,9 +326,19 @@ def compile_automaton(a: TimedAutomaton, limit: int | None = None,
                       show_progress: bool | None = None) -> CompiledAutomaton:
     """Enumerate reachable configurations of ``a`` and build its tables.
 
-    Raises ``ValueError`` naming location, symbol and clock values where zero or several edges are
-    enabled, and before any work when `configuration_bound()` exceeds ``limit`` (default
-    `max_configs()`). ``show_progress`` (default: for large automata) reports the stages.
+    Args:
+        a: the automaton.
+        limit: the most configurations allowed (default `max_configs()`, settable with the
+            environment variable ``TA_ENVS_MAX_CONFIGS``).
+        show_progress: report the stages (default: for large automata).
+
+    Returns:
+        The transition, output, time-dependence, location and clock tables over the reachable
+        configurations, numbered in breadth-first order from the initial one.
+
+    Raises:
+        ValueError: naming location, symbol and clock values where zero or several edges are
+            enabled; or, before any work, when `configuration_bound()` exceeds ``limit``.
     """
     limit = max_configs() if limit is None else check_int("limit", limit, 1)
     bound = configuration_bound(a)

@@ -38,7 +38,18 @@ class ReferenceStepper:
 
 
 def reference_outputs(automaton: TimedAutomaton, symbols: Iterable[str]) -> list[int]:
-    """Outputs of the reference stepper along ``symbols`` from the initial configuration."""
+    """Outputs of the reference stepper along ``symbols`` from the initial configuration.
+
+    Args:
+        automaton: the automaton (stepped edge by edge, guard by guard: the definition).
+        symbols: symbol names, one per step.
+
+    Returns:
+        One output class per step.
+
+    Raises:
+        ValueError: a symbol outside the alphabet, or no/several enabled edges at some step.
+    """
     stepper = ReferenceStepper(automaton)
     return [stepper.step(s) for s in symbols]
 
@@ -48,6 +59,15 @@ def reference_time_dependent(automaton: TimedAutomaton) -> set[tuple[str, str]]:
 
     Explores reachable configurations with every unbounded clock held at ``2 +`` the largest
     constant in the whole automaton (any cap above the largest constant is exact).
+
+    Args:
+        automaton: the automaton.
+
+    Returns:
+        The time-dependent ``(location, symbol)`` pairs.
+
+    Raises:
+        ValueError: no or several enabled edges in a reachable configuration.
     """
     consts = [a.const for e in automaton.edges for a in e.guard.atoms]
     cap = (max(consts) if consts else 0) + 2

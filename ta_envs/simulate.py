@@ -49,9 +49,18 @@ def run_configs(
 ) -> np.ndarray:
     """Configurations before each step.
 
-    ``symbols``: ``[B, T]`` integer symbol indices (``[T, B]`` when ``time_major``); ``start``:
-    ``[B]`` starting configurations (default: the initial one). Returns intp configurations in the
-    layout of ``symbols``; entry ``t`` is the configuration whose clocks step ``t``'s guards read.
+    Args:
+        comp: the compiled automaton.
+        symbols: ``[B, T]`` integer symbol indices (``[T, B]`` when ``time_major``).
+        start: ``[B]`` starting configurations (default: the initial one).
+        time_major: ``symbols`` (and the result) are ``[T, B]``.
+
+    Returns:
+        intp configurations in the layout of ``symbols``; entry ``t`` is the configuration whose
+        clocks step ``t``'s guards read.
+
+    Raises:
+        ValueError: ``symbols`` is not two-dimensional.
     """
     symbols = np.asarray(symbols)
     if symbols.ndim != 2:

@@ -229,6 +229,22 @@ def temporal_flipflop(
     ``b`` -> state 0; ``a`` -> state Θ(t). With ``state_dependent=True``, ``a`` -> ``(s + Θ(t)) mod
     K`` (for K = 2, ``a`` toggles the state when Θ = 1 and holds it otherwise: memory *and* time).
     Symbols i.i.d., ``P(a) = p_a``. Episode length defaults to ``4 P``.
+
+    Args:
+        period: P, the day's length in steps (at least ``num_phases``).
+        on_steps: the steps per day with Θ = 1 (K = 2; default ``P // 2``).
+        phase: shifts the day: Θ reads ``(t + phase) mod P``.
+        num_phases: K, the number of states and of phases of the day.
+        state_dependent: ``a`` adds Θ to the state instead of setting it.
+        episode_length: steps per episode (default ``4 P``).
+        p_a: the probability of ``a`` at each step.
+
+    Returns:
+        The task: its automaton, symbol probabilities, episode length and Θ.
+
+    Raises:
+        TypeError: an argument of the wrong type.
+        ValueError: an argument out of range (named, with the allowed range).
     """
     K = check_int("num_phases", num_phases, 2)
     P = check_int("period", period, K)  # K phases need at least K steps per period
@@ -274,6 +290,22 @@ def relative_timing_flipflop(
     holds the state. ``state_dependent=True``: ``a`` toggles the state when Θ = 1 and holds it
     otherwise. Composition with a time of day: with ``period=P`` a periodic clock ``x`` is added and
     Θ(t) = ``[y >= tau] and [(t + phase) mod P >= P - on_steps]`` (``on_steps`` default ``P // 2``).
+
+    Args:
+        tau: steps since the last event from which ``a`` sets the state to 1.
+        p_event: the probability of an event (``a`` or ``b``) at each step.
+        period: adds a time of day of this period (None: relative timing only).
+        on_steps: the steps per day with the day's gate open (needs ``period``).
+        phase: shifts the day (needs ``period``).
+        state_dependent: ``a`` toggles the state when Θ = 1 instead of setting it.
+        episode_length: steps per episode.
+
+    Returns:
+        The task.
+
+    Raises:
+        TypeError: an argument of the wrong type.
+        ValueError: an argument out of range, or ``on_steps``/``phase`` without ``period``.
     """
     tau = check_int("tau", tau, 0)
     p = check_prob("p_event", p_event)
@@ -328,6 +360,18 @@ def flipflop(n_bits: int = 3, p_pulse: float = 0.05, episode_length: int = 100) 
     0 if it was -1 (0 before any pulse). As an automaton: locations = the ``2**N`` bit vectors
     (output class = the bits read as a base-2 number, channel 0 first), symbols = the ``3**N`` joint
     pulse patterns (``'0'``, ``'+'``, ``'-'`` per channel). N is limited to 6.
+
+    Args:
+        n_bits: N, the number of channels (1 to 6).
+        p_pulse: the probability of a pulse per channel and step.
+        episode_length: steps per episode.
+
+    Returns:
+        The task; its targets are ``N`` binary channels.
+
+    Raises:
+        TypeError: an argument of the wrong type.
+        ValueError: an argument out of range.
     """
     N = check_int("n_bits", n_bits, 1, 6)
     p = check_prob("p_pulse", p_pulse)
@@ -367,6 +411,19 @@ def automaton_task(
     """Any automaton (``TimedAutomaton-v0``): an object, its dict form or a JSON path.
 
     Symbols i.i.d. with ``symbol_probs`` (uniform by default). Θ is not defined (reported as -1).
+
+    Args:
+        automaton: a `TimedAutomaton`, its dict form, or a JSON path or text.
+        symbol_probs: one probability per symbol, in alphabet order (default: uniform).
+        episode_length: steps per episode.
+
+    Returns:
+        The task.
+
+    Raises:
+        TypeError: an argument of the wrong type.
+        ValueError: a malformed automaton, or probabilities that are not a distribution over
+            the alphabet.
     """
     a = as_automaton(automaton)
     S = len(a.alphabet)

@@ -162,7 +162,25 @@ def build_model(arch: str, input_size: int, hidden_size: int, output_size: int,
                 gain: float | None = None, **model_kw: Any) -> nn.Module:
     """Instantiate ``arch`` and check it as a sequence model (and, when it has ``step``, that
     iterating it reproduces ``forward``). A user model draws its initial weights from torch's
-    global generator, seeded from ``generator``."""
+    global generator, seeded from ``generator``.
+
+    Args:
+        arch: a built-in name (see ``BUILTIN``) or ``module:Class``.
+        input_size: input features per step.
+        hidden_size: the state width (units per layer).
+        output_size: output logits per step.
+        generator: the seeded generator the weights are drawn from.
+        init: the recurrent weights' initialisation (built-ins that take it).
+        gain: its gain.
+        **model_kw: further keyword arguments of the architecture.
+
+    Returns:
+        The model, checked.
+
+    Raises:
+        ValueError: an unknown architecture, options it does not take, or a model that breaks the
+            sequence-model contract (the broken part is named).
+    """
     check_arch_options(arch, init, gain, model_kw)
     cls = resolve_arch(arch)
     if _is_user(arch):

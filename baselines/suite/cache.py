@@ -42,7 +42,17 @@ def _file_hash(path: str, mtime_ns: int) -> str:
 
 
 def model_source_hash(arch: str) -> str:
-    """SHA-256 (hex, 16 chars) of the code that defines ``arch`` (see the module docstring)."""
+    """SHA-256 (hex, 16 chars) of the code that defines ``arch`` (see the module docstring).
+
+    Args:
+        arch: a built-in name or ``module:Class``.
+
+    Returns:
+        16 hex characters.
+
+    Raises:
+        ValueError: an unknown built-in or a module that cannot be found.
+    """
     h = hashlib.sha256()
     if arch in BUILTIN:
         h.update(f"ta-envs {__version__}".encode())
@@ -130,7 +140,15 @@ def _module_files(f: Path, name: str, level: int, roots: list[Path]) -> list[Pat
 
 def run_key(config: TrainConfig, source_hash: str) -> str:
     """Cache key of one run: protocol, evaluation, config (see `NOT_IN_KEY`) and model
-    source."""
+    source.
+
+    Args:
+        config: the run's training config.
+        source_hash: `model_source_hash` of its architecture.
+
+    Returns:
+        A hex digest naming the run's cache folder.
+    """
     cfg = {k: v for k, v in config.to_dict().items() if k not in NOT_IN_KEY}
     blob = json.dumps({"protocol": PROTOCOL, "conditions": CONDITIONS, "eval": EVAL_SEQUENCES,
                        "config": cfg, "source": source_hash}, sort_keys=True)

@@ -20,7 +20,18 @@ RESULTS = Path(__file__).resolve().parents[2] / "benchmarks" / "results" / "suit
 
 
 def load_report(path: str | Path) -> dict[str, Any]:
-    """A ``results.json`` (or its directory), with a clear error naming the file."""
+    """A ``results.json`` (or its directory), with a clear error naming the file.
+
+    Args:
+        path: a ``results.json`` or the folder holding one.
+
+    Returns:
+        The report as a dict, with ``label`` defaulted and ``_path`` set.
+
+    Raises:
+        ValueError: no file there, not JSON, or not a well-formed suite report (what is wrong is
+            named).
+    """
     p = Path(path)
     if p.is_dir():
         p = p / "results.json"
@@ -57,7 +68,14 @@ def _structure_problem(rep: dict[str, Any]) -> str | None:
 
 
 def reference_reports() -> list[dict[str, Any]]:
-    """The committed reference reports (``benchmarks/results/suite/*.json``)."""
+    """The committed reference reports (``benchmarks/results/suite/*.json``).
+
+    Returns:
+        The reports, loaded with `load_report`, in file-name order.
+
+    Raises:
+        ValueError: a committed report that is not well formed.
+    """
     return [load_report(p) for p in sorted(RESULTS.glob("suite_*.json"))]
 
 
@@ -72,7 +90,19 @@ def align(reports: Sequence[dict[str, Any] | SuiteReport], allow_mixed: bool = F
           ) -> tuple[list[str], list[str]]:
     """The task names every report has (in the first report's order) and notes on the rest.
     ``InvalidValue`` when the reports follow different protocols, or (unless ``allow_mixed``)
-    ran a shared task with a different budget (iterations, length, seeds, quick)."""
+    ran a shared task with a different budget (iterations, length, seeds, quick).
+
+    Args:
+        reports: suite reports (`load_report` dicts or `SuiteReport` records).
+        allow_mixed: show shared tasks run with different budgets, with a note.
+
+    Returns:
+        ``(common task names, notes)``.
+
+    Raises:
+        ValueError: no reports, different protocols, no shared task, or (unless ``allow_mixed``)
+            different budgets on a shared task.
+    """
     if not reports:
         raise InvalidValue("no reports to compare")
     recs = [SuiteReport.from_dict(r) for r in reports]
@@ -169,7 +199,18 @@ def leaderboard(reports: Sequence[dict[str, Any] | SuiteReport], allow_mixed: bo
                 ) -> str:
     """Markdown: per task the score (mean / max over seeds, seeds solved, failures), chance, and
     the mechanism; the overall score over the common tasks; then accuracy per condition. A
-    parameter count more than 10 % off the reference budget is marked ``(!)``."""
+    parameter count more than 10 % off the reference budget is marked ``(!)``.
+
+    Args:
+        reports: suite reports (`load_report` dicts or `SuiteReport` records).
+        allow_mixed: as in `align`.
+
+    Returns:
+        The Markdown tables, then one note per line.
+
+    Raises:
+        ValueError: as `align`.
+    """
     common, notes = align(reports, allow_mixed)
     recs = [SuiteReport.from_dict(r) for r in reports]
     labels = [r.label for r in recs]
@@ -192,7 +233,18 @@ def leaderboard(reports: Sequence[dict[str, Any] | SuiteReport], allow_mixed: bo
 def compare_rows(reports: Sequence[dict[str, Any]], allow_mixed: bool = False
                  ) -> list[dict[str, Any]]:
     """One row per (report, common task): label, parameters, task, score mean/max, solved, and
-    the accuracy of each condition (the CSV of ``suite compare --out``)."""
+    the accuracy of each condition (the CSV of ``suite compare --out``).
+
+    Args:
+        reports: suite reports, as `load_report` returns them.
+        allow_mixed: as in `align`.
+
+    Returns:
+        One dict per (report, common task).
+
+    Raises:
+        ValueError: as `align`.
+    """
     common, _ = align(reports, allow_mixed)
     rows = []
     for r in reports:
@@ -209,7 +261,18 @@ def compare_rows(reports: Sequence[dict[str, Any]], allow_mixed: bool = False
 def merge_reports(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
     """A partial run (``--tasks``) merged into an earlier report of the same protocol and model:
     the new tasks replace their namesakes, the others are kept; the overall score is recomputed.
-    ``InvalidValue`` when the two describe different models or protocols."""
+    ``InvalidValue`` when the two describe different models or protocols.
+
+    Args:
+        old: the report already in the folder.
+        new: the partial run's report.
+
+    Returns:
+        The merged report.
+
+    Raises:
+        ValueError: the two reports hold different models or protocols.
+    """
     keys = ("arch", "hidden", "params", "model_kw", "init", "gain", "quick")
     a = {k: old.get("config", {}).get(k) for k in keys}
     b = {k: new.get("config", {}).get(k) for k in keys}

@@ -37,7 +37,15 @@ from .report import load_report, merge_reports, run_score
 
 
 def train_configs(config: SuiteConfig, hidden: int) -> list[tuple[SuiteTask, TrainConfig]]:
-    """The training config of every (task, seed) of the suite, in order."""
+    """The training config of every (task, seed) of the suite, in order.
+
+    Args:
+        config: the suite's configuration.
+        hidden: the hidden size that meets the parameter budget.
+
+    Returns:
+        ``(task, training config)`` per task and seed.
+    """
     out = []
     for t in config.selected():
         for s in range(config.seeds):
@@ -56,7 +64,14 @@ def _periodic(task: SuiteTask) -> bool:
 
 def run_unit(job: dict[str, Any]) -> dict[str, Any]:
     """Train (or resume) one run in ``cache/<key>``, evaluate it, classify its mechanism; cached
-    in a checksummed ``result.json``. Takes a plain dict so worker processes and Ray can call it."""
+    in a checksummed ``result.json``. Takes a plain dict so worker processes and Ray can call it.
+
+    Args:
+        job: the run's config dict, cache folder, model source hash and mechanism settings.
+
+    Returns:
+        The run's result: accuracy per condition, solved iteration, mechanism, time.
+    """
     config = TrainConfig.from_dict(job["config"])
     task = SuiteTask(**job["task"])
     key = run_key(config, job["source"])
@@ -167,6 +182,24 @@ def run_suite(config: SuiteConfig, out_dir: str | Path, *, backend: str = "local
     ``mechanism_fn`` (``"module:function"``, e.g. ``analysis.mechanism:classify``) classifies what
     each final recurrent network keeps time with on the periodic tasks. ``force`` reruns cached
     runs. ``on_result(result)`` is called as each run finishes.
+
+    Args:
+        config: the ladder, the model and the budgets.
+        out_dir: where ``results.json``, ``leaderboard.md``, the figure and the run cache go.
+        backend: ``"local"`` (worker processes) or ``"ray"``.
+        workers: parallel runs.
+        address: the Ray cluster to join (``backend="ray"``).
+        force: rerun cached runs.
+        mechanism_fn: ``"module:function"`` classifying each final network.
+        show_progress: show progress bars.
+        on_result: called with each run's result as it finishes.
+
+    Returns:
+        The report, as written to ``results.json``.
+
+    Raises:
+        ValueError: a bad configuration or option.
+        RunLockedError: another process is writing a run of this suite.
     """
     check_int("workers", workers, 1)
     if backend not in ("local", "ray"):
@@ -235,7 +268,17 @@ def _task_summary(t: SuiteTask, runs: list[dict[str, Any]]) -> dict[str, Any]:
 
 def score(results: list[dict[str, Any]], config: SuiteConfig, hidden: int, params: int
           ) -> dict[str, Any]:
-    """Per-task and overall scores (mean and max over seeds), joined by task name."""
+    """Per-task and overall scores (mean and max over seeds), joined by task name.
+
+    Args:
+        results: every run's result (any order).
+        config: the suite's configuration (its tasks in ladder order).
+        hidden: the model's hidden size.
+        params: its parameter count.
+
+    Returns:
+        The report: protocol, config, per-task summaries with their runs, overall scores.
+    """
     tasks = [_task_summary(t, sorted((r for r in results if r["task"] == t.name),
                                      key=lambda r: r["seed"])) for t in config.selected()]
     wall = [r.get("wall_s") or 0.0 for r in results]
