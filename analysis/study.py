@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import torch
 
 from baselines.config import TrainConfig
 from baselines.phases import phases_from_metrics
@@ -99,8 +100,6 @@ def reference_config(**kw: Any) -> TrainConfig:
 def _track_job(job: tuple[Path, TrackConfig]) -> int:
     """Track one run into its ``tracking`` folder (a worker job; the rows are read back later),
     with the run's own thread count, as when tracking follows training in one process."""
-    import torch
-
     run, track = job
     torch.set_num_threads(TrainConfig.from_dict(load_json(run / "config.json")).threads)
     track_run(run, run / "tracking", track, progress=False)

@@ -17,6 +17,8 @@ learning-phase transition). ``Tracking.save``/``Tracking.load`` round-trip it th
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import json
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, fields
@@ -26,6 +28,7 @@ from typing import Any
 import numpy as np
 import torch
 
+import baselines.models as models
 from baselines.phases import phases_from_metrics
 from baselines.runs import (
     atomic_write_json,
@@ -256,11 +259,6 @@ def checkpoint_generator(seed: int, iteration: int) -> torch.Generator:
 def _code_digest() -> str:
     """SHA-256 of the analysis code that decides a tracking row (this module, the fixed-point and
     orbit finders, the models)."""
-    import hashlib
-
-    import baselines.models as models
-
-
     h = hashlib.sha256()
     for mod in (fixed_points, orbits, models):
         h.update(Path(str(mod.__file__)).read_bytes())
@@ -271,9 +269,6 @@ def _code_digest() -> str:
 def row_key(checkpoint: Path, config: TrackConfig, code: str) -> str:
     """What decides one checkpoint's tracking row: the checkpoint's bytes, the settings and the
     code; a cached row is reused only under the same key."""
-    import dataclasses
-    import hashlib
-
     h = hashlib.sha256(Path(checkpoint).read_bytes())
     settings = {k: v for k, v in dataclasses.asdict(config).items() if k != "every"}  # no effect
     h.update(json.dumps(settings, sort_keys=True).encode())

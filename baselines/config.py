@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
 from typing import Any
+
+import torch
 
 from ta_envs import Task, make_task
 from ta_envs.validation import (
@@ -41,8 +44,6 @@ def check_device(device: Any) -> str:
 def resolve_device(device: str) -> str:
     """The torch device a config's ``device`` means here; ``InvalidValue`` when CUDA is asked for
     and absent."""
-    import torch
-
     if device == "auto":
         return "cuda" if torch.cuda.is_available() else "cpu"
     if device.startswith("cuda") and not torch.cuda.is_available():
@@ -125,8 +126,6 @@ class TrainConfig:
         check_bool("tensorboard", self.tensorboard)
         check_arch_options(self.arch, self.init, self.gain, self.model_kw)
         if self.init_from is not None:
-            from pathlib import Path
-
             if not Path(check_str("init_from", self.init_from)).is_file():
                 raise InvalidValue(f"init_from must be an existing checkpoint file, got "
                                    f"{self.init_from!r}")

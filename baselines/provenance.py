@@ -11,6 +11,7 @@ named package that is installed), ``threads`` (torch's intra-op threads), ``plat
 from __future__ import annotations
 
 import importlib.metadata
+import json
 import platform
 import subprocess
 import sys
@@ -67,8 +68,6 @@ def with_provenance(result: dict[str, Any], command: str | None = None) -> dict[
 def record_run(run_dir: str | Path) -> None:
     """Append this process's provenance to ``run_dir/provenance.jsonl``: one line per start or
     resume of a run, so a run continued at another commit says so."""
-    import json
-
     p = Path(run_dir, "provenance.jsonl")
     p.parent.mkdir(parents=True, exist_ok=True)
     with p.open("a", encoding="utf-8") as f:
@@ -78,8 +77,6 @@ def record_run(run_dir: str | Path) -> None:
 def run_commits(run_dirs: Sequence[str | Path]) -> dict[str, Any]:
     """The commits (and dirty flags) recorded by the runs' ``provenance.jsonl``: ``commits`` (sorted
     unique), ``mixed`` (more than one), ``unrecorded`` (runs without a record)."""
-    import json
-
     commits: set[str] = set()
     dirty = False
     unrecorded = 0

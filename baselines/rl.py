@@ -20,8 +20,9 @@ from __future__ import annotations
 
 import json
 import math
+import time
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -365,8 +366,6 @@ def train_agent(cfg: RLConfig, run_dir: str | Path, progress: bool = True, resum
     Raises:
         ValueError: a run directory of another configuration.
     """
-    import time
-
     from stable_baselines3.common.logger import configure
 
     run_dir = Path(run_dir)
@@ -467,10 +466,6 @@ def train_seeds_rl(config: RLConfig, seeds: Sequence[int], out: str | Path, work
     Raises:
         ValueError: no seeds or a bad configuration.
     """
-    from dataclasses import replace
-
-
-
     check_int("workers", workers, 1)
     if len(seeds) == 0:
         raise InvalidValue("seeds must name at least one seed")

@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import errno
 import fcntl
+import hashlib
+import io
 import json
 import os
 import pickle
@@ -262,8 +264,6 @@ def state_digest(state: Mapping[str, Any]) -> str:
     plain value), in a fixed order; saved as ``digest`` and verified on load, so a flipped bit in
     the file is an error, never changed weights. (A checksum detects corruption; it does not prove
     who wrote the file.)"""
-    import hashlib
-
     h = hashlib.sha256()
 
     def walk(x: Any) -> None:
@@ -287,8 +287,6 @@ def state_digest(state: Mapping[str, Any]) -> str:
 
 
 def _save_state(path: str | Path, state: dict[str, Any]) -> Path:
-    import io
-
     state["digest"] = state_digest(state)
     buf = io.BytesIO()
     torch.save(state, buf)

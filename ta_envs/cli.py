@@ -17,6 +17,7 @@ import argparse
 import json
 import signal
 import sys
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from importlib.metadata import entry_points
@@ -189,8 +190,6 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _on_sigterm() -> Any:
     """Turn SIGTERM into `Interrupted` (like Ctrl-C) while a command runs (main thread)."""
-    import threading
-
     if threading.current_thread() is not threading.main_thread():
         return None
 

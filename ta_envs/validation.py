@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import math
 import numbers
+import os
 from collections.abc import Iterable, Sequence
+from pathlib import Path
 from typing import Any
 
 
@@ -128,8 +130,6 @@ def check_int_fields(owner: Any, names: Iterable[str], minimum: int | None = Non
 def check_out_dir(name: str, path: Any) -> Any:
     """``path`` as a ``pathlib.Path`` of a folder, created if it does not exist yet (a file, or a
     path that cannot be created, is refused in one line)."""
-    from pathlib import Path
-
     if not isinstance(path, (str, Path)) or not str(path):
         raise InvalidType(f"{name} must be a folder path, got {type(path).__name__} {path!r}")
     p = Path(path)
@@ -160,8 +160,6 @@ DEFAULT_MAX_BYTES = 4 << 30
 
 def max_bytes() -> int:
     """The allocation bound in force: ``TA_ENVS_MAX_BYTES`` if set, else 4 GiB."""
-    import os
-
     env = os.environ.get("TA_ENVS_MAX_BYTES")
     if env is None:
         return DEFAULT_MAX_BYTES

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from ta_envs.cli import Command
+from ta_envs.validation import check_int
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -30,7 +31,6 @@ def run(a: argparse.Namespace) -> int:
 
     from analysis.analyze import AnalyzeConfig, analyze
     from analysis.tracking import TrackConfig
-    from ta_envs.validation import check_int
 
     check_int("--threads", a.threads, 1)
     torch.set_num_threads(a.threads)

@@ -8,6 +8,7 @@ the first and after the last event). Lattice fields are ``[rows, cols]`` arrays 
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -83,8 +84,6 @@ def neighbour_locking(theta: np.ndarray) -> tuple[float, float]:
 def local_order(theta: np.ndarray) -> np.ndarray:
     """Mean over sites of ``|mean of e^{iθ}| over the site and its 4 neighbours|`` (periodic) for
     lattice phases ``[..., rows, cols]``."""
-    import warnings
-
     z = np.exp(1j * theta)
     tot = z + sum(_neighbours(z))
     with warnings.catch_warnings():  # fields without any phase yet (before the first cycle)

@@ -8,6 +8,7 @@ import argparse
 from typing import Any
 
 from ta_envs.cli import Command, parse_kw
+from ta_envs.validation import UsageError, check_int, check_out_dir
 
 ALGOS = ("native-ppo", "ppo", "ppo-framestack", "recurrent-ppo")
 #: Options that only one family of agents applies (the other refuses them when given).
@@ -86,7 +87,6 @@ def _pick(a: argparse.Namespace, defaults: dict[str, Any]) -> dict[str, Any]:
 def run_native(a: argparse.Namespace, seeds: list[int], out: Any) -> int:
     """``--algo native-ppo``: train the seeds, print frames to solve and the final accuracy."""
     from baselines.native_ppo import NativePPOConfig, train_seeds_native
-    from ta_envs.validation import UsageError
 
     bad = _given(a, SB3_ONLY)
     if bad:
@@ -118,8 +118,6 @@ def run_native(a: argparse.Namespace, seeds: list[int], out: Any) -> int:
 
 def run(a: argparse.Namespace) -> int:
     """Train the seeds and print the summary line."""
-    from ta_envs.validation import UsageError, check_int, check_out_dir
-
     check_int("--seeds", a.seeds, 1)
     check_int("--first-seed", a.first_seed, 0)
     seeds = list(range(a.first_seed, a.first_seed + a.seeds))

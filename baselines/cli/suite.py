@@ -4,7 +4,10 @@ side (joined by protocol and task name)."""
 from __future__ import annotations
 
 import argparse
+import csv
+import io
 import time
+from dataclasses import replace
 
 from ta_envs.cli import Command, parse_kw
 from ta_envs.validation import InvalidValue, check_int, check_out_dir
@@ -58,9 +61,6 @@ def compare(a: argparse.Namespace) -> int:
     table = leaderboard(reports, allow_mixed=a.allow_mixed)
     print(table)
     if a.out is not None:
-        import csv
-        import io
-
         from baselines.figures import accuracy_vs_length
         from baselines.runs import atomic_write_text
 
@@ -80,8 +80,6 @@ def compare(a: argparse.Namespace) -> int:
 def verify(a: argparse.Namespace) -> int:
     """Re-run one seed of a report's tasks and compare each with the report's seeds (exit 1 when
     a task falls outside their range)."""
-    from dataclasses import replace
-
     from baselines.suite import SuiteConfig, load_report, run_suite
     from baselines.suite.report import verify_report
 

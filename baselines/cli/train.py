@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import time
 
 from ta_envs.cli import Command, parse_kw
@@ -63,8 +64,6 @@ def config_from_args(a: argparse.Namespace):  # noqa: ANN201 - TrainConfig, impo
 
 
 def _has_tensorboard() -> bool:
-    import importlib.util
-
     return importlib.util.find_spec("tensorboard") is not None
 
 

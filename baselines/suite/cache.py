@@ -14,6 +14,7 @@ redone.
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import importlib.util
 import inspect
@@ -73,8 +74,6 @@ def model_source_hash(arch: str) -> str:
 def _imported_names(path: Path) -> list[tuple[str, int]]:
     """``(module, level)`` of every import statement in a Python file (relative ones keep their
     level)."""
-    import ast
-
     try:
         tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
     except (SyntaxError, UnicodeDecodeError, OSError):

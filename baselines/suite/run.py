@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import torch
 
 from ta_envs import __version__
 from ta_envs.validation import InvalidValue, check_int
@@ -146,9 +147,6 @@ def _git_commit() -> str | None:
 
 def environment(config: SuiteConfig, source: str) -> dict[str, Any]:
     """Versions, device, git commit and model source hash recorded with a report."""
-    import torch
-
-
     return {"ta_envs": __version__, "torch": torch.__version__, "numpy": np.__version__,
             "python": platform.python_version(), "device": resolve_device(config.device),
             "machine": f"{platform.machine()}, {torch.get_num_threads()} torch threads",
