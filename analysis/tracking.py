@@ -278,7 +278,7 @@ def row_key(checkpoint: Path, config: TrackConfig, code: str) -> str:
 
 def track_run(run_dir: str | Path, out_dir: str | Path | None = None,
               config: TrackConfig = TrackConfig(), progress: bool = True,
-              arch: str | None = None) -> Tracking:
+              arch: str | None = None, window: tuple[int, int] | None = None) -> Tracking:
     """Track fixed points and orbits over the checkpoints of ``run_dir`` (every
     ``config.every``-th checkpoint, always including the last); partial results go to ``out_dir``
     (default ``run_dir/tracking``) and are reused when the call is repeated: a cached row only
@@ -292,6 +292,8 @@ def track_run(run_dir: str | Path, out_dir: str | Path | None = None,
         config: how many states, the orbit search, the checkpoint stride (``every``), the seed.
         progress: show a progress bar.
         arch: a user architecture ``module:Class`` the checkpoints were made with.
+        window: only the checkpoints with ``window[0] <= iteration <= window[1]`` (before the
+            ``every`` stride).
 
     Returns:
         Per checkpoint and input: fixed points, the tracked point's eigenvalues, stable orbits and
@@ -304,6 +306,11 @@ def track_run(run_dir: str | Path, out_dir: str | Path | None = None,
     ckpts = checkpoints(run_dir)
     if not ckpts:
         raise InvalidValue(f"{str(run_dir)!r} has no checkpoints (checkpoints/it_*.pt)")
+    if window is not None:
+        lo, hi = (check_int("window[0]", window[0], 0), check_int("window[1]", window[1], 0))
+        ckpts = [c for c in ckpts if lo <= int(c.stem.split("_")[1]) <= hi]
+        if not ckpts:
+            raise InvalidValue(f"{str(run_dir)!r} has no checkpoint in the window {window}")
     every = config.every
     ckpts = ckpts[::every] + ([ckpts[-1]] if (len(ckpts) - 1) % every else [])
     out = Path(out_dir) if out_dir is not None else run_dir / "tracking"

@@ -1,6 +1,7 @@
 """``ta-envs study``: the paper's central claim over many seeds (timing, type, complexity, gated
 networks, retraining, controls), resumable, JSON and figures into ``--out``; ``ta-envs study
-replay STUDY.json --seeds K`` re-runs recorded seeds and prints the first difference."""
+replay STUDY.json --seeds K`` re-runs recorded seeds and prints the first difference; ``ta-envs
+study crossing TIMING.json`` resolves each bifurcated seed's loss of stability per iteration."""
 
 from __future__ import annotations
 
@@ -8,16 +9,17 @@ import argparse
 import json
 
 from ta_envs.cli import Command
-from ta_envs.validation import InvalidValue
+from ta_envs.validation import InvalidValue, check_int
 
 STUDIES = ("timing", "complexity", "gated", "retrain", "controls")
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     """Options of ``ta-envs study``."""
-    p.add_argument("study", choices=(*STUDIES, "replay"))
+    p.add_argument("study", choices=(*STUDIES, "replay", "crossing"))
     p.add_argument("record", nargs="?", default=None,
-                   help="replay: the study JSON whose seeds are re-run")
+                   help="replay: the study JSON whose seeds are re-run; crossing: the timing "
+                        "study JSON whose bifurcated seeds are resolved per iteration")
     p.add_argument("--runs", default=None,
                    help="folder for the training runs (reused; replay: default a temporary one)")
     p.add_argument("--out", default=None, help="folder for the JSON and figures")
@@ -68,6 +70,27 @@ def replay_main(a: argparse.Namespace) -> int:
     return 0 if result.identical else 1
 
 
+def crossing_main(a: argparse.Namespace) -> int:
+    """``ta-envs study crossing TIMING.json --runs DIR --out DIR [--seeds K] [--workers N]``."""
+    from analysis.crossing import run_crossing
+
+    if a.record is None or a.runs is None or a.out is None:
+        raise InvalidValue("crossing needs the timing study JSON, --runs DIR and --out DIR")
+    refuse = {"--iterations": a.iterations is not None, "--past-solve": a.past_solve is not None,
+              "--settings": bool(a.settings), "--archs": a.archs is not None,
+              "--states": a.states != 128, "--every": a.every != 1,
+              "--setting": a.setting is not None, "--rtol": a.rtol != 0.0}
+    bad = [k for k, v in refuse.items() if v]
+    if bad:
+        raise InvalidValue(f"{', '.join(bad)} does not apply to crossing (it re-runs the "
+                           "record's own configuration and tracking settings)")
+    seeds = None if a.seeds is None else check_int("seeds", a.seeds, 1)
+    summary = run_crossing(a.record, a.runs, a.out, seeds, check_int("workers", a.workers, 1),
+                           progress=not a.quiet)
+    print(json.dumps(summary, indent=1, default=str)[:4000])
+    return 0
+
+
 def _refuse_options(a: argparse.Namespace) -> None:
     """One line naming every option given that this study does not apply."""
     extra = {"a study JSON": a.record is not None, "--setting": a.setting is not None,
@@ -94,6 +117,8 @@ def run(a: argparse.Namespace) -> int:
 
     if a.study == "replay":
         return replay_main(a)
+    if a.study == "crossing":
+        return crossing_main(a)
     _refuse_options(a)
     seeds = a.seeds if a.seeds is not None else {"timing": 30, "retrain": 8,
                                                  "controls": 30}.get(a.study, 10)
