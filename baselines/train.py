@@ -147,8 +147,10 @@ class Session:
                 "val_acc": float(correct.float().mean()),
                 "spectral_radius": spectral_radius(self.model)}
 
-    def step(self, it: int, weight_key: str | None) -> dict[str, Any]:
-        """One optimisation step on the next batch; its metrics row (without ``wall_s``)."""
+    def step(self, it: int, weight_key: str | None,
+             penalty: Callable[[nn.Module], Tensor] | None = None) -> dict[str, Any]:
+        """One optimisation step on the next batch; its metrics row (without ``wall_s``).
+        ``penalty(model)``, when given, is added to the loss (an intervention on training)."""
         b = next(self.data)
         dev = self.device
         x = torch.from_numpy(b.inputs).to(dev)
@@ -159,8 +161,9 @@ class Session:
         if not torch.isfinite(loss):
             raise DivergedError(f"{self.config.arch} on {self.config.task}: the loss became "
                                 f"{float(loss.detach())} at iteration {it} (lower the learning rate?)")
+        total = loss if penalty is None else loss + penalty(self.model)
         self.optimizer.zero_grad(set_to_none=True)
-        loss.backward()
+        total.backward()
         clip = self.config.grad_clip if self.config.grad_clip else float("inf")
         gn = float(torch.nn.utils.clip_grad_norm_(self.model.parameters(), clip))
         self.optimizer.step()

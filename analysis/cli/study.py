@@ -16,10 +16,10 @@ STUDIES = ("timing", "complexity", "gated", "retrain", "controls")
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     """Options of ``ta-envs study``."""
-    p.add_argument("study", choices=(*STUDIES, "replay", "crossing"))
+    p.add_argument("study", choices=(*STUDIES, "replay", "crossing", "intervention"))
     p.add_argument("record", nargs="?", default=None,
-                   help="replay: the study JSON whose seeds are re-run; crossing: the timing "
-                        "study JSON whose bifurcated seeds are resolved per iteration")
+                   help="replay: the study JSON whose seeds are re-run; crossing, intervention: "
+                        "the timing study JSON whose bifurcated seeds are used")
     p.add_argument("--runs", default=None,
                    help="folder for the training runs (reused; replay: default a temporary one)")
     p.add_argument("--out", default=None, help="folder for the JSON and figures")
@@ -71,22 +71,30 @@ def replay_main(a: argparse.Namespace) -> int:
 
 
 def crossing_main(a: argparse.Namespace) -> int:
-    """``ta-envs study crossing TIMING.json --runs DIR --out DIR [--seeds K] [--workers N]``."""
+    """``ta-envs study crossing|intervention TIMING.json --runs DIR --out DIR [--seeds K]
+    [--workers N]`` (intervention also ``[--iterations N]``, default 600)."""
     from analysis.crossing import run_crossing
+    from analysis.intervention import intervention
 
     if a.record is None or a.runs is None or a.out is None:
-        raise InvalidValue("crossing needs the timing study JSON, --runs DIR and --out DIR")
-    refuse = {"--iterations": a.iterations is not None, "--past-solve": a.past_solve is not None,
+        raise InvalidValue(f"{a.study} needs the timing study JSON, --runs DIR and --out DIR")
+    refuse = {"--iterations": a.iterations is not None and a.study == "crossing",
+              "--past-solve": a.past_solve is not None,
               "--settings": bool(a.settings), "--archs": a.archs is not None,
               "--states": a.states != 128, "--every": a.every != 1,
               "--setting": a.setting is not None, "--rtol": a.rtol != 0.0}
     bad = [k for k, v in refuse.items() if v]
     if bad:
-        raise InvalidValue(f"{', '.join(bad)} does not apply to crossing (it re-runs the "
+        raise InvalidValue(f"{', '.join(bad)} does not apply to {a.study} (it re-runs the "
                            "record's own configuration and tracking settings)")
     seeds = None if a.seeds is None else check_int("seeds", a.seeds, 1)
-    summary = run_crossing(a.record, a.runs, a.out, seeds, check_int("workers", a.workers, 1),
-                           progress=not a.quiet)
+    workers = check_int("workers", a.workers, 1)
+    if a.study == "intervention":
+        summary = intervention(a.record, a.runs, a.out, 10 if seeds is None else seeds,
+                               600 if a.iterations is None else a.iterations, workers=workers,
+                               progress=not a.quiet)
+    else:
+        summary = run_crossing(a.record, a.runs, a.out, seeds, workers, progress=not a.quiet)
     print(json.dumps(summary, indent=1, default=str)[:4000])
     return 0
 
@@ -117,7 +125,7 @@ def run(a: argparse.Namespace) -> int:
 
     if a.study == "replay":
         return replay_main(a)
-    if a.study == "crossing":
+    if a.study in ("crossing", "intervention"):
         return crossing_main(a)
     _refuse_options(a)
     seeds = a.seeds if a.seeds is not None else {"timing": 30, "retrain": 8,
