@@ -4,11 +4,13 @@ with and without recurrence.
 ``K(x, x') = J(x) J(x')ᵀ`` with ``J`` the Jacobian of the outputs ``[n·N_y]`` with respect to all
 parameters. The linear RNN is ``y = H Σ_t W^{T−t} F x_t``; its counterparts *without recurrence* are the
 deep linear networks on the whole sequence, ``"feedforward"`` (2 weight layers,
-``y = H Σ_t G_t x_t`` with ``G [T, N_h, N_x]``) and ``"feedforward3"``/``"feedforward4"`` (3 or 4
-weight layers, ``y = H A_{L−2} ⋯ A_1 Σ_t G_t x_t``), which represent the same input-output maps:
-the depth control for the RNN's depth in time. `analytic_ntk()` is the RNN's kernel in closed
-form, against which the autograd kernel is tested. Both are trained by plain gradient descent
-on the population loss ``½ Σ_t ‖Σ^{YX}_t − M_t‖²_F`` (``M_t`` the network's map at input time t).
+``y = H Σ_t G_t x_t`` with ``G [T, N_h, N_x]``) and ``"feedforward3"``/``"feedforward4"``/
+``"feedforward7"`` (3, 4 or 7 untied weight layers, ``y = H A_{L−2} ⋯ A_1 Σ_t G_t x_t``), which
+represent the same input-output maps: the depth control for the RNN's depth in time (7 = T + 1
+for the T = 6 teacher: the RNN's longest path F, W, ..., W, H is 7 layers deep, tied).
+`analytic_ntk()` is the RNN's kernel in closed form, against which the autograd kernel is
+tested. Both are trained by plain gradient descent on the population loss
+``½ Σ_t ‖Σ^{YX}_t − M_t‖²_F`` (``M_t`` the network's map at input time t).
 Kernel movement is reported as the kernel distance ``1 − ⟨K_0, K⟩_F / (‖K_0‖ ‖K‖)`` (0: the
 kernel only rescaled) and as ``‖K − K_0‖_F / ‖K_0‖_F``.
 """
@@ -22,8 +24,10 @@ import numpy as np
 
 from .linear_rnn import gd_step
 
-Model = Literal["rnn", "feedforward", "feedforward3", "feedforward4"]
-MODELS = ("rnn", "feedforward", "feedforward3", "feedforward4")
+Model = Literal["rnn", "feedforward", "feedforward3", "feedforward4", "feedforward7"]
+#: ``feedforward7``: 7 untied weight layers, the depth of the RNN unrolled over T = 6 steps (F,
+#: five applications of W, H), so the depth control matches the RNN's depth in time.
+MODELS = ("rnn", "feedforward", "feedforward3", "feedforward4", "feedforward7")
 
 
 def depth(model: str) -> int:

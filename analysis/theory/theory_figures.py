@@ -151,18 +151,19 @@ def tradeoff_figure(res: TradeoffResult, path: str | Path) -> Path:
 def ntk_figure(runs: Sequence[KernelMovement], path: str | Path) -> Path:
     """Kernel distance from the initial NTK over training (first seed of each model and scale),
     and the final distance per model and init scale (median, bars: min-max over seeds): the RNN
-    against linear feed-forward nets of 2, 3 and 4 weight layers (the depth control)."""
+    against linear feed-forward nets of 2, 3, 4 and 7 weight layers (the depth control)."""
     fig, ax = subplots(1, 2, figsize=(12, 4))
     scales = sorted({r.scale for r in runs})
     models = list(dict.fromkeys(r.model for r in runs))
-    styles = {"rnn": "-", "feedforward": "--", "feedforward3": "-.", "feedforward4": ":"}
+    styles = {"rnn": "-", "feedforward": "--", "feedforward3": "-.", "feedforward4": ":",
+              "feedforward7": (0, (1, 3))}
     seen = set()
     for r in runs:
         if (r.model, r.scale) in seen:
             continue
         seen.add((r.model, r.scale))
         c = COLORS[scales.index(r.scale) % len(COLORS)]
-        ax[0].plot(r.steps, r.distance, styles.get(r.model, "-"), color=c,
+        ax[0].plot(r.steps, r.distance, ls=styles.get(r.model, "-"), color=c,
                    label=f"{r.model}, init {r.scale:g}")
     ax[0].set_xlabel("gradient-descent step")
     ax[0].set_ylabel("kernel distance from init")
