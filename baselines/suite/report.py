@@ -157,10 +157,14 @@ def _tidy_mechanism(m: str) -> str:
     """A mechanism string for a Markdown cell: short torus and ρ forms, no ``|``."""
     m = re.sub(r"torus \(rotation [-\d.]+, ~period ([\d.]+)\)", r"torus ~\1", m)
     m = re.sub(r"\(\|λ\|max ([\d.]+)\)", lambda g: f"(ρ {float(g.group(1)):.2f})", m)
+    m = re.sub(r"decaying rotation \|λ\| ([\d.]+), ~period ([\d.]+)",
+               lambda g: f"rotation ρ {float(g.group(1)):.2f} ~{g.group(2)}", m)
+    m = re.sub(r"contraction \|λ\| ([\d.]+)", lambda g: f"contraction ρ {float(g.group(1)):.2f}",
+               m)
     return m.replace("; ", ", ").replace("|", "\\|")
 
 
-def _mechanisms(per_seed: Sequence[str] | None) -> str:
+def mechanism_cell(per_seed: Sequence[str] | None) -> str:
     """Per-seed mechanism strings as counts, e.g. ``3x (a: orbit 6, b: torus ~6.0)``; ρ: the
     largest eigenvalue modulus at a fixed point."""
     if not per_seed:
@@ -219,7 +223,7 @@ def leaderboard(reports: Sequence[dict[str, Any] | SuiteReport], allow_mixed: bo
     lines += ["", "Accuracy per condition (mean over seeds): " + " / ".join(CONDITIONS), ""]
     lines += _table(["task", *labels],
                     [[n, *(_condition_cell(r.task(n)) for r in recs)] for n in common])
-    mech = [[n, *(_mechanisms(r.task(n).mechanism) for r in recs)] for n in common
+    mech = [[n, *(mechanism_cell(r.task(n).mechanism) for r in recs)] for n in common
             if any(r.task(n).mechanism for r in recs)]
     if mech:
         lines += ["", "What each final network keeps time with under constant input (seeds with "

@@ -116,3 +116,31 @@ def test_a_slow_drift_is_not_called_a_torus():
         assert m["symbols"][sym]["attractor"] == "drift", m["summary"]
         assert m["symbols"][sym]["stable_fixed_points"] == 0
     assert "slow drift" in m["summary"] and "torus" not in m["summary"]
+
+
+def _spiral(W):
+    """A 2-unit tanh RNN with recurrent weights ``W``, no input weights and no bias: the origin
+    is its one fixed point, with the eigenvalues of ``W``."""
+    from baselines.models import build_model
+
+    m = build_model("rnn", 2, 2, 2, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        m.rnn.weight_hh_l0.copy_(torch.tensor(W, dtype=torch.float32))
+        m.rnn.weight_ih_l0.zero_()
+        m.rnn.bias_ih_l0.zero_()
+        m.rnn.bias_hh_l0.zero_()
+    return m
+
+
+def test_a_decaying_rotation_is_told_from_a_real_contraction():
+    th = 2 * np.pi / 24
+    rot = 0.97 * np.array([[np.cos(th), -np.sin(th)], [np.sin(th), np.cos(th)]])
+    m = classify(_spiral(rot), temporal_flipflop(period=P))
+    a = m["symbols"]["a"]["approach"]
+    assert m["symbols"]["a"]["attractor"] == "fixed point" and a["kind"] == "rotation"
+    assert a["period"] == pytest.approx(24.0, rel=1e-3) and a["abs"] == pytest.approx(0.97, 1e-4)
+    assert a["decay"] == pytest.approx(1 / 0.03, rel=1e-2)
+    assert "decaying rotation" in m["summary"] and "~period 24.0" in m["summary"]
+    c = classify(_spiral(np.diag([0.97, 0.5])), temporal_flipflop(period=P))
+    assert c["symbols"]["b"]["approach"]["kind"] == "contraction"
+    assert c["symbols"]["b"]["approach"]["period"] is None and "contraction" in c["summary"]

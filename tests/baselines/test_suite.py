@@ -389,3 +389,11 @@ def test_progress_inside_each_run_names_the_task_and_lines_say_not_solved(tmp_pa
     assert "periodic P=6 seed 0" in cap.err  # the run's own iteration bar, named by task
     assert "solved at None" not in cap.out
     assert ("not solved" in cap.out) or ("solved at iteration" in cap.out)
+
+
+def test_mechanism_cells_shorten_rotations_and_contractions_without_pipes():
+    from baselines.suite.report import mechanism_cell
+
+    cell = mechanism_cell(["a: fixed point (decaying rotation |λ| 0.9977, ~period 24.1); "
+                        "b: fixed point (contraction |λ| 0.9800)"] * 2)
+    assert cell == "2x (a: fixed point (rotation ρ 1.00 ~24.1), b: fixed point (contraction ρ 0.98))"
