@@ -11,10 +11,11 @@ and ``b - 10`` as a lead-in, so the tracked point is the one the record followed
 
 Per seed: the iteration at which the last stable fixed point of the bifurcating input is lost
 (``lost_at``), the tracked point's ``|λ|max`` one iteration before and at that iteration, whether
-the point moved continuously (a resolved crossing of ``|λ| = 1``) or vanished or jumped (the
-branch ended: no ``|λ|`` crosses 1 on it), the loss's type, and ``lost_at`` minus each phase
-time of the record (the smoothed TD >= 0.75 transition, the raw one, the plateau end). TD
-accuracy is evaluated every 10 iterations, so the phase times keep that resolution.
+the tracked point crossed ``|λ| = 1`` continuously (from below 1 to 1 or above, moving less than
+`JUMP`: a resolved crossing), vanished or jumped (the branch ended: no ``|λ|`` crosses 1 on it),
+or was not the point lost (*untracked*: it was already unstable), the loss's type, and
+``lost_at`` minus each phase time of the record (the smoothed TD >= 0.75 transition, the raw one,
+the plateau end). TD accuracy is evaluated every 10 iterations, so the phase times keep that resolution.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ from baselines.workers import run_jobs
 from ta_envs.progress import iterate
 from ta_envs.validation import InvalidValue, check_out_dir
 
-from .bifurcation import JUMP, losses_of_stability
+from .bifurcation import JUMP, UNTRACKED, losses_of_stability
 from .study import stats
 from .tracking import TrackConfig, Tracking, track_run
 
@@ -59,8 +60,9 @@ class Crossing:
     lam_before: float | None  #: tracked point's |λ|max one iteration before ``lost_at``
     lam_after: float | None  #: at ``lost_at`` (None: the tracked point is gone)
     moved: float | None  #: max-norm distance the tracked point moved in that iteration
-    continuous: bool  #: the point moved less than `JUMP`: |λ| crossed 1 on one branch
-    kind: str | None  #: the loss's type (see `analysis.bifurcation`)
+    continuous: bool  #: the tracked point went from ρ < 1 to ρ >= 1 moving less than `JUMP`
+    kind: str | None  #: the loss's type (see `analysis.bifurcation`); `UNTRACKED` when the
+    #: last stable point to vanish was not the tracked one (its ρ was already above 1)
     offsets: dict[str, int | None]  #: ``lost_at`` minus each phase time of the record
     td_at_loss: float | None  #: held-out TD accuracy at the last evaluation <= ``lost_at``
     lam_series: list[list[float | None]]  #: ``[iteration - lost_at, |λ|max or None]`` per
@@ -96,11 +98,18 @@ def crossing_of(tr: Tracking, record: dict[str, Any]) -> Crossing:
     return Crossing(
         run=record["run"], recorded_at=b, lost_at=lost, agrees=b - 10 < lost <= b, symbol=u,
         lam_before=lam_b, lam_after=lam_a, moved=moved,
-        continuous=lam_a is not None and moved is not None and moved <= JUMP, kind=kind,
+        continuous=_crossed(lam_b, lam_a, moved), kind=kind or UNTRACKED,
         offsets={k: None if v is None else lost - int(v) for k, v in phase.items()},
         td_at_loss=curve[-1] if curve else None,
         lam_series=[[float(it - lost), _modulus(e)]
                     for it, e in zip(tr.iterations, tr.eigenvalues[:, u, 0])])
+
+
+def _crossed(before: float | None, after: float | None, moved: float | None) -> bool:
+    """The tracked point itself went from ρ < 1 to ρ >= 1 moving less than `JUMP`: a crossing
+    of the unit circle resolved on one branch."""
+    return (before is not None and after is not None and moved is not None and before < 1
+            and after >= 1 and moved <= JUMP)
 
 
 def _modulus(e: complex) -> float | None:
@@ -199,7 +208,7 @@ def summarise(rows: list[Crossing]) -> dict[str, Any]:
     smoothed = [r.offsets["smoothed TD >= 0.75"] for r in seen]
     return {
         "n": len(rows), "seen": len(seen), "agrees_with_record": sum(r.agrees for r in rows),
-        "continuous": len(cont), "vanished_or_jumped": len(seen) - len(cont),
+        "continuous": len(cont), **_how(seen),
         "kinds": dict(Counter(str(r.kind) for r in seen)),
         **_lams(seen, cont),
         "lam_step_continuous": stats([_step(r) for r in cont]),
@@ -207,6 +216,14 @@ def summarise(rows: list[Crossing]) -> dict[str, Any]:
         "before_smoothed_transition": sum(x < 0 for x in smoothed if x is not None),
         "td_at_loss": stats([r.td_at_loss for r in seen]),
     }
+
+
+def _how(seen: list[Crossing]) -> dict[str, int]:
+    """How many losses were untracked, and how many vanished or jumped (neither crossing nor
+    untracked)."""
+    untracked = sum(r.kind == UNTRACKED for r in seen)
+    return {"untracked": untracked,
+            "vanished_or_jumped": len(seen) - untracked - sum(r.continuous for r in seen)}
 
 
 def _lams(seen: list[Crossing], cont: list[Crossing]) -> dict[str, Any]:

@@ -495,6 +495,52 @@ def controls_table() -> str:
             + _provenance(d))
 
 
+def crossing_table() -> str:
+    """The loss of the last stable fixed point resolved per iteration, against the TD phases."""
+    d = _load("analysis/crossing.json")
+    s = d["summary"]
+    rows = [["seeds resolved (of the bifurcated)", f"{s['seen']} of {s['n']}"],
+            ["loss within the recorded 10-iteration step",
+             f"{s['agrees_with_record']} of {s['n']}"],
+            ["ρ crossed 1 continuously on the tracked point",
+             f"{s['continuous']} of {s['seen']}"],
+            ["the tracked point vanished or jumped instead",
+             f"{s['vanished_or_jumped']} of {s['seen']}"],
+            ["untracked (the tracked point was already unstable)",
+             f"{s['untracked']} of {s['seen']}"],
+            ["types", ", ".join(f"{k} {v}" for k, v in sorted(s["kinds"].items()))],
+            ["tracked ρ one iteration before", _spread(s["lam_before"])],
+            ["tracked ρ at the loss (continuous ones)", _spread(s["lam_after_continuous"])],
+            ["ρ step in that one iteration", _spread(s["lam_step_continuous"])],
+            ["held-out TD accuracy at the loss", _spread(s["td_at_loss"])]]
+    rows += [[f"loss − {k} (iterations)", f"{_spread(v)}, n = {v['n'] if v else 0}"]
+             for k, v in s["offsets"].items()]
+    rows.append(["loss before the smoothed 75 % transition",
+                 f"{s['before_smoothed_transition']} of {s['offsets']['smoothed TD >= 0.75']['n']}"
+                 if s["offsets"].get("smoothed TD >= 0.75") else "-"])
+    return (_table(["", "median [IQR] over seeds, or count"], rows) + "\n\n" + _provenance(d))
+
+
+def intervention_table() -> str:
+    """Both arms of the stability intervention from the checkpoint before the bifurcation."""
+    d = _load("analysis/intervention.json")
+    budget = d["iterations"]
+    rows = []
+    for arm, label in (("control", "unchanged"), ("stable", "stability penalty")):
+        arms = [a for a in d["arms"] if a["arm"] == arm]
+        s = d["summary"][arm]
+        rows.append([label, f"{s['solved']} of {s['seeds']}",
+                     _censored([a["solved_after"] for a in arms], budget),
+                     _spread(s["final_td"]), f"{s['kept_stable']} of {s['seeds']}",
+                     _spread(s["rho_max"])])
+    return (_table(["arm", "solved (TD >= 0.99)", "iterations from the start to solve",
+                    f"TD after {budget:,}", "kept every tracked ρ <= 1", "largest tracked ρ"],
+                   rows)
+            + f"\n\nPenalty weight {d['weight']:g}, acting above ρ = {1 - d['margin']:g}; both "
+            f"arms on the same batches from the same checkpoint, {budget:,} iterations each.\n\n"
+            + _provenance(d))
+
+
 def rl_learning() -> str:
     from rl_native_table import learning_table
 
@@ -558,6 +604,8 @@ TABLES: dict[str, Callable[[], str]] = {
     "gated_table": gated_table,
     "retrain_table": retrain_table,
     "controls_table": controls_table,
+    "crossing_table": crossing_table,
+    "intervention_table": intervention_table,
 }
 
 
