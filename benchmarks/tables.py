@@ -533,6 +533,17 @@ def crossing_table() -> str:
     return (_table(["", "median [IQR] over seeds, or count"], rows) + "\n\n" + _provenance(d))
 
 
+def _arm_row(d: dict[str, Any], arm: str, label: str, runs: set[str] | None) -> list[str]:
+    """One arm over the seeds in ``runs`` (all when None)."""
+    arms = [a for a in d["arms"] if a["arm"] == arm and (runs is None or a["run"] in runs)]
+    solved = [a["solved_after"] for a in arms]
+    return [label, f"{sum(s is not None for s in solved)} of {len(arms)}",
+            _censored(solved, d["iterations"]), _spread(_stats([a["final_td"] for a in arms])),
+            f"{sum(a['above_one'] == 0 for a in arms)} of {len(arms)}",
+            _spread(_stats([a["rho_max"] for a in arms])),
+            _spread(_stats([a["above_one"] for a in arms]))]
+
+
 def intervention_table() -> str:
     """Both arms of the stability intervention from the checkpoint before the bifurcation: over
     all seeds, and over the seeds where the penalty followed its fixed points (Newton found them
@@ -541,18 +552,11 @@ def intervention_table() -> str:
     budget = d["iterations"]
     followed = {a["run"] for a in d["arms"]
                 if a["arm"] == "stable" and a["newton_failures"] <= budget // 2}
-    rows = []
-    for arm, label, runs in (("control", "unchanged, all seeds", None),
-                             ("stable", "stability penalty, all seeds", None),
-                             ("control", "unchanged, the followed seeds", followed),
-                             ("stable", "stability penalty, the followed seeds", followed)):
-        arms = [a for a in d["arms"] if a["arm"] == arm and (runs is None or a["run"] in runs)]
-        solved = [a["solved_after"] for a in arms]
-        rows.append([label, f"{sum(s is not None for s in solved)} of {len(arms)}",
-                     _censored(solved, budget), _spread(_stats([a["final_td"] for a in arms])),
-                     f"{sum(a['above_one'] == 0 for a in arms)} of {len(arms)}",
-                     _spread(_stats([a["rho_max"] for a in arms])),
-                     _spread(_stats([a["above_one"] for a in arms]))])
+    rows = [_arm_row(d, arm, label, runs) for arm, label, runs in (
+        ("control", "unchanged, all seeds", None),
+        ("stable", "stability penalty, all seeds", None),
+        ("control", "unchanged, the followed seeds", followed),
+        ("stable", "stability penalty, the followed seeds", followed))]
     return (_table(["arm", "solved (TD >= 0.99)", "iterations from the start to solve",
                     f"TD after {budget:,}", "kept every tracked ρ <= 1", "largest tracked ρ",
                     "iterations with some ρ > 1"], rows)
