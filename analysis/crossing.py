@@ -219,8 +219,8 @@ def summarise(rows: list[Crossing]) -> dict[str, Any]:
 
 
 def _how(seen: list[Crossing]) -> dict[str, int]:
-    """How many losses were untracked, and how many vanished or jumped (neither crossing nor
-    untracked)."""
+    """How many losses were untracked, and how many were neither a resolved crossing nor untracked
+    (the tracked point vanished, jumped, or moved more than `JUMP` in the one iteration)."""
     untracked = sum(r.kind == UNTRACKED for r in seen)
     return {"untracked": untracked,
             "vanished_or_jumped": len(seen) - untracked - sum(r.continuous for r in seen)}

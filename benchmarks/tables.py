@@ -516,7 +516,7 @@ def crossing_table() -> str:
              f"{s['agrees_with_record']} of {s['n']}"],
             ["ρ crossed 1 continuously on the tracked point",
              f"{s['continuous']} of {s['seen']}"],
-            ["the tracked point vanished or jumped instead",
+            ["not resolved: the tracked point moved more than the jump distance",
              f"{s['vanished_or_jumped']} of {s['seen']}"],
             ["untracked (the tracked point was already unstable)",
              f"{s['untracked']} of {s['seen']}"],
