@@ -362,7 +362,7 @@ def retrain(study: StudyConfig, period: int = 12) -> dict[str, Any]:
         The study's record, as written (with provenance) to its JSON under ``study.out``.
 
     Raises:
-        ValueError: unknown settings, or no timing runs to start from.
+        ValueError: no timing runs to start from.
     """
     iterations = study.iterations
     rows = [_retrain_one(study, run, period) for run in
@@ -389,7 +389,7 @@ def controls(study: StudyConfig, projections: int = 50) -> dict[str, Any]:
         The study's record, as written (with provenance) to its JSON under ``study.out``.
 
     Raises:
-        ValueError: unknown settings, or no timing runs to start from.
+        ValueError: no timing runs to start from.
     """
     rows = []
     for run in iterate(_solved_timing_runs(study, study.seeds), "controls", study.progress):

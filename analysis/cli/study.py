@@ -70,7 +70,7 @@ def replay_main(a: argparse.Namespace) -> int:
     return 0 if result.identical else 1
 
 
-def crossing_main(a: argparse.Namespace) -> int:
+def record_experiment_main(a: argparse.Namespace) -> int:
     """``ta-envs study crossing|intervention TIMING.json --runs DIR --out DIR [--seeds K]
     [--workers N]`` (intervention also ``[--iterations N]``, default 600)."""
     from analysis.crossing import run_crossing
@@ -126,7 +126,7 @@ def run(a: argparse.Namespace) -> int:
     if a.study == "replay":
         return replay_main(a)
     if a.study in ("crossing", "intervention"):
-        return crossing_main(a)
+        return record_experiment_main(a)
     _refuse_options(a)
     seeds = a.seeds if a.seeds is not None else {"timing": 30, "retrain": 8,
                                                  "controls": 30}.get(a.study, 10)
