@@ -21,7 +21,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "and compare with the seeds it records")
     p.add_argument("--seed", type=int, default=0, help="with verify: the seed to re-run")
     p.add_argument("--reference", action="store_true",
-                   help="with compare: add the committed reference results")
+                   help="with compare: add the committed reference results of the reports' "
+                        "protocol")
     p.add_argument("--allow-mixed", action="store_true",
                    help="with compare: show reports run with different budgets (with a note)")
     p.add_argument("--arch", default="rnn",
@@ -35,7 +36,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="built-in rnn/gru/lstm/linear only")
     p.add_argument("--gain", type=float, default=None, help="built-in rnn/gru/lstm/linear only")
     p.add_argument("--seeds", type=int, default=None, help="default 3 (1 with --quick)")
-    p.add_argument("--quick", action="store_true", help="3 short tasks, 1 seed: minutes on 2 cores")
+    p.add_argument("--quick", action="store_true", help="4 short tasks, 1 seed: minutes on 2 cores")
     p.add_argument("--tasks", nargs="*", default=[], help="task names to keep (default: all)")
     p.add_argument("--device", default="cpu", help="cpu, cuda, cuda:<i> or auto")
     p.add_argument("--workers", type=int, default=1, help="local worker processes")
@@ -44,6 +45,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--force", action="store_true", help="rerun cached runs")
     p.add_argument("--no-mechanism", action="store_true",
                    help="skip classifying what each network keeps time with")
+    p.add_argument("--no-machine", action="store_true",
+                   help="skip the machine score of each recurrent network")
     p.add_argument("--no-tensorboard", action="store_true", help="no TensorBoard logs")
     p.add_argument("--out", default=None, help="output directory (required to run)")
 
@@ -51,11 +54,15 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def compare(a: argparse.Namespace) -> int:
     """Print one table of the given reports (and the references); with ``--out``, also write
     ``compare.csv``, ``leaderboard.md`` and ``accuracy_vs_length.png`` there."""
-    from baselines.suite import compare_rows, leaderboard, load_report, reference_reports
+    from baselines.suite import PROTOCOL, compare_rows, leaderboard, load_report, reference_reports
 
     reports = [load_report(r) for r in a.reports[1:]]
-    if a.reference:
-        reports += reference_reports()
+    if a.reference:  # the references of the reports' own protocol (v2 reports: the v2 ones)
+        protocol = reports[0]["protocol"] if reports else PROTOCOL
+        refs = reference_reports(protocol)
+        if not refs:
+            raise InvalidValue(f"no committed reference reports of {protocol}")
+        reports += refs
     if not reports:
         raise InvalidValue("suite compare needs results.json files (or --reference)")
     table = leaderboard(reports, allow_mixed=a.allow_mixed)
@@ -87,14 +94,20 @@ def verify(a: argparse.Namespace) -> int:
         raise InvalidValue("suite verify takes one report: ta-envs suite verify REPORT --out DIR")
     if a.out is None:
         raise InvalidValue("suite verify needs --out (where the re-run goes)")
+    from baselines.suite import PROTOCOL
+
     rep = load_report(a.reports[1])
+    if rep["protocol"] != PROTOCOL:
+        raise InvalidValue(f"{a.reports[1]} follows {rep['protocol']}; this version runs "
+                           f"{PROTOCOL}, so a re-run would not be comparable. Verify it with the "
+                           "version that made it (its environment.git_commit)")
     cfg_d = {k: v for k, v in rep["config"].items() if k in SuiteConfig.__dataclass_fields__}
     cfg = SuiteConfig(**{**cfg_d, "tasks": tuple(t["task"] for t in rep["tasks"])})
-    check_int("--seed", a.seed, 0, cfg.seeds - 1)
+    check_int("--seed", a.seed, 0, max(int(t["seeds"]) for t in rep["tasks"]) - 1)
     out = check_out_dir("--out", a.out)
     cfg = replace(cfg, seeds=a.seed + 1)
     rerun = run_suite(cfg, out, workers=a.workers, show_progress=True,
-                      mechanism_fn=None)
+                      mechanism_fn=None, machine_fn=None)
     rows = verify_report(rep, rerun, a.seed)
     for r in rows:
         verdict = "exact" if r["exact"] else ("within the seeds" if r["ok"] else "OUTSIDE")
@@ -111,9 +124,12 @@ def _line(r: dict) -> str:
         return f"  {r['task']} seed {r['seed']}: FAILED ({r['failed']})"
     acc = r["acc"]
     mech = (r.get("mechanism") or {}).get("summary")
+    machine = (r.get("machine") or {}).get("score")
     return (f"  {r['task']} seed {r['seed']}: " + " ".join(f"{c} {acc[c]['acc']:.3f}" for c in acc)
             + (f", solved at iteration {r['solved_at']}" if r["solved_at"] is not None
-               else ", not solved") + f", {r['wall_s']:.0f} s" + (f"; {mech}" if mech else ""))
+               else ", not solved") + f", {r['wall_s']:.0f} s"
+            + (f", machine score {machine:.2f}" if machine is not None else "")
+            + (f"; {mech}" if mech else ""))
 
 
 def run(a: argparse.Namespace) -> int:
@@ -143,7 +159,8 @@ def run(a: argparse.Namespace) -> int:
     cfg = SuiteConfig(arch=a.arch, hidden=hidden, params=a.params,
                       model_kw=parse_kw(a.model_kw, "--model-kw"), init=a.init, gain=a.gain,
                       seeds=seeds, quick=a.quick, tasks=tuple(a.tasks), device=a.device,
-                      tensorboard=not a.no_tensorboard, mechanism=not a.no_mechanism)
+                      tensorboard=not a.no_tensorboard, mechanism=not a.no_mechanism,
+                      machine=not a.no_machine)
     out = check_out_dir("--out", a.out)
     t0 = time.perf_counter()
     report = run_suite(cfg, out, backend=a.backend, workers=a.workers, address=a.address,

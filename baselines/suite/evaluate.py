@@ -7,13 +7,13 @@ from typing import Any
 import numpy as np
 import torch
 
-from ta_envs import make_dataset, make_task
+from ta_envs import make_dataset, make_task, rollout
 from ta_envs.dataset import Batch
 
 from ..config import TrainConfig
 from ..models import head_spec, predict
 from ..train import DivergedError, loss_and_correct
-from .protocol import CONDITIONS, EVAL_SEQUENCES, LENGTHS, SuiteTask
+from .protocol import EVAL_SEQUENCES, LENGTHS, SuiteTask
 
 #: At most this many steps per evaluation chunk (sequences x length).
 EVAL_STEPS = 1 << 16
@@ -54,24 +54,47 @@ def _row(ok: np.ndarray, batch: Batch) -> dict[str, float | None]:
 
 
 def condition_sets(task: SuiteTask, config: TrainConfig) -> dict[str, Batch]:
-    """The held-out batch of each condition (the ``1x`` set is the run's own held-out set)."""
+    """The held-out batch of each condition that applies to ``task`` (the ``1x`` set is the run's
+    own held-out set), period conditions included."""
     base = make_dataset(make_task(task.task, **task.kwargs), 1, task.seq_len, seed=config.seed)
     sets = {f"{m}x": base.fixed(EVAL_SEQUENCES, task.seq_len * m) for m in LENGTHS}
-    for cond in CONDITIONS:
+    for cond in task.conditions():
         if cond not in sets:
             shifted = make_task(task.task, **task.shifted_kwargs(cond))
             sets[cond] = make_dataset(shifted, 1, task.seq_len, seed=config.seed).fixed(
                 EVAL_SEQUENCES)
+    for cond in task.period_conditions():
+        other = make_task(task.task, **task.period_kwargs(cond))
+        sets[cond] = make_dataset(other, 1, task.seq_len, seed=config.seed).fixed(EVAL_SEQUENCES)
     return sets
+
+
+def period_control(task: SuiteTask, batch: Batch) -> float | None:
+    """The metric of the exact trained-period automaton on a period condition's ``batch``: what a
+    network that keeps exactly the trained period scores there (None: no metric steps)."""
+    trained = make_task(task.task, **task.kwargs)
+    mine = rollout(trained, np.asarray(batch.symbols, np.int64)).targets
+    ok = mine == batch.targets
+    if ok.ndim == 3:
+        ok = ok.all(-1)
+    mask = batch.mask_td if batch.mask_td.any() else np.ones_like(batch.mask_td)
+    return float(ok[mask].mean()) if mask.any() else None
 
 
 def evaluate_conditions(model: torch.nn.Module, task: SuiteTask, config: TrainConfig,
                         device: str = "cpu") -> dict[str, dict[str, Any]]:
-    """``{condition: {"td", "ti", "acc"}}`` for the five conditions (see the protocol)."""
+    """``{condition: {"td", "ti", "acc"}}`` for the conditions that apply (see the protocol); a
+    period condition also holds ``control`` (`period_control`) and ``period``."""
     _, kind = head_spec(config.make_task())
     model = model.to(device).eval()
-    return {cond: _row(correct_steps(model, b, kind, device), b)
-            for cond, b in condition_sets(task, config).items()}
+    out = {}
+    periods = task.period_conditions()
+    for cond, b in condition_sets(task, config).items():
+        row: dict[str, Any] = _row(correct_steps(model, b, kind, device), b)
+        if cond in periods:
+            row.update(control=period_control(task, b), period=periods[cond])
+        out[cond] = row
+    return out
 
 
 def chance(task: SuiteTask) -> float:

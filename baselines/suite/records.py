@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 #: The parameter budget of the reference reports; a compared model more than 10 % off is marked.
@@ -40,6 +40,9 @@ class TaskSummary:
     acc_mean: Mapping[str, float | None]
     budget: Budget
     mechanism: tuple[str, ...] | None
+    period_mean: Mapping[str, float | None] = field(default_factory=dict)  #: v3: per period cond.
+    period_control: Mapping[str, float | None] = field(default_factory=dict)  #: the P-automaton's
+    machine_mean: float | None = None  #: v3: mean machine score over seeds (recurrent models)
 
     @classmethod
     def from_dict(cls, t: Mapping[str, Any], quick: bool) -> TaskSummary:
@@ -50,7 +53,10 @@ class TaskSummary:
                    solved=t["solved"], failed=int(t.get("failed") or 0),
                    acc_mean=dict(t["acc_mean"]),
                    budget=Budget(t.get("iterations"), t.get("seq_len"), t.get("seeds"), quick),
-                   mechanism=tuple(m for m in mech if m) if mech else None)
+                   mechanism=tuple(m for m in mech if m) if mech else None,
+                   period_mean=dict(t.get("period_mean") or {}),
+                   period_control=dict(t.get("period_control") or {}),
+                   machine_mean=t.get("machine_mean"))
 
 
 @dataclass(frozen=True)
@@ -62,6 +68,8 @@ class SuiteReport:
     protocol: str
     params: int | None
     tasks: tuple[TaskSummary, ...]
+    state_size: int | None = None  #: v3: floats carried from step to step (None: grows/unknown)
+    state_rule: str | None = None  #: v3: how the state is counted, in words
 
     @classmethod
     def from_dict(cls, rep: Mapping[str, Any] | SuiteReport) -> SuiteReport:
@@ -74,7 +82,9 @@ class SuiteReport:
                    path=str(rep.get("_path", "?")), protocol=str(rep["protocol"]),
                    params=params if isinstance(params, int) and not isinstance(params, bool)
                    else None,
-                   tasks=tuple(TaskSummary.from_dict(t, quick) for t in rep["tasks"]))
+                   tasks=tuple(TaskSummary.from_dict(t, quick) for t in rep["tasks"]),
+                   state_size=(rep.get("state") or {}).get("state_size"),
+                   state_rule=(rep.get("state") or {}).get("rule"))
 
     @property
     def names(self) -> list[str]:
@@ -96,4 +106,6 @@ class SuiteReport:
         """The label with the parameter count, ``(!)`` when off the reference budget."""
         if self.params is None:
             return self.label
-        return f"{self.label}, {self.params:,} params" + (" (!)" if self.off_budget else "")
+        state = "" if self.state_rule is None else \
+            f", state {self.state_size}" if self.state_size is not None else ", state grows"
+        return f"{self.label}, {self.params:,} params" + (" (!)" if self.off_budget else "") + state

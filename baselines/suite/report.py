@@ -13,7 +13,7 @@ import numpy as np
 
 from ta_envs.validation import InvalidValue
 
-from .protocol import CONDITIONS
+from .protocol import CONDITIONS, LENGTHS, PERIOD_CONDITIONS, PROTOCOL, V2
 from .records import REFERENCE_PARAMS, SuiteReport, TaskSummary
 
 RESULTS = Path(__file__).resolve().parents[2] / "benchmarks" / "results" / "suite"
@@ -67,16 +67,26 @@ def _structure_problem(rep: dict[str, Any]) -> str | None:
     return None
 
 
-def reference_reports() -> list[dict[str, Any]]:
-    """The committed reference reports (``benchmarks/results/suite/*.json``).
+#: Where each protocol's committed reference reports live.
+REFERENCE_DIRS = {V2: RESULTS, PROTOCOL: RESULTS / "v3"}
+
+
+def reference_reports(protocol: str = PROTOCOL) -> list[dict[str, Any]]:
+    """The committed reference reports of a protocol (``benchmarks/results/suite/suite_*.json``
+    for v2, ``.../suite/v3/suite_*.json`` for v3).
+
+    Args:
+        protocol: `PROTOCOL` (this version's) or `V2`.
 
     Returns:
-        The reports, loaded with `load_report`, in file-name order.
+        The reports, loaded with `load_report`, in file-name order (empty when none is committed).
 
     Raises:
-        ValueError: a committed report that is not well formed.
+        ValueError: an unknown protocol, or a committed report that is not well formed.
     """
-    return [load_report(p) for p in sorted(RESULTS.glob("suite_*.json"))]
+    if protocol not in REFERENCE_DIRS:
+        raise InvalidValue(f"protocol must be one of {list(REFERENCE_DIRS)}, got {protocol!r}")
+    return [load_report(p) for p in sorted(REFERENCE_DIRS[protocol].glob("suite_*.json"))]
 
 
 def budget_of(r: dict[str, Any], name: str) -> tuple[Any, ...]:
@@ -143,10 +153,11 @@ def _budget_notes(recs: list[SuiteReport], common: list[str], allow_mixed: bool)
 
 
 def run_score(r: dict[str, Any], ch: float) -> float:
-    """A run's score: mean metric over the conditions; a failed run scores chance."""
+    """A run's score: mean metric over its length and event-rate conditions (those of
+    `CONDITIONS` it has; period conditions are not in it); a failed run scores chance."""
     if r.get("failed") or not r.get("acc"):
         return ch
-    return float(np.mean([r["acc"][c]["acc"] for c in CONDITIONS]))
+    return float(np.mean([r["acc"][c]["acc"] for c in CONDITIONS if c in r["acc"]]))
 
 
 def _task(r: dict[str, Any], name: str) -> dict[str, Any]:
@@ -199,6 +210,32 @@ def _condition_cell(t: TaskSummary) -> str:
                       for c in CONDITIONS)
 
 
+def _generalisation_cell(t: TaskSummary) -> str:
+    """``16x`` accuracy, the period conditions against their control, the machine score."""
+    parts = []
+    far = t.acc_mean.get(f"{LENGTHS[-1]}x")
+    parts.append("-" if far is None else f"{far:.2f}")
+    per = [f"{c} {t.period_mean[c]:.2f} (ctrl {t.period_control.get(c) or 0:.2f})"
+           for c in PERIOD_CONDITIONS if t.period_mean.get(c) is not None]
+    parts.append(", ".join(per) if per else "-")
+    parts.append("-" if t.machine_mean is None else f"{t.machine_mean:.2f}")
+    return " / ".join(parts)
+
+
+def _generalisation_table(recs: list[SuiteReport], common: list[str], labels: list[str]
+                          ) -> list[str]:
+    """Length and period generalisation and the machine score (v3 reports), or nothing."""
+    if not any(r.task(n).period_mean or r.task(n).machine_mean is not None
+               for r in recs for n in common):
+        return []
+    lines = ["", f"Generalisation and machine score (mean over seeds): accuracy at {LENGTHS[-1]}x "
+             "the training length / at the period P/2 and 2P, zero-shot, with the control (the "
+             "exact trained-period automaton on the same sequences) / the machine score at 4x "
+             "(recurrent models; `analysis.machine`):", ""]
+    return lines + _table(["task", *labels],
+                          [[n, *(_generalisation_cell(r.task(n)) for r in recs)] for n in common])
+
+
 def leaderboard(reports: Sequence[dict[str, Any] | SuiteReport], allow_mixed: bool = False
                 ) -> str:
     """Markdown: per task the score (mean / max over seeds, seeds solved, failures), chance, and
@@ -223,6 +260,7 @@ def leaderboard(reports: Sequence[dict[str, Any] | SuiteReport], allow_mixed: bo
     lines += ["", "Accuracy per condition (mean over seeds): " + " / ".join(CONDITIONS), ""]
     lines += _table(["task", *labels],
                     [[n, *(_condition_cell(r.task(n)) for r in recs)] for n in common])
+    lines += _generalisation_table(recs, common, labels)
     mech = [[n, *(mechanism_cell(r.task(n).mechanism) for r in recs)] for n in common
             if any(r.task(n).mechanism for r in recs)]
     if mech:
@@ -258,7 +296,12 @@ def compare_rows(reports: Sequence[dict[str, Any]], allow_mixed: bool = False
                          "iterations": t.get("iterations"), "seeds": t.get("seeds"),
                          "score_mean": t["score_mean"], "score_max": t["score_max"],
                          "solved": t["solved"],
-                         **{f"acc_{c}": t["acc_mean"].get(c) for c in CONDITIONS}})
+                         **{f"acc_{c}": t["acc_mean"].get(c) for c in CONDITIONS},
+                         **{f"acc_{c}": (t.get("period_mean") or {}).get(c)
+                            for c in PERIOD_CONDITIONS},
+                         **{f"control_{c}": (t.get("period_control") or {}).get(c)
+                            for c in PERIOD_CONDITIONS},
+                         "machine": t.get("machine_mean")})
     return rows
 
 
