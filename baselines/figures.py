@@ -77,11 +77,12 @@ def _curve(ax: Axes, rows: Sequence[dict[str, Any]], key: str, **style: Any) -> 
 
 
 def accuracy_vs_length(reports: Sequence[dict[str, Any]], path: str | Path,
-                       title: str = "accuracy against sequence length") -> Path:
-    """One panel per suite task: the score metric (TD accuracy, or all steps without TD) against
-    sequence length (training length x 1, 4, 16), one colour per report (architecture), seeds thin
-    and the mean bold, chance dotted."""
-    tasks = [t["task"] for t in reports[0]["tasks"]]
+                       title: str = "accuracy against sequence length",
+                       tasks: Sequence[str] | None = None) -> Path:
+    """One panel per suite task (``tasks``, default all of the first report's): the score metric
+    (TD accuracy, or all steps without TD) against sequence length (training length x 1, 4, 16),
+    one colour per report (architecture), seeds thin and the mean bold, chance dotted."""
+    tasks = list(tasks) if tasks is not None else [t["task"] for t in reports[0]["tasks"]]
     cols = min(4, len(tasks))
     rows = -(-len(tasks) // cols)
     fig, axes = subplots(rows, cols, figsize=(3.3 * cols, 2.7 * rows), squeeze=False, sharey=True)
@@ -114,6 +115,81 @@ def _length_panel(ax: Axes, t: dict[str, Any], c: str, label: str) -> None:
     if None not in mean:
         ax.plot(xs, mean, "o-", color=c, lw=1.8, ms=3, label=label)
     chance_line(ax, t.get("chance"))
+
+
+def _find(rep: dict[str, Any], name: str) -> dict[str, Any] | None:
+    return next((x for x in rep["tasks"] if x["task"] == name), None)
+
+
+def family_figure(reports: Sequence[dict[str, Any]], tasks: Sequence[str], path: str | Path,
+                  title: str) -> Path:
+    """A task family in the suite (v3 reports): per task, the metric against length (top row)
+    and each report's machine score per seed (bottom row: dots, the mean as a bar; none for
+    models without the recurrent interface), one colour per report."""
+    fig, axes = subplots(2, len(tasks), figsize=(3.3 * len(tasks), 5.2), squeeze=False)
+    for j, name in enumerate(tasks):
+        top, low = axes[0, j], axes[1, j]
+        for k, rep in enumerate(reports):
+            t = _find(rep, name)
+            if t is None:
+                continue
+            _length_panel(top, t, f"C{k % 10}", rep["label"])
+            scores = [r["machine"]["score"] for r in t["runs"] if r.get("machine")]
+            if scores:
+                low.bar(k, float(np.mean(scores)), color=f"C{k % 10}", alpha=0.5)
+                low.plot([k] * len(scores), scores, "k.", ms=4)
+        top.set_xscale("log")
+        top.set_xticks([1, 4, 16], ["1x", "4x", "16x"])
+        top.set_ylim(0.0, 1.02)
+        top.set_title(name, fontsize=8)
+        low.set_xticks(range(len(reports)), [r["label"] for r in reports], rotation=60,
+                       fontsize=6)
+        low.set_ylim(0.0, 1.02)
+    axes[0, 0].set_ylabel("accuracy")
+    axes[1, 0].set_ylabel("machine score (4x)")
+    axes[0, 0].legend(fontsize=6, loc="lower left")
+    fig.suptitle(title, fontsize=10)
+    return save_figure(fig, path, dpi=100)
+
+
+def period_figure(reports: Sequence[dict[str, Any]], path: str | Path, title: str) -> Path:
+    """Generalisation over the period (v3 reports): per task with a period, the metric at the
+    evaluation period (P/2, P = the 1x set, 2P) per report (seeds thin, mean bold), and the
+    control (the trained-period automaton) as a grey dashed line."""
+    names = [t["task"] for t in reports[0]["tasks"] if t.get("period_mean")]
+    cols = min(4, max(1, len(names)))
+    rows = -(-len(names) // cols) or 1
+    fig, axes = subplots(rows, cols, figsize=(3.3 * cols, 2.7 * rows), squeeze=False,
+                         sharey=True)
+    for ax, name in zip(axes.flat, names):
+        conds = ["P/2", "1x", "2P"]
+        ticks = [0, 1, 2]
+        for k, rep in enumerate(reports):
+            t = _find(rep, name)
+            if t is None:
+                continue
+            for r in t["runs"]:
+                if r.get("acc") and not r.get("failed") and all(c in r["acc"] for c in conds):
+                    ax.plot(ticks, [r["acc"][c]["acc"] for c in conds], color=f"C{k % 10}",
+                            lw=0.6, alpha=0.4)
+            mean = [t["period_mean"].get("P/2"), t["acc_mean"].get("1x"),
+                    t["period_mean"].get("2P")]
+            if None not in mean:
+                ax.plot(ticks, mean, "o-", color=f"C{k % 10}", lw=1.8, ms=3, label=rep["label"])
+        ctrl = _find(reports[0], name)
+        if ctrl is not None:
+            pc = ctrl["period_control"]
+            ax.plot(ticks, [pc.get("P/2"), 1.0, pc.get("2P")], "--", color="grey", lw=1,
+                    label="trained-period automaton")
+        ax.set_xticks(ticks, ["P/2", "P", "2P"])
+        ax.set_ylim(0.0, 1.02)
+        ax.set_title(name, fontsize=8)
+    for ax in list(axes.flat)[len(names):]:
+        ax.axis("off")
+    axes[0, 0].set_ylabel("accuracy")
+    axes.flat[0].legend(fontsize=6, loc="lower left")
+    fig.suptitle(title, fontsize=10)
+    return save_figure(fig, path, dpi=100)
 
 
 def bars(ax: Axes, labels: Sequence[str], values: Sequence[float],
