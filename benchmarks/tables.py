@@ -209,9 +209,10 @@ def perf_suite() -> str:
 
 
 # -- suite ---------------------------------------------------------------------------------------
-def suite_leaderboard() -> str:
-    """The committed reference leaderboard (written by ``suite_table.py``)."""
-    text = (RESULTS / "suite" / "leaderboard.md").read_text()
+def suite_leaderboard(folder: str = "suite") -> str:
+    """The committed reference leaderboard (written by ``suite_table.py``) of the v2 references
+    (``suite``) or the v3 ones (``suite/v3``)."""
+    text = (RESULTS / folder / "leaderboard.md").read_text()
     return text.split("\n", 2)[2] if text.startswith("# ") else text
 
 
@@ -614,6 +615,7 @@ TABLES: dict[str, Callable[[], str]] = {
     "perf_suite": perf_suite,
     "perf_compile": perf_compile,
     "suite_leaderboard": suite_leaderboard,
+    "suite_v3_leaderboard": functools.partial(suite_leaderboard, "suite/v3"),
     "rings_period": rings_period,
     "rings_lattice": rings_lattice,
     "rings_lattice8": functools.partial(rings_lattice, "rings/lattice8/lattice_summary.json"),
