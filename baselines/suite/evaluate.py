@@ -71,7 +71,16 @@ def condition_sets(task: SuiteTask, config: TrainConfig) -> dict[str, Batch]:
 
 def period_control(task: SuiteTask, batch: Batch) -> float | None:
     """The metric of the exact trained-period automaton on a period condition's ``batch``: what a
-    network that keeps exactly the trained period scores there (None: no metric steps)."""
+    network that keeps exactly the trained period scores there.
+
+    Args:
+        task: the rung (its kwargs give the trained period).
+        batch: held-out sequences of the same family at another period.
+
+    Returns:
+        Accuracy on the batch's time-dependent steps (all steps when it has none); None when there
+        are no steps.
+    """
     trained = make_task(task.task, **task.kwargs)
     mine = rollout(trained, np.asarray(batch.symbols, np.int64)).targets
     ok = mine == batch.targets
