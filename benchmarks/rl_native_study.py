@@ -221,21 +221,22 @@ def main() -> None:
                     help=f"add P = 24 rows for {', '.join(EXTRA_CORES)} (no supervised twin)")
     ap.add_argument("--tasks", nargs="*", default=None, choices=list(TASKS),
                     help="only these tasks' rows (needs --out away from the committed JSON)")
-    ap.add_argument("--cores", nargs="*", default=None,
-                    help="only these cores' rows (needs --out away from the committed JSON)")
+    ap.add_argument("--rows", nargs="*", default=None,
+                    help="only these rows, by name: gru, lstm, rnn, 'no memory (mlp)', 'clock "
+                         "observed (gru)', ... (needs --out away from the committed JSON)")
     default_out = str(Path(__file__).resolve().parent / "results" / "rl_native.json")
     ap.add_argument("--out", default=default_out)
     a = ap.parse_args()
-    if (a.tasks is not None or a.cores is not None) and \
+    if (a.tasks is not None or a.rows is not None) and \
             Path(a.out).resolve() == Path(default_out).resolve():
-        ap.error("--tasks/--cores make a partial table: give --out elsewhere (the committed "
+        ap.error("--tasks/--rows make a partial table: give --out elsewhere (the committed "
                  "rl_native.json holds every row)")
     runs = Path(a.runs)
     ROWS[:] = [r for r in rows_of(a.seeds, a.frames_scale, a.extra_cores)
                if (a.tasks is None or r["task"] in a.tasks)
-               and (a.cores is None or r["core"] in a.cores)]
+               and (a.rows is None or r["row"] in a.rows)]
     if not ROWS:
-        ap.error("no row has those tasks and cores")
+        ap.error("no row has those tasks and names")
     for r in ROWS:
         r["supervised_iterations"] = a.supervised_iterations
     jobs = [("rl", r, s, str(runs / slug(r) / f"rl_seed_{s:03d}")) for r in ROWS for s in r["seeds"]]
