@@ -68,7 +68,8 @@ def main() -> None:
     commits = "; ".join(f"{', '.join(v)}: commit {k}" for k, v in by_commit.items())
     seeds = sorted({t["seeds"] for t in reports[0]["tasks"]})
     text = (f"# Reference leaderboard ({protocol})\n\n"
-            f"Every architecture at about {reports[0]['config']['params']:,} parameters, "
+            f"Every architecture at about "
+            f"{reports[0]['config'].get('params') or reports[0]['params']:,} parameters, "
             f"{' or '.join(map(str, seeds))} seeds per task, the full ladder, one recipe (see "
             f"`baselines/suite/protocol.py`); {env['machine']}. {commits}.\n\n"
             + board + "\n\n" + wall_table(reports) + "\n")
@@ -83,8 +84,8 @@ def main() -> None:
             if tasks:
                 family_figure(reports, tasks, out / name, f"suite/{version}: {title}")
         period_figure(reports, out / "period_generalisation.png",
-                      f"suite/{version}: accuracy at another period (zero-shot) against the "
-                      "trained-period automaton")
+                      f"suite/{version}: zero-shot at another period\n(grey: the "
+                      "trained-period automaton)")
     print(text)
 
 
