@@ -152,6 +152,32 @@ def family_figure(reports: Sequence[dict[str, Any]], tasks: Sequence[str], path:
     return save_figure(fig, path, dpi=100)
 
 
+def _period_panel(ax: Axes, reports: Sequence[dict[str, Any]], name: str) -> None:
+    """One task of `period_figure`: each report's seeds and mean at P/2, P, 2P; the control."""
+    conds = ["P/2", "1x", "2P"]
+    ticks = [0, 1, 2]
+    for k, rep in enumerate(reports):
+        t = _find(rep, name)
+        if t is None:
+            continue
+        for r in t["runs"]:
+            if r.get("acc") and not r.get("failed") and all(c in r["acc"] for c in conds):
+                ax.plot(ticks, [r["acc"][c]["acc"] for c in conds], color=f"C{k % 10}",
+                        lw=0.6, alpha=0.4)
+        mean = [t["period_mean"].get("P/2"), t["acc_mean"].get("1x"),
+                t["period_mean"].get("2P")]
+        if None not in mean:
+            ax.plot(ticks, mean, "o-", color=f"C{k % 10}", lw=1.8, ms=3, label=rep["label"])
+    ctrl = _find(reports[0], name)
+    if ctrl is not None:
+        pc = ctrl["period_control"]
+        ax.plot(ticks, [pc.get("P/2"), 1.0, pc.get("2P")], "--", color="grey", lw=1,
+                label="trained-period automaton")
+    ax.set_xticks(ticks, ["P/2", "P", "2P"])
+    ax.set_ylim(0.0, 1.02)
+    ax.set_title(name, fontsize=8)
+
+
 def period_figure(reports: Sequence[dict[str, Any]], path: str | Path, title: str) -> Path:
     """Generalisation over the period (v3 reports): per task with a period, the metric at the
     evaluation period (P/2, P = the 1x set, 2P) per report (seeds thin, mean bold), and the
@@ -162,28 +188,7 @@ def period_figure(reports: Sequence[dict[str, Any]], path: str | Path, title: st
     fig, axes = subplots(rows, cols, figsize=(3.3 * cols, 2.7 * rows), squeeze=False,
                          sharey=True)
     for ax, name in zip(axes.flat, names):
-        conds = ["P/2", "1x", "2P"]
-        ticks = [0, 1, 2]
-        for k, rep in enumerate(reports):
-            t = _find(rep, name)
-            if t is None:
-                continue
-            for r in t["runs"]:
-                if r.get("acc") and not r.get("failed") and all(c in r["acc"] for c in conds):
-                    ax.plot(ticks, [r["acc"][c]["acc"] for c in conds], color=f"C{k % 10}",
-                            lw=0.6, alpha=0.4)
-            mean = [t["period_mean"].get("P/2"), t["acc_mean"].get("1x"),
-                    t["period_mean"].get("2P")]
-            if None not in mean:
-                ax.plot(ticks, mean, "o-", color=f"C{k % 10}", lw=1.8, ms=3, label=rep["label"])
-        ctrl = _find(reports[0], name)
-        if ctrl is not None:
-            pc = ctrl["period_control"]
-            ax.plot(ticks, [pc.get("P/2"), 1.0, pc.get("2P")], "--", color="grey", lw=1,
-                    label="trained-period automaton")
-        ax.set_xticks(ticks, ["P/2", "P", "2P"])
-        ax.set_ylim(0.0, 1.02)
-        ax.set_title(name, fontsize=8)
+        _period_panel(ax, reports, name)
     for ax in list(axes.flat)[len(names):]:
         ax.axis("off")
     axes[0, 0].set_ylabel("accuracy")

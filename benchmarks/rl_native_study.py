@@ -208,7 +208,11 @@ def curves_figure(results: list[dict[str, Any]], runs: Path, path: Path) -> None
 ROWS: list[dict[str, Any]] = []
 
 
-def main() -> None:
+DEFAULT_OUT = str(Path(__file__).resolve().parent / "results" / "rl_native.json")
+
+
+def parse_args() -> argparse.Namespace:
+    """The command line; the rows it selects are set into `ROWS`."""
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--runs", default="runs/rl_native")
     ap.add_argument("--seeds", type=int, default=5)
@@ -224,14 +228,12 @@ def main() -> None:
     ap.add_argument("--rows", nargs="*", default=None,
                     help="only these rows, by name: gru, lstm, rnn, 'no memory (mlp)', 'clock "
                          "observed (gru)', ... (needs --out away from the committed JSON)")
-    default_out = str(Path(__file__).resolve().parent / "results" / "rl_native.json")
-    ap.add_argument("--out", default=default_out)
+    ap.add_argument("--out", default=DEFAULT_OUT)
     a = ap.parse_args()
-    if (a.tasks is not None or a.rows is not None) and \
-            Path(a.out).resolve() == Path(default_out).resolve():
+    partial = a.tasks is not None or a.rows is not None
+    if partial and Path(a.out).resolve() == Path(DEFAULT_OUT).resolve():
         ap.error("--tasks/--rows make a partial table: give --out elsewhere (the committed "
                  "rl_native.json holds every row)")
-    runs = Path(a.runs)
     ROWS[:] = [r for r in rows_of(a.seeds, a.frames_scale, a.extra_cores)
                if (a.tasks is None or r["task"] in a.tasks)
                and (a.rows is None or r["row"] in a.rows)]
@@ -239,6 +241,12 @@ def main() -> None:
         ap.error("no row has those tasks and names")
     for r in ROWS:
         r["supervised_iterations"] = a.supervised_iterations
+    return a
+
+
+def main() -> None:
+    a = parse_args()
+    runs = Path(a.runs)
     jobs = [("rl", r, s, str(runs / slug(r) / f"rl_seed_{s:03d}")) for r in ROWS for s in r["seeds"]]
     if not a.no_supervised:
         jobs += [("sup", r, s, str(runs / slug(r) / f"sup_seed_{s:03d}")) for r in ROWS
