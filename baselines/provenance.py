@@ -40,6 +40,22 @@ def _version(name: str) -> str | None:
         return None
 
 
+def _cpu() -> str | None:
+    """The CPU model and the vector instructions torch uses (float results, and so per-seed
+    trajectories, can differ between machines that differ here)."""
+    model = None
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            model = next((ln.split(":", 1)[1].strip() for ln in f if ln.startswith("model name")),
+                         None)
+    except OSError:
+        model = platform.processor() or None
+    torch = sys.modules.get("torch")
+    isa = torch.backends.cpu.get_cpu_capability() if torch is not None else None
+    parts = [p for p in (model, isa and f"torch {isa}") if p]
+    return ", ".join(parts) or None
+
+
 def provenance(command: str | None = None, packages: Sequence[str] = ()) -> dict[str, Any]:
     """The provenance record of a result made now, by ``command`` (default: this process's
     command line); ``packages``: further distributions whose versions decide the result."""
@@ -56,7 +72,7 @@ def provenance(command: str | None = None, packages: Sequence[str] = ()) -> dict
             "dirty": None if changed is None else bool(changed),
             "versions": {"python": platform.python_version(),
                          **{p: _version(p) for p in (*PACKAGES, *packages)}},
-            "threads": threads, "platform": platform.platform(),
+            "threads": threads, "platform": platform.platform(), "cpu": _cpu(),
             "command": command if command is not None else " ".join(sys.argv)}
 
 
