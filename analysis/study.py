@@ -74,11 +74,12 @@ class StudyConfig:
 
 
 def write_study(study: StudyConfig, name: str, result: dict[str, Any]) -> None:
-    """Write ``study.out/name`` with its provenance and the commits its runs were made (and
-    resumed) at (``run_commits``: ``mixed`` says when they differ)."""
+    """Write ``study.out/name`` (compact JSON) with its provenance and the commits its runs were
+    made (and resumed) at (``run_commits``: ``mixed`` says when they differ)."""
     dirs = sorted(p for p in study.runs.glob("*/seed_*") if p.is_dir())
+    # no indentation: per-seed curves of ten settings would pass 1 MB indented
     atomic_write_json(study.out / name, {**result, "provenance": provenance(),
-                                         "run_commits": run_commits(dirs)})
+                                         "run_commits": run_commits(dirs)}, indent=None)
 
 
 def stats(values: Sequence[float | None]) -> dict[str, Any] | None:
