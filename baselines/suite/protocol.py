@@ -31,10 +31,12 @@ machine score or state size) stay readable and are compared only with each other
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from ta_envs.catalog import FACTORIES
 from ta_envs.validation import (
     InvalidValue,
     check_bool,
@@ -84,9 +86,11 @@ class SuiteTask:
     @property
     def period(self) -> int | None:
         """The training period (None: the task has none)."""
-        if "period" in self.kwargs and self.kwargs["period"] is not None:
-            return int(self.kwargs["period"])
-        return 24 if self.task == "TemporalFlipFlop-v0" else None  # its default
+        if "period" in self.kwargs:
+            return None if self.kwargs["period"] is None else int(self.kwargs["period"])
+        factory = FACTORIES.get(self.task)
+        param = inspect.signature(factory).parameters.get("period") if factory else None
+        return None if param is None or param.default is None else int(param.default)
 
     def period_conditions(self) -> dict[str, int]:
         """``{condition: evaluation period}`` of the period conditions that apply (``P/2`` needs

@@ -15,7 +15,7 @@ from baselines.config import TrainConfig  # noqa: E402
 from baselines.runs import make_model  # noqa: E402
 from baselines.suite import FULL, PROTOCOL, SuiteConfig, leaderboard, run_suite  # noqa: E402
 from baselines.suite.evaluate import condition_sets, period_control  # noqa: E402
-from baselines.suite.protocol import FULL_V2, V2  # noqa: E402
+from baselines.suite.protocol import FULL_V2, V2, SuiteTask  # noqa: E402
 from baselines.suite.report import reference_reports  # noqa: E402
 from baselines.suite.run import state_record, train_configs  # noqa: E402
 from ta_envs import make_task  # noqa: E402
@@ -52,6 +52,10 @@ def test_each_task_gets_the_conditions_that_apply():
     assert rung("relative tau=5").period_conditions() == {}  # no period to change
     assert rung("periodic+relative").period_conditions() == {"P/2": 6, "2P": 24}
     assert rung("temporal parity P=12").period_conditions() == {"P/2": 6, "2P": 24}
+    for kw in ({}, {"num_phases": 3}):  # no period given: the task's own (its factory default)
+        t = SuiteTask("default period", "TemporalFlipFlop-v0", kw)
+        assert t.period == make_task(t.task, **kw).params["period"]
+    assert SuiteTask("no period", "WordProblem-v0", {"group": "S3"}).period is None
     with pytest.raises(TypeError, match="machine must be a bool"):
         SuiteConfig(machine="yes")
 
