@@ -253,7 +253,7 @@ def test_cli_native_ppo_end_to_end_and_refuses_sb3_options(tmp_path):
     from ta_envs.cli import main
 
     out = tmp_path / "rl"
-    assert main(["rl", "--algo", "native-ppo", "--kw", "period=4", "--steps", "20000",
+    assert main(["rl", "--algo", "native-ppo", "--kw", "period=4", "--steps", "4096",
                  "--n-envs", "32", "--seeds", "2", "--quiet", "--out", str(out)]) == 0
     s = json.loads((out / "summary.json").read_text())
     assert [r["seed"] for r in s["runs"]] == [0, 1]

@@ -310,7 +310,7 @@ def test_compare_refuses_mixed_budgets_marks_off_budget_models_and_writes_csv(tm
 @pytest.mark.slow
 def test_a_partial_tasks_run_merges_into_the_existing_report(tmp_path):
     """Issue 24, item 11: --tasks replaced a full results.json with a one-task one."""
-    base = dict(arch="rnn", hidden=8, seeds=1, quick=True, mechanism=False)
+    base = dict(arch="rnn", hidden=8, seeds=1, quick=True, mechanism=False, machine=False)
     run_suite(SuiteConfig(**base), tmp_path, show_progress=False)
     full = json.loads((tmp_path / "results.json").read_text())
     assert len(full["tasks"]) >= 3
