@@ -163,7 +163,7 @@ def test_kuramoto_stepper_matches_the_two_oscillator_solution(phi0, d_omega, cou
     lattice coupling K acts as 2K) against the closed form, drifting and locking."""
     from baselines.rings.kuramoto import lattice_velocity, rk4, two_oscillator_difference
 
-    dt, T = 0.002, 40.0
+    dt, T = 0.005, 40.0  # RK4: error 5e-11 at this step (dt^4 scaling), 1e-12 at 0.002
     t = np.arange(0, T + dt / 2, dt)
     theta = np.array([[0.0, phi0]])
     omega = np.array([[0.0, d_omega]])

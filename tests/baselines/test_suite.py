@@ -111,7 +111,7 @@ def test_editing_a_model_file_invalidates_its_cache(tmp_path, monkeypatch):
     src.write_text(open(toy_models.__file__).read())
     monkeypatch.chdir(tmp_path)
     monkeypatch.syspath_prepend(str(tmp_path))
-    cfg = SuiteConfig(arch="edited:ToyRNN", seeds=1, tasks=("relative tau=3",), **TINY)
+    cfg = SuiteConfig(arch="edited:ToyRNN", seeds=1, tasks=("periodic P=6",), **TINY)
     first = run_suite(cfg, tmp_path / "out", show_progress=False)
     key1 = first["tasks"][0]["runs"][0]["key"]
     again = run_suite(cfg, tmp_path / "out", show_progress=False)
@@ -261,11 +261,12 @@ def test_a_forward_only_transformer_in_the_current_directory_enters(tmp_path, mo
         "        return self.out(self.enc(self.inp(x), mask=mask, is_causal=True))\n")
     monkeypatch.chdir(tmp_path)
     rc = main(["suite", "--arch", "mytf:TinyTF", "--quick", "--hidden", "8", "--tasks",
-               "relative tau=3", "--no-tensorboard", "--out", str(tmp_path / "out")])
+               "periodic P=6", "--no-tensorboard", "--out", str(tmp_path / "out")])
     assert rc == 0
     rep = json.loads((tmp_path / "out" / "results.json").read_text())
     run = rep["tasks"][0]["runs"][0]
-    assert run["failed"] is None and set(run["acc"]) == set(CONDITIONS)
+    # a periodic rung: the length and event-rate conditions plus the two other periods
+    assert run["failed"] is None and set(run["acc"]) == set(CONDITIONS) | {"P/2", "2P"}
     assert run.get("mechanism") is None  # no recurrent interface: no mechanism column
 
 
@@ -311,9 +312,9 @@ def test_compare_refuses_mixed_budgets_marks_off_budget_models_and_writes_csv(tm
 def test_a_partial_tasks_run_merges_into_the_existing_report(tmp_path):
     """Issue 24, item 11: --tasks replaced a full results.json with a one-task one."""
     base = dict(arch="rnn", hidden=8, seeds=1, quick=True, mechanism=False, machine=False)
-    run_suite(SuiteConfig(**base), tmp_path, show_progress=False)
+    run_suite(SuiteConfig(**base, tasks=("periodic P=6", "parity")), tmp_path, show_progress=False)
     full = json.loads((tmp_path / "results.json").read_text())
-    assert len(full["tasks"]) >= 3
+    assert [t["task"] for t in full["tasks"]] == ["periodic P=6", "parity"]
     run_suite(SuiteConfig(**base, tasks=("periodic P=6",)), tmp_path, show_progress=False)
     merged = json.loads((tmp_path / "results.json").read_text())
     assert [t["task"] for t in merged["tasks"]] == [t["task"] for t in full["tasks"]]
