@@ -57,6 +57,7 @@ from ta_envs.validation import (
     InvalidType,
     InvalidValue,
     check_bool,
+    check_choice,
     check_float,
     check_int,
     check_int_fields,
@@ -73,8 +74,10 @@ from .models import (
     readout_of,
     require_recurrent,
 )
+from .native_ppo_jax import JAX_CORES
 from .provenance import record_run, with_provenance
 from .runs import (
+    Checkpoint,
     MetricsLog,
     RunLock,
     atomic_write_json,
@@ -133,6 +136,7 @@ class NativePPOConfig:
     eval_seed: int = 10_000
     stop_at: float | None = None  #: stop once the evaluated accuracy reaches this
     step_by_step: bool = False  #: force the step-by-step rollout (a check, and closed-loop tasks)
+    framework: str = "torch"  #: "torch", or "jax" (``baselines.native_ppo_jax``: fused updates)
     threads: int = 1
     tensorboard: bool = False
 
@@ -174,7 +178,10 @@ class NativePPOConfig:
                                "nothing to read and a rollout would recompute every prefix; use a "
                                f"recurrent core: {sorted(k for k, b in BUILTIN.items() if b.recurrent)}"
                                " or module:Class")
+        check_choice("framework", self.framework, ("torch", "jax"))
         env = self.make_env(1)  # bad env kwargs fail here, before any work
+        if self.framework == "jax":
+            self._check_jax(env)
         budget = self.n_envs * env.task.episode_length * (4 + obs_dim(env))
         if budget * 8 > 4 << 30:
             raise InvalidValue(f"n_envs x episode_length = {self.n_envs} x "
@@ -182,6 +189,17 @@ class NativePPOConfig:
                                "per rollout (over the 4 GiB budget); lower n_envs or the episode "
                                "length")
         self.twin()  # the core's options are checked (without importing a user module)
+
+    def _check_jax(self, env: TaskVectorEnv) -> None:
+        why = None
+        if self.core not in JAX_CORES:
+            why = f"it runs the cores {list(JAX_CORES)}, not {self.core!r}"
+        elif self.step_by_step or env.observations_depend_on_actions:
+            why = ("it reads each episode's observations in one call, so it cannot step the core "
+                   "one observation at a time (step_by_step, or a task whose observations depend "
+                   "on the actions)")
+        if why:
+            raise InvalidValue(f"framework 'jax': {why}; use framework 'torch'")
 
     def make_env(self, n: int) -> TaskVectorEnv:
         """The native vector env of ``env_id`` with ``n`` envs."""
@@ -516,24 +534,71 @@ def start_episode(st: Learner, cfg: NativePPOConfig, k: int) -> np.ndarray:
     return np.asarray(obs, np.float32)
 
 
-def _restore(st: Learner, cfg: NativePPOConfig, path: Path) -> tuple[int, float, int]:
+class TorchEngine:
+    """The torch engine: a `Learner` advanced one update per call (the interface the run loop
+    drives; the JAX engine, ``baselines.native_ppo_jax.JaxEngine``, has the same)."""
+
+    def __init__(self, cfg: NativePPOConfig) -> None:
+        torch.set_num_threads(cfg.threads)
+        self.cfg, self.st = cfg, new_learner(cfg)
+        self.step_by_step = cfg.step_by_step or self.st.env.observations_depend_on_actions
+
+    @property
+    def episode_length(self) -> int:
+        """``L``, the steps of one episode."""
+        return int(self.st.env.task.episode_length)
+
+    def chunk(self, it: int, total: int) -> int:
+        """Updates per call: one."""
+        return 1
+
+    def advance(self, it: int, n: int, total: int, frames: int) -> list[dict[str, Any]]:
+        """Updates ``it + 1 .. it + n`` of ``total``; their metrics rows without ``wall_s``."""
+        rows = []
+        for k in range(it + 1, it + n + 1):
+            frames += self.cfg.n_envs * self.episode_length
+            evaluated = k % self.cfg.eval_every == 0 or k == total
+            rows.append(update_once(self.st, self.cfg, k, total, frames, self.step_by_step,
+                                    evaluated))
+        return rows
+
+    def evaluate(self) -> dict[str, float | None]:
+        """The deterministic policy on the evaluation episodes."""
+        return evaluate(self.st.agent, self.cfg, self.st.eval_env)
+
+    def save(self, path: Path, it: int, frames: int, wall: float) -> None:
+        """Write the checkpoint of update ``it``."""
+        st = self.st
+        save_rl_checkpoint(path, it, self.cfg.twin(), self.cfg.to_dict(), st.agent.core,
+                           st.agent.value, st.opt, st.gen.get_state(), frames, wall)
+
+    def restore(self, ck: Checkpoint) -> None:
+        """Take the weights, optimiser and sampler state of a loaded checkpoint."""
+        st, extra = self.st, ck.extra or {}
+        load_weights(st.agent.core, ck.model, ck.path)
+        load_weights(st.agent.value, extra["value"], ck.path)
+        st.opt.load_state_dict(ck.optimizer)
+        st.gen.set_state(extra["sample_rng"])
+
+
+def make_engine(cfg: NativePPOConfig) -> Any:
+    """The engine of ``cfg.framework``: `TorchEngine` or the JAX one."""
+    if cfg.framework == "jax":
+        from .native_ppo_jax import JaxEngine
+
+        return JaxEngine(cfg)
+    return TorchEngine(cfg)
+
+
+def _restore(engine: Any, cfg: NativePPOConfig, path: Path) -> tuple[int, float, int]:
     ck = load_checkpoint(path)
     if ck.kind != ALGO:
         raise InvalidValue(f"{path} is a {ck.kind} checkpoint, not a {ALGO} one")
     extra = ck.extra or {}
     stored = NativePPOConfig.from_dict(extra["rl_config"]).to_dict()
     check_same_run(path, stored, cfg.to_dict(), RESUMABLE)
-    load_weights(st.agent.core, ck.model, path)
-    load_weights(st.agent.value, extra["value"], path)
-    st.opt.load_state_dict(ck.optimizer)
-    st.gen.set_state(extra["sample_rng"])
+    engine.restore(ck)
     return ck.iteration, ck.wall_s, int(extra["frames"])
-
-
-def _save(st: Learner, cfg: NativePPOConfig, run_dir: Path, it: int, frames: int, wall: float
-          ) -> None:
-    save_rl_checkpoint(checkpoint_path(run_dir, it), it, cfg.twin(), cfg.to_dict(),
-                       st.agent.core, st.agent.value, st.opt, st.gen.get_state(), frames, wall)
 
 
 @dataclass(frozen=True)
@@ -569,20 +634,19 @@ def train_native(cfg: NativePPOConfig, run_dir: str | Path, resume: bool = True,
     """
     run_dir = Path(run_dir)
     with RunLock(run_dir):
-        torch.set_num_threads(cfg.threads)
-        st = new_learner(cfg)
+        engine = make_engine(cfg)
         log = MetricsLog(run_dir / "metrics.jsonl")
         try:
-            return _train_locked(st, cfg, run_dir, log, resume, progress)
+            return _train_locked(engine, cfg, run_dir, log, resume, progress)
         finally:
             log.close()
 
 
-def _resume(st: Learner, cfg: NativePPOConfig, run_dir: Path, log: MetricsLog, resume: bool
+def _resume(engine: Any, cfg: NativePPOConfig, run_dir: Path, log: MetricsLog, resume: bool
             ) -> tuple[int, float, int, dict[str, Any] | None]:
     existing = checkpoints(run_dir) if resume else []
     if existing:
-        start, wall0, frames = _restore(st, cfg, existing[-1])
+        start, wall0, frames = _restore(engine, cfg, existing[-1])
         kept = log.truncate_to(start)
         if not kept or kept[-1].get("it") != start:
             raise InvalidValue(f"{run_dir / 'metrics.jsonl'} has no row for update {start} of "
@@ -636,10 +700,10 @@ def _log_tensorboard(tb: Any, m: Mapping[str, Any]) -> None:
             tb.add_scalar(("val/" if k.startswith("val_") else "train/") + k, v, m["frames"])
 
 
-def _train_locked(st: Learner, cfg: NativePPOConfig, run_dir: Path, log: MetricsLog, resume: bool,
-                  show: bool) -> NativeResult:
-    start, wall0, frames, last = _resume(st, cfg, run_dir, log, resume)
-    L = int(st.env.task.episode_length)
+def _train_locked(engine: Any, cfg: NativePPOConfig, run_dir: Path, log: MetricsLog,
+                  resume: bool, show: bool) -> NativeResult:
+    start, wall0, frames, last = _resume(engine, cfg, run_dir, log, resume)
+    L = engine.episode_length
     total = cfg.updates(L)
     if last is not None and (start >= total or _reached(cfg, last)):
         return NativeResult(run_dir, start, frames, last, wall0)
@@ -648,14 +712,13 @@ def _train_locked(st: Learner, cfg: NativePPOConfig, run_dir: Path, log: Metrics
     t0 = time.perf_counter() - wall0
     tb = _tensorboard(cfg, run_dir, start)
     if last is None:
-        last = {"it": 0, "frames": 0, **evaluate(st.agent, cfg, st.eval_env), "wall_s": 0.0}
+        last = {"it": 0, "frames": 0, **engine.evaluate(), "wall_s": 0.0}
         log.append(last)
         log.sync()
-        _save(st, cfg, run_dir, 0, 0, 0.0)
+        engine.save(checkpoint_path(run_dir, 0), 0, 0, 0.0)
     bar = progress_reporter(total * cfg.n_envs * L, f"{ALGO} {cfg.core} seed {cfg.seed}", show,
                             initial=frames, leave=False)
-    loop = _Loop(st, cfg, run_dir, log, tb, bar, t0, total, start,
-                 frames, last, it=start)
+    loop = _Loop(engine, cfg, run_dir, log, tb, bar, t0, total, start, frames, last, it=start)
     try:
         with DeferredInterrupt() as interrupt:
             loop.run(interrupt)
@@ -674,7 +737,7 @@ def _train_locked(st: Learner, cfg: NativePPOConfig, run_dir: Path, log: Metrics
 class _Loop:
     """The PPO loop's state: the last completed update, the frames so far and its metrics row."""
 
-    st: Learner
+    engine: Any
     cfg: NativePPOConfig
     run_dir: Path
     log: MetricsLog
@@ -686,26 +749,27 @@ class _Loop:
     frames: int
     last: dict[str, Any]
     it: int = 0
-    at_boundary: bool = True  # agent, optimiser and streams are those after update ``it``
+    at_boundary: bool = True  # the engine's state is that after update ``it``
 
     def run(self, interrupt: DeferredInterrupt) -> None:
-        cfg, st = self.cfg, self.st
-        per_update = cfg.n_envs * int(st.env.task.episode_length)
-        step_by_step = cfg.step_by_step or st.env.observations_depend_on_actions
-        for it in range(self.start + 1, self.total + 1):
-            self.it, self.at_boundary = it, False
-            self.frames += per_update
-            evaluated = it % cfg.eval_every == 0 or it == self.total
-            m = update_once(st, cfg, it, self.total, self.frames, step_by_step, evaluated)
-            m["wall_s"] = round(time.perf_counter() - self.t0, 3)
-            self.log.append(m)
-            self.at_boundary, self.last = True, m
-            _log_tensorboard(self.tb, m)
-            stop = it >= self.total or _reached(cfg, m)
+        cfg, engine = self.cfg, self.engine
+        while self.it < self.total:
+            n = engine.chunk(self.it, self.total)
+            self.at_boundary = False
+            rows = engine.advance(self.it, n, self.total, self.frames)
+            wall = round(time.perf_counter() - self.t0, 3)
+            for m in rows:  # the rows of one engine call share its end time
+                m["wall_s"] = wall
+                self.log.append(m)
+                _log_tensorboard(self.tb, m)
+            m = rows[-1]
+            self.it, self.frames, self.last, self.at_boundary = m["it"], m["frames"], m, True
+            evaluated = "val_acc" in m
+            stop = self.it >= self.total or _reached(cfg, m)
             if evaluated or stop:
                 self.log.sync()
-                _save(st, cfg, self.run_dir, it, self.frames, m["wall_s"])
-            self.bar.update(per_update)
+                engine.save(checkpoint_path(self.run_dir, self.it), self.it, self.frames, wall)
+            self.bar.update(n * cfg.n_envs * engine.episode_length)
             if evaluated:
                 self.bar.set_postfix(td=m["val_td_acc"], acc=m["val_acc"])
             if interrupt.requested:
@@ -718,8 +782,8 @@ class _Loop:
         done = checkpoint_path(self.run_dir, self.it).exists()
         if self.at_boundary and self.it > self.start and not done:
             self.log.sync()
-            _save(self.st, self.cfg, self.run_dir, self.it, self.frames,
-                  time.perf_counter() - self.t0)
+            self.engine.save(checkpoint_path(self.run_dir, self.it), self.it, self.frames,
+                             time.perf_counter() - self.t0)
 
 
 # -- seeds ----------------------------------------------------------------------------------------

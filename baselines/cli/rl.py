@@ -15,7 +15,7 @@ ALGOS = ("native-ppo", "ppo", "ppo-framestack", "recurrent-ppo")
 SB3_ONLY = ("n_steps", "batch_size", "frame_stack")
 NATIVE_ONLY = ("epochs", "minibatches", "gamma", "gae_lambda", "clip", "vf_coef",
                "max_grad_norm", "anneal_lr", "stop_at", "step_by_step", "threads", "tensorboard",
-               "model_kw", "backend", "address", "no_resume")
+               "model_kw", "backend", "address", "no_resume", "framework")
 SB3_DEFAULTS = {"steps": 100_000, "n_envs": 16, "lr": 3e-4, "ent_coef": 0.0, "core": "lstm",
                 "eval_every": 10_000, "eval_episodes": 32}
 NATIVE_DEFAULTS = {"steps": 2_000_000, "n_envs": 256, "lr": 3e-3, "ent_coef": 0.01,
@@ -61,7 +61,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="stop a seed once its evaluated TD accuracy reaches this")
     g.add_argument("--step-by-step", action="store_const", const=True, default=None,
                    help="step the core one observation at a time (the closed-loop path)")
-    g.add_argument("--threads", type=int, default=None, help="torch threads per run (1)")
+    g.add_argument("--framework", default=None, choices=["torch", "jax"],
+                   help="torch (default; every core), or jax: the updates between two evaluations "
+                        "fused into one compiled call (cores gru, rnn, lstm, mlp; the jax extra)")
+    g.add_argument("--threads", type=int, default=None,
+                   help="threads per run: torch's, or XLA's when the run imports JAX (1)")
     g.add_argument("--tensorboard", action="store_const", const=True, default=None)
     g.add_argument("--backend", default=None, choices=["local", "ray"])
     g.add_argument("--address", default=None, help="Ray cluster address (backend ray)")
@@ -95,7 +99,8 @@ def run_native(a: argparse.Namespace, seeds: list[int], out: Any) -> int:
     d = _pick(a, NATIVE_DEFAULTS)
     extra = {k: getattr(a, k) for k in ("epochs", "minibatches", "gamma", "gae_lambda", "clip",
                                         "vf_coef", "max_grad_norm", "stop_at", "step_by_step",
-                                        "threads", "tensorboard") if getattr(a, k) is not None}
+                                        "threads", "tensorboard", "framework")
+             if getattr(a, k) is not None}
     if a.anneal_lr is not None:
         extra["anneal_lr"] = a.anneal_lr == "yes"
     cfg = NativePPOConfig(env_id=a.env, env_kwargs=parse_kw(a.kw), observe_clock=a.observe_clock,
