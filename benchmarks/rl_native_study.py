@@ -76,6 +76,7 @@ def rl_config(row: dict[str, Any], seed: int) -> NativePPOConfig:
     return NativePPOConfig(env_id=row["env_id"], env_kwargs=row["kwargs"], core=row["core"],
                            observe_clock=row["observe_clock"], frames=row["frames"],
                            stop_at=row["stop_at"], seed=seed,
+                           framework=row.get("framework", "torch"),
                            eval_every=1 if row["task"] == "P=24" and row["core"] in
                            ("gru", "lstm", "rnn", "mlp") else 5)
 
@@ -228,12 +229,14 @@ def parse_args() -> argparse.Namespace:
     ap.add_argument("--rows", nargs="*", default=None,
                     help="only these rows, by name: gru, lstm, rnn, 'no memory (mlp)', 'clock "
                          "observed (gru)', ... (needs --out away from the committed JSON)")
+    ap.add_argument("--framework", default="torch", choices=["torch", "jax"],
+                    help="native-ppo's engine (jax: needs --out away from the committed JSON)")
     ap.add_argument("--out", default=DEFAULT_OUT)
     a = ap.parse_args()
-    partial = a.tasks is not None or a.rows is not None
+    partial = a.tasks is not None or a.rows is not None or a.framework != "torch"
     if partial and Path(a.out).resolve() == Path(DEFAULT_OUT).resolve():
-        ap.error("--tasks/--rows make a partial table: give --out elsewhere (the committed "
-                 "rl_native.json holds every row)")
+        ap.error("--tasks/--rows/--framework jax make another table: give --out elsewhere (the "
+                 "committed rl_native.json holds every row of the torch engine)")
     ROWS[:] = [r for r in rows_of(a.seeds, a.frames_scale, a.extra_cores)
                if (a.tasks is None or r["task"] in a.tasks)
                and (a.rows is None or r["row"] in a.rows)]
@@ -241,6 +244,7 @@ def parse_args() -> argparse.Namespace:
         ap.error("no row has those tasks and names")
     for r in ROWS:
         r["supervised_iterations"] = a.supervised_iterations
+        r["framework"] = a.framework
     return a
 
 
@@ -254,9 +258,9 @@ def main() -> None:
                  for s in r["seeds"]]
     run_jobs(job, jobs, a.workers, desc="runs")
     results = [summarise(r, runs) for r in ROWS]
-    curves_figure(results, runs, Path(a.out).with_name("rl_native_curves.png"))
+    curves_figure(results, runs, Path(a.out).with_name(Path(a.out).stem + "_curves.png"))
     out = {"provenance": provenance(), "threshold": THRESHOLD, "recipe": {
-        k: v for k, v in NativePPOConfig().to_dict().items()
+        k: v for k, v in NativePPOConfig(framework=a.framework).to_dict().items()
         if k not in ("env_id", "env_kwargs", "core", "frames", "seed", "observe_clock", "stop_at")},
         "supervised_recipe": {**RECIPE, "iterations": a.supervised_iterations,
                               "stop_at_td": THRESHOLD}, "rows": results}
