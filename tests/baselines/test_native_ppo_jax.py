@@ -204,3 +204,23 @@ def test_a_torch_run_does_not_resume_as_a_jax_one(tmp_path):
 def test_what_the_jax_engine_cannot_run_is_refused(kw, match):
     with pytest.raises(ValueError, match=match):
         NativePPOConfig(**{**TINY, **kw})
+
+
+@pytest.mark.slow
+def test_cli_native_ppo_with_the_jax_engine(tmp_path, capsys):
+    from ta_envs.cli import main
+
+    out = tmp_path / "rl"
+    assert main(["rl", "--algo", "native-ppo", "--framework", "jax", "--kw", "period=4",
+                 "--steps", "4096", "--n-envs", "32", "--seeds", "1", "--quiet", "--out",
+                 str(out)]) == 0
+    cfg = json.loads((out / "seed_000" / "config.json").read_text())
+    assert cfg["framework"] == "jax" and cfg["n_envs"] == 32
+    rows = read_metrics(out / "seed_000")
+    assert [r["it"] for r in rows] == list(range(len(rows))) and rows[-1]["frames"] == 4096
+    capsys.readouterr()
+    assert main(["rl", "--algo", "native-ppo", "--framework", "jax", "--core", "lru", "--out",
+                 str(tmp_path / "x")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "framework 'jax'" in err[0]
+    assert main(["rl", "--algo", "ppo", "--framework", "jax", "--out", str(tmp_path / "y")]) == 2
