@@ -245,6 +245,8 @@ def parse_args() -> argparse.Namespace:
     for r in ROWS:
         r["supervised_iterations"] = a.supervised_iterations
         r["framework"] = a.framework
+        if a.no_supervised:
+            r["supervised"] = False
     return a
 
 
