@@ -5,13 +5,15 @@ changes to tracked files other than committed results: a study that writes its J
 ``benchmarks/results`` and then runs the next study is not made by changed code), ``versions``
 (python, numpy, torch, gymnasium, ta-envs, and any other
 named package that is installed), ``threads`` (torch's intra-op threads), ``platform`` and
-``command`` (the command line, or what the caller names).
+``command`` (the command line, or what the caller names); where the process has imported JAX,
+also the ``jax`` and ``jaxlib`` versions and ``xla_flags``.
 """
 
 from __future__ import annotations
 
 import importlib.metadata
 import json
+import os
 import platform
 import subprocess
 import sys
@@ -68,12 +70,16 @@ def provenance(command: str | None = None, packages: Sequence[str] = ()) -> dict
     changed = None if status is None else [
         line for line in status.splitlines()
         if not line[2:].lstrip().strip('"').startswith(RESULT_PATHS)]
-    return {"git_commit": _git("rev-parse", "HEAD"),
-            "dirty": None if changed is None else bool(changed),
-            "versions": {"python": platform.python_version(),
-                         **{p: _version(p) for p in (*PACKAGES, *packages)}},
-            "threads": threads, "platform": platform.platform(), "cpu": _cpu(),
-            "command": command if command is not None else " ".join(sys.argv)}
+    jax = ("jax", "jaxlib") if "jax" in sys.modules else ()  # this process computed with JAX
+    out = {"git_commit": _git("rev-parse", "HEAD"),
+           "dirty": None if changed is None else bool(changed),
+           "versions": {"python": platform.python_version(),
+                        **{p: _version(p) for p in (*PACKAGES, *jax, *packages)}},
+           "threads": threads, "platform": platform.platform(), "cpu": _cpu(),
+           "command": command if command is not None else " ".join(sys.argv)}
+    if jax:  # XLA's threads are set by its flags, read once per process
+        out["xla_flags"] = os.environ.get("XLA_FLAGS")
+    return out
 
 
 def with_provenance(result: dict[str, Any], command: str | None = None) -> dict[str, Any]:

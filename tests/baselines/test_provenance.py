@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import sys
 
 import pytest
 
@@ -23,6 +24,20 @@ def test_the_record_names_commit_versions_threads_platform_and_command():
     assert p["versions"]["ta-envs"] and p["versions"]["gymnasium"]
     assert p["threads"] == torch.get_num_threads() and p["platform"]
     assert p["command"] == "ta-envs study timing"
+
+
+def test_a_process_that_computed_with_jax_records_jax_and_xla_flags():
+    pytest.importorskip("jax")
+    code = ("import json, os; os.environ['XLA_FLAGS'] = '--xla_cpu_multi_thread_eigen=false'; "
+            "from baselines.provenance import provenance; a = provenance(); import jax; "
+            "b = provenance(); print(json.dumps([a, b]))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    before, after = json.loads(out.stdout)
+    assert "jax" not in before["versions"] and "xla_flags" not in before
+    import importlib.metadata as md
+
+    assert after["versions"]["jax"] == md.version("jax")
+    assert after["xla_flags"] == "--xla_cpu_multi_thread_eigen=false"
 
 
 def test_runs_made_at_different_commits_are_reported_as_mixed(tmp_path):
