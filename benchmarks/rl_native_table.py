@@ -51,6 +51,23 @@ def learning_table(study: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def engine_table(jax_study: dict[str, Any], torch_study: dict[str, Any]) -> str:
+    """The JAX engine's rows beside the torch engine's rows of the same task and row name (joined
+    by name; ``-`` where the torch study has no such row)."""
+    torch_rows = {(r["task"], r["row"]): r for r in torch_study["rows"]}
+    lines = ["| task | core | JAX engine: solved | frames to solve, median [IQR] | final accuracy | "
+             "torch engine: solved | frames to solve, median [IQR] |", "|---|---|---|---|---|---|---|"]
+    for r in jax_study["rows"]:
+        t = torch_rows.get((r["task"], r["row"]))
+        final = r["final_td_acc"] if r["final_td_acc"]["n"] else r["final_acc"]
+        kind = "TD" if r["final_td_acc"]["n"] else "all bits"
+        lines.append(f"| {r['task']} | {r['row']} | {r['solved']}/{r['seeds']} | "
+                     f"{q(r['frames_to_solve'])} | {q(final, fmt='{:.3f}')} ({kind}) | "
+                     + ("- | - |" if t is None else
+                        f"{t['solved']}/{t['seeds']} | {q(t['frames_to_solve'])} |"))
+    return "\n".join(lines)
+
+
 def supervised_rows() -> dict[str, Any]:
     """The supervised study's rows, read from the committed study JSON itself (one source: a
     regenerated study moves this table too)."""

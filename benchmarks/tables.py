@@ -574,6 +574,12 @@ def rl_learning() -> str:
     return learning_table(_load("rl_native.json"))
 
 
+def rl_learning_jax() -> str:
+    from rl_native_table import engine_table
+
+    return engine_table(_load("rl_native_jax.json"), _load("rl_native.json"))
+
+
 def rl_bifurcation() -> str:
     from rl_native_table import bifurcation_table
 
@@ -604,6 +610,7 @@ def perf_functional() -> str:
 
 TABLES: dict[str, Callable[[], str]] = {
     "rl_learning": rl_learning,
+    "rl_learning_jax": rl_learning_jax,
     "rl_bifurcation": rl_bifurcation,
     "perf_rl": perf_rl,
     "perf_functional": perf_functional,
