@@ -176,32 +176,43 @@ def _same(a, b):
     ca, cb = load_checkpoint(checkpoints(a)[-1]), load_checkpoint(checkpoints(b)[-1])
     assert all(torch.equal(ca.model[k], cb.model[k]) for k in ca.model)
     assert all(torch.equal(ca.extra["value"][k], cb.extra["value"][k]) for k in ca.extra["value"])
+    assert all(torch.equal(ca.optimizer["state"][i]["exp_avg_sq"],
+                           cb.optimizer["state"][i]["exp_avg_sq"]) for i in ca.optimizer["state"])
+
+
+def _run(cfg, run_dir):
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    return subprocess.Popen([sys.executable, "-c", RUNNER, json.dumps(cfg.to_dict()),
+                             str(run_dir)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            env=env)
 
 
 @pytest.mark.slow
 @pytest.mark.faults
+@pytest.mark.parametrize("framework", ["torch", "jax"])
 @pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGINT])
-def test_a_signal_then_resume_reproduces_the_run(sig, tmp_path):
-    cfg = NativePPOConfig(**TINY, frames=16 * 16 * 40, seed=2)
-    ref = tmp_path / "ref"
-    train_native(cfg, ref, progress=False)
-    run = tmp_path / "cut"
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
-    proc = subprocess.Popen([sys.executable, "-c", RUNNER, json.dumps(cfg.to_dict()), str(run)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+def test_a_signal_then_resume_reproduces_the_run(sig, framework, tmp_path):
+    # every run in a fresh process, as a resumed run is (XLA reads its flags once per process)
+    if framework == "jax":
+        pytest.importorskip("jax")
+    cfg = NativePPOConfig(**TINY, frames=16 * 16 * 40, seed=2, framework=framework)
+    ref, run = tmp_path / "ref", tmp_path / "cut"
+    out = _run(cfg, ref).communicate(timeout=300)
+    assert read_metrics(ref)[-1]["it"] == 40, out[1].decode()[-2000:]
+    proc = _run(cfg, run)
     path = run / "metrics.jsonl"
     t0 = time.time()
-    while time.time() - t0 < 60 and proc.poll() is None:
+    while time.time() - t0 < 120 and proc.poll() is None:
         if path.exists() and path.read_text().count("\n") >= 13:
             break
         time.sleep(0.005)
     proc.send_signal(sig)
-    proc.communicate(timeout=60)
+    proc.communicate(timeout=120)
     rows = read_metrics(run)
     assert rows[-1]["it"] < 40, "the run finished before the signal: nothing was tested"
     if sig == signal.SIGINT:  # the interrupt checkpointed the last completed update
         assert load_checkpoint(checkpoints(run)[-1]).iteration == rows[-1]["it"]
-    train_native(cfg, run, progress=False)  # resume
+    assert _run(cfg, run).wait(timeout=300) == 0  # resume
     _same(run, ref)
 
 

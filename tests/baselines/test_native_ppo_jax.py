@@ -1,15 +1,11 @@
 """native-ppo's JAX engine: its cores, policy and advantages compute what the torch engine's do,
-it learns P = 6 into checkpoints the analysis loads, it resumes exactly after SIGKILL and SIGINT,
-and what it cannot run is refused in one line."""
+it learns P = 6 into checkpoints the analysis loads, and what it cannot run is refused in one line
+(its exact resume after SIGKILL and SIGINT is tested beside the torch engine's, in
+``test_native_ppo.py``)."""
 
 from __future__ import annotations
 
 import json
-import os
-import signal
-import subprocess
-import sys
-import time
 
 import numpy as np
 import pytest
@@ -34,7 +30,7 @@ from baselines.native_ppo_jax import (  # noqa: E402
     gae,
     make_unroll,
 )
-from baselines.runs import checkpoints, load_checkpoint, load_model, read_metrics  # noqa: E402
+from baselines.runs import checkpoints, load_model, read_metrics  # noqa: E402
 from ta_envs import functional as F  # noqa: E402
 
 TINY = dict(env_kwargs={"period": 4}, hidden=16, n_envs=16, minibatches=2, epochs=2,
@@ -142,49 +138,6 @@ def test_the_jax_engine_learns_p6_into_checkpoints_the_analysis_loads(tmp_path):
         logits, _ = model(torch.from_numpy(b.inputs))
     ok = (logits[..., 0] > 0).numpy() == (b.targets == 1)
     assert ok[b.mask_td].mean() >= 0.95
-
-
-RUNNER = """
-import json, sys
-from baselines.native_ppo import NativePPOConfig, train_native
-train_native(NativePPOConfig.from_dict(json.loads(sys.argv[1])), sys.argv[2], progress=False)
-"""
-
-
-def _run(cfg, run_dir, env):
-    return subprocess.Popen([sys.executable, "-c", RUNNER, json.dumps(cfg.to_dict()),
-                             str(run_dir)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            env=env)
-
-
-@pytest.mark.slow
-@pytest.mark.faults
-@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGINT])
-def test_a_signal_then_resume_reproduces_the_jax_run(sig, tmp_path):
-    # every run in a fresh process, as a resumed run is: XLA's flags are read once per process
-    cfg = NativePPOConfig(**TINY, frames=16 * 16 * 40, seed=2)
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
-    ref, run = tmp_path / "ref", tmp_path / "cut"
-    out = _run(cfg, ref, env).communicate(timeout=300)
-    assert read_metrics(ref)[-1]["it"] == 40, out[1].decode()[-2000:]
-    proc = _run(cfg, run, env)
-    path = run / "metrics.jsonl"
-    t0 = time.time()
-    while time.time() - t0 < 120 and proc.poll() is None:
-        if path.exists() and path.read_text().count("\n") >= 11:
-            break
-        time.sleep(0.005)
-    proc.send_signal(sig)
-    proc.communicate(timeout=120)
-    rows = read_metrics(run)
-    assert rows[-1]["it"] < 40, "the run finished before the signal: nothing was tested"
-    assert _run(cfg, run, env).wait(timeout=300) == 0  # resume
-    strip = lambda rows: [{k: v for k, v in r.items() if k != "wall_s"} for r in rows]  # noqa: E731
-    assert strip(read_metrics(run)) == strip(read_metrics(ref))
-    ca, cb = load_checkpoint(checkpoints(run)[-1]), load_checkpoint(checkpoints(ref)[-1])
-    assert all(torch.equal(ca.model[k], cb.model[k]) for k in ca.model)
-    assert all(torch.equal(ca.optimizer["state"][i]["exp_avg_sq"],
-                           cb.optimizer["state"][i]["exp_avg_sq"]) for i in ca.optimizer["state"])
 
 
 def test_a_torch_run_does_not_resume_as_a_jax_one(tmp_path):
