@@ -405,25 +405,6 @@ def _evaluation(ev: Mapping[str, Any]) -> dict[str, float | None]:
             "val_acc": float(ev["all"])}
 
 
-def frames_per_second(cfg: Any, updates: int, repeats: int = 3) -> dict[str, float]:
-    """Steady-state frames/s of ``updates`` fused updates (compile time reported apart): the
-    median of ``repeats`` timed calls after one warm-up call."""
-    import time
-
-    eng = JaxEngine(cfg)
-    total = 10**6
-    t0 = time.perf_counter()
-    eng.advance(0, updates, total, 0)
-    compile_s = time.perf_counter() - t0
-    secs = []
-    for r in range(repeats):
-        t0 = time.perf_counter()
-        eng.advance((r + 1) * updates, updates, total, 0)
-        secs.append(time.perf_counter() - t0)
-    return {"frames/s": cfg.n_envs * eng.L * updates / float(np.median(secs)),
-            "first_call_s": compile_s}
-
-
 __all__ = ["JAX_CORES", "JaxEngine", "core_cell", "correct", "distribution",
-           "frames_per_second", "gae", "import_jax", "make_unroll"]
+           "gae", "import_jax", "make_unroll"]
 
