@@ -11,6 +11,7 @@ also the ``jax`` and ``jaxlib`` versions and ``xla_flags``.
 
 from __future__ import annotations
 
+import hashlib
 import importlib.metadata
 import json
 import os
@@ -99,20 +100,46 @@ def record_run(run_dir: str | Path) -> None:
 def run_commits(run_dirs: Sequence[str | Path]) -> dict[str, Any]:
     """The commits (and dirty flags) recorded by the runs' ``provenance.jsonl``: ``commits`` (sorted
     unique), ``mixed`` (more than one), ``unrecorded`` (runs without a record)."""
-    commits: set[str] = set()
-    dirty = False
-    unrecorded = 0
+    records: list[dict[str, Any] | None] = []
     for d in run_dirs:
         p = Path(d, "provenance.jsonl")
         if not p.exists():
-            unrecorded += 1
+            records.append(None)
             continue
         for line in p.read_text(encoding="utf-8").splitlines():
             try:
-                rec = json.loads(line)
+                records.append(json.loads(line))
             except ValueError:
                 continue
-            commits.add(str(rec.get("git_commit")))
-            dirty = dirty or bool(rec.get("dirty"))
-    return {"commits": sorted(commits), "mixed": len(commits) > 1, "dirty": dirty,
-            "unrecorded": unrecorded}
+    return commits_of(records)
+
+
+def code_hash(*paths: str | Path) -> str:
+    """SHA-256 (hex, 16 chars) of the Python source under ``paths`` (files, or folders whose
+    ``*.py`` files count, recursively; relative paths are from the repository root), with each
+    file's path: a cache keyed on it is redone when that code changes."""
+    h = hashlib.sha256()
+    for p in paths:
+        p = Path(p) if Path(p).is_absolute() else ROOT / p
+        if not p.exists():
+            raise ValueError(f"code_hash: {p} does not exist")
+        for f in sorted(p.rglob("*.py")) if p.is_dir() else [p]:
+            h.update(str(f.relative_to(ROOT) if f.is_relative_to(ROOT) else f).encode())
+            h.update(hashlib.sha256(f.read_bytes()).digest())
+    return h.hexdigest()[:16]
+
+
+def cache_key(config: Any, code: str) -> str:
+    """SHA-256 (hex, 16 chars) of a JSON-able ``config`` (key order ignored) and a `code_hash`."""
+    text = json.dumps(config, sort_keys=True, default=repr) + code
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def commits_of(records: Sequence[dict[str, Any] | None]) -> dict[str, Any]:
+    """`run_commits`'s summary for provenance ``records`` held in a results file rather than in
+    run folders (None: a part made before provenance existed)."""
+    got = [r for r in records if r]
+    commits = sorted({str(r.get("git_commit")) for r in got})
+    return {"commits": commits, "mixed": len(commits) > 1,
+            "dirty": any(bool(r.get("dirty")) for r in got),
+            "unrecorded": len(records) - len(got)}

@@ -226,7 +226,7 @@ def rings_period() -> str:
                     "gap per neuron"], rows)
             + f"\n\nLeast-squares line through the simulated periods: {d['slope']:.3f} N + "
               f"{d['intercept']:.3f}; large-ring slope (derived) {d['limit_slope']:.4f}; "
-              f"dt = {d['dt']}.")
+              f"dt = {d['dt']}.\n\n" + _provenance(d))
 
 
 def rings_lattice(rel: str = "rings/lattice_summary.json") -> str:
@@ -241,19 +241,20 @@ def rings_lattice(rel: str = "rings/lattice_summary.json") -> str:
                     "defects per oscillator", "defects converged", "median period"], rows)
             + f"\n\n{d['rows']} x {d['cols']} torus, rings of {d['ring_size']} neurons, "
               f"{d['duration']:g} time constants, seeds {d['seeds']}; median [min, max] over "
-              "seeds; ξ is capped at the lattice size.")
+              "seeds; ξ is capped at the lattice size.\n\n" + _provenance(d))
 
 
 def rings_reservoir() -> str:
     """Reservoirs per benchmark and task (median [min, max] over seeds)."""
-    d = _load("rings/reservoir_summary.json")
+    full = _load("rings/reservoir_summary.json")
+    d = full["jobs"]
     jobs = list(d)
     models = list(dict.fromkeys(m for j in jobs for m in d[j]))
     rows = [[m] + [_spread(d[j].get(m)) for j in jobs] for m in models]
     n = max(s["n"] for j in jobs for s in d[j].values())
     heads = {"memory": "memory capacity ↑", "narma10": "NARMA-10 NRMSE ↓"}
     return (_table(["model"] + [heads.get(j, f"{j} (TD acc) ↑") for j in jobs], rows)
-            + f"\n\nMedian [min, max] over {n} seeds.")
+            + f"\n\nMedian [min, max] over {n} seed(s).\n\n" + _provenance(full))
 
 
 # -- theory --------------------------------------------------------------------------------------

@@ -3,7 +3,8 @@
 ``period``: the one-pulse ring period against ring size, simulated and derived. ``lattice``: ring
 lattices per sharing value and weak coupling, and Kuramoto lattices, over seeds. ``reservoir``:
 lattice reservoirs and echo-state networks on memory capacity, NARMA-10 and the suite's tasks.
-Results whose JSON exists are reused (``--force`` reruns them), so an interrupted call resumes.
+Saved parts are reused only when made with the same settings and code (``--force`` reruns
+them), so an interrupted call resumes and a changed one is redone.
 """
 
 from __future__ import annotations

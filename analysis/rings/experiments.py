@@ -15,7 +15,7 @@ import numpy as np
 
 from baselines.echo_state import EchoStateConfig, EchoStateNetwork
 from baselines.jsonable import to_jsonable
-from baselines.provenance import with_provenance
+from baselines.provenance import cache_key, code_hash, commits_of, provenance, with_provenance
 from baselines.reservoir_readout import FeatureReservoir
 from baselines.reservoir_tasks import memory_capacity, narma10_nrmse
 from baselines.rings import LatticeConfig, NeuronParams, simulate, single_rings
@@ -153,32 +153,53 @@ def _score(name: str, model: FeatureReservoir, job: str, seed: int, train: int
     return {"value": test[key], "metric": key, "test": test}
 
 
+#: The code a reservoir run's saved score is keyed on (the reservoirs, the readout, the
+#: benchmarks, and ``ta_envs`` for the suite's tasks).
+RESERVOIR_CODE = ("baselines/rings", "baselines/echo_state.py", "baselines/reservoir_readout.py",
+                  "baselines/reservoir_tasks.py", "analysis/rings", "ta_envs")
+
+
 def run_reservoir(sweep: ReservoirSweep) -> list[str]:
-    """Score every (model, benchmark or task, seed) not yet in ``reservoir.json`` (saved after
-    each), write the summary and the figure; returns report lines."""
+    """Score every (model, benchmark or task, seed) of the sweep, saving each in
+    ``reservoir.json`` as it is made; write the summary of this sweep's runs (with the commits
+    they were made at) and the figure; returns report lines. A saved score is reused only when its
+    key (the model's full config, the job, the seed, ``train`` and the source of
+    ``RESERVOIR_CODE``) is this call's and ``force`` is off."""
     out = sweep.out
     out.mkdir(parents=True, exist_ok=True)
     path = out / "reservoir.json"
     runs: dict[str, Any] = {}
     if path.exists() and not sweep.force:
         runs = json.loads(path.read_text()).get("runs", {})
+    code = code_hash(*RESERVOIR_CODE)
     jobs = list(sweep.benchmarks) + list(sweep.tasks)
     todo = []
+    wanted = []
     task_tag = f"drive={sweep.task_drive:g}"
     for s in range(sweep.seed, sweep.seed + sweep.seeds):
         for name, build in sweep.models(s):
             mine = [j for j in jobs if j in sweep.benchmarks or not name.startswith("rings")
                     or name.endswith(task_tag)]
-            todo += [(name, build, j, s) for j in mine if f"{name}/{j}/seed{s}" not in runs]
-    for name, build, job, s in iterate(todo, "reservoir", sweep.progress):
+            for j in mine:
+                rid = f"{name}/{j}/seed{s}"
+                key = cache_key({"model": repr(build), "job": j,
+                                 "task": RESERVOIR_TASKS.get(j), "seed": s,
+                                 "train": sweep.train}, code)
+                wanted.append(rid)
+                if runs.get(rid, {}).get("key") != key:
+                    todo.append((rid, key, name, build, j, s))
+    for rid, key, name, build, job, s in iterate(todo, "reservoir", sweep.progress):
         model = build()
-        runs[f"{name}/{job}/seed{s}"] = {"model": name, "job": job, "seed": s,
-                                         "features": model.num_features,
-                                         **_score(name, model, job, s, sweep.train)}
+        runs[rid] = {"model": name, "job": job, "seed": s, "features": model.num_features,
+                     **_score(name, model, job, s, sweep.train), "key": key,
+                     "provenance": provenance()}
         atomic_write_json(path, to_jsonable({"runs": runs}), indent=None)
-    summary = reservoir_summary(runs)
-    atomic_write_json(out / "reservoir_summary.json", with_provenance(to_jsonable(summary)),
-                      indent=1)
+    mine_runs = {rid: runs[rid] for rid in wanted}
+    summary = reservoir_summary(mine_runs)
+    atomic_write_json(out / "reservoir_summary.json", to_jsonable(
+        {"jobs": summary, "seeds": list(range(sweep.seed, sweep.seed + sweep.seeds)),
+         "run_commits": commits_of([r.get("provenance") for r in mine_runs.values()]),
+         "provenance": provenance()}), indent=1)
     reservoir_figure(summary, out / "reservoir.png")
     lines = []
     for job, models in summary.items():

@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from baselines.jsonable import to_jsonable
+from baselines.provenance import cache_key, code_hash, commits_of, provenance
 from baselines.rings import LatticeConfig, NeuronParams, initial_state, lattice, simulate
 from baselines.rings.kuramoto import KuramotoConfig, simulate_lattice
 from baselines.rings.model import RingState
@@ -219,6 +220,10 @@ class LatticeSweep:
         return list(range(self.seed, self.seed + self.seeds))
 
 
+#: The code a lattice setting's saved runs are keyed on (the model, the steppers, the measures).
+LATTICE_CODE = ("baselines/rings", "analysis/rings")
+
+
 def _runs_from_json(data: list[dict[str, Any]]) -> list[LatticeRun]:
     names = {f for f in LatticeRun.__dataclass_fields__}
     out = []
@@ -230,12 +235,19 @@ def _runs_from_json(data: list[dict[str, Any]]) -> list[LatticeRun]:
     return out
 
 
-def _setting(path: Path, force: bool, make: Any) -> list[LatticeRun]:
+def _setting(path: Path, key: str, force: bool, make: Any
+             ) -> tuple[list[LatticeRun], dict[str, Any] | None]:
+    """A setting's runs and the provenance they were made with: the saved ones when their key
+    (settings, seeds, duration and code) is ``key``, else made now (and saved with the key)."""
     if path.exists() and not force:
-        return _runs_from_json(json.loads(path.read_text()))
+        saved = json.loads(path.read_text())
+        if isinstance(saved, dict) and saved.get("key") == key:
+            return _runs_from_json(saved["runs"]), saved.get("provenance")
     runs = make()
-    atomic_write_json(path, to_jsonable([asdict(r) for r in runs]), indent=None)
-    return runs
+    prov = provenance()
+    atomic_write_json(path, to_jsonable({"key": key, "provenance": prov,
+                                         "runs": [asdict(r) for r in runs]}), indent=None)
+    return runs, prov
 
 
 def summarise(runs: Sequence[LatticeRun]) -> dict[str, Any]:
@@ -260,16 +272,25 @@ def summarise(runs: Sequence[LatticeRun]) -> dict[str, Any]:
 
 
 def run_lattices(sweep: LatticeSweep) -> list[str]:
-    """Every setting (reusing saved ones unless ``force``), ``lattice_summary.json`` and the
-    figures; returns report lines."""
+    """Every setting, ``lattice_summary.json`` (with the commits its settings were made at) and
+    the figures; returns report lines. A setting saved by an earlier call is reused only when its
+    key (the setting, seeds, duration, sampling, neuron parameters and the source of
+    ``LATTICE_CODE``) is this call's and ``force`` is off; otherwise it is made again."""
     out = sweep.out
     out.mkdir(parents=True, exist_ok=True)
     seeds = sweep.seed_list
+    code = code_hash(*LATTICE_CODE)
+    common = {"duration": sweep.duration, "sample": sweep.sample, "seeds": seeds,
+              "params": asdict(sweep.params)}
     runs: list[LatticeRun] = []
+    made: list[dict[str, Any] | None] = []
     for cfg in iterate(sweep.ring_configs(), "ring lattices", sweep.progress):
         name = f"rings_m{cfg.sharing}" + (f"_eps{cfg.coupling:g}" if cfg.coupling else "")
-        rs = _setting(out / f"lattice_{name}.json", sweep.force, lambda cfg=cfg: ring_lattice_runs(
-            cfg, sweep.duration, sweep.sample, seeds, sweep.params, sweep.progress))
+        key = cache_key({"rings": asdict(cfg), **common}, code)
+        rs, prov = _setting(out / f"lattice_{name}.json", key, sweep.force,
+                            lambda cfg=cfg: ring_lattice_runs(cfg, sweep.duration, sweep.sample,
+                                                              seeds, sweep.params, sweep.progress))
+        made.append(prov)
         lattice_snapshots_figure(rs[0], out / f"lattice_{name}_snapshots.png")
         runs += rs
     base = [r for r in runs if r.config["sharing"] == 0 and not r.config["coupling"]]
@@ -278,13 +299,16 @@ def run_lattices(sweep: LatticeSweep) -> list[str]:
     spread = float(np.median([r.frequency_std for r in ref]))
     for K in iterate(sweep.kuramoto, "kuramoto lattices", sweep.progress):
         kc = KuramotoConfig(sweep.rows, sweep.cols, K, 2 * np.pi / period, spread)
-        runs += _setting(out / f"lattice_kuramoto_K{K:g}.json", sweep.force,
-                         lambda kc=kc: kuramoto_runs(kc, sweep.duration, sweep.sample, seeds))
+        key = cache_key({"kuramoto": asdict(kc), **common}, code)
+        rs, prov = _setting(out / f"lattice_kuramoto_K{K:g}.json", key, sweep.force,
+                            lambda kc=kc: kuramoto_runs(kc, sweep.duration, sweep.sample, seeds))
+        runs += rs
+        made.append(prov)
     summary = summarise(runs)
     atomic_write_json(out / "lattice_summary.json", to_jsonable(
         {"settings": summary, "rows": sweep.rows, "cols": sweep.cols,
          "ring_size": sweep.ring_size, "duration": sweep.duration, "sample": sweep.sample,
-         "seeds": seeds}), indent=1)
+         "seeds": seeds, "run_commits": commits_of(made), "provenance": provenance()}), indent=1)
     lattice_sweep_figure(runs, summary, out / "lattice.png")
     lines = []
     for name, s in summary.items():

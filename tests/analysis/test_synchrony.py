@@ -121,24 +121,56 @@ def test_rings_cli_writes_results_and_reuses_them(tmp_path):
             "1", "--coupling", "0.05", "--kuramoto", "0.1", "--duration", "80", "--sample", "5",
             "--seeds", "2", "--quiet", "--out", str(tmp_path)]
     assert main(args) == 0
-    runs = json.loads((tmp_path / "lattice_rings_m1.json").read_text())
+    setting = tmp_path / "lattice_rings_m1.json"
+    runs = json.loads(setting.read_text())["runs"]
     assert [r["seed"] for r in runs] == [0, 1]
     assert runs[0]["config"]["sharing"] == 1 and len(runs[0]["xi"]) == len(runs[0]["times"])
-    summary = json.loads((tmp_path / "lattice_summary.json").read_text())["settings"]
-    assert set(summary) == {"rings_m0", "rings_m1", "rings_m0_eps0.05", "kuramoto_K0.1"}
-    assert summary["rings_m1"]["n"] == 2
+    summary = json.loads((tmp_path / "lattice_summary.json").read_text())
+    assert set(summary["settings"]) == {"rings_m0", "rings_m1", "rings_m0_eps0.05",
+                                        "kuramoto_K0.1"}
+    assert summary["settings"]["rings_m1"]["n"] == 2
+    assert len(summary["provenance"]["git_commit"]) == 40
+    assert summary["run_commits"]["commits"] == [summary["provenance"]["git_commit"]]
+    assert summary["run_commits"]["unrecorded"] == 0
     assert (tmp_path / "lattice.png").stat().st_size > 10_000
-    stamp = (tmp_path / "lattice_rings_m1.json").stat().st_mtime_ns
+    stamp = setting.stat().st_mtime_ns
+    assert main(args) == 0  # the same sweep: every setting reused
+    assert setting.stat().st_mtime_ns == stamp
+    # a longer run is another result: the saved setting is not reused for it
+    longer = [a if a != "80" else "120" for a in args]
+    assert main(longer) == 0
+    assert json.loads(setting.read_text())["runs"][0]["times"][-1] > runs[0]["times"][-1]
+    # a file saved before settings were keyed (a bare list) is made again, not trusted
+    setting.write_text(json.dumps(runs))
     assert main(args) == 0
-    assert (tmp_path / "lattice_rings_m1.json").stat().st_mtime_ns == stamp
-    assert main(["rings", "reservoir", "--tasks", "periodic P=6", "--benchmarks", "--rows", "2",
-                 "--cols", "2", "--ring-size", "8", "--sharing", "1", "--drive", "1",
-                 "--esn-scaling", "0.5", "--seeds", "1", "--train", "32", "--hold", "20",
-                 "--quiet", "--out", str(tmp_path)]) == 0
+    assert isinstance(json.loads(setting.read_text()), dict)
+
+    res_args = ["rings", "reservoir", "--tasks", "periodic P=6", "--benchmarks", "--rows", "2",
+                "--cols", "2", "--ring-size", "8", "--sharing", "1", "--drive", "1",
+                "--esn-scaling", "0.5", "--seeds", "1", "--train", "32", "--hold", "20",
+                "--quiet", "--out", str(tmp_path)]
+    assert main(res_args) == 0
     res = json.loads((tmp_path / "reservoir.json").read_text())["runs"]
-    assert set(res) == {"rings m=1 drive=1/periodic P=6/seed0",
-                        "esn units=48 scaling=0.5/periodic P=6/seed0"}  # 24 neurons: 2 x 24 + 1 features
+    ring = "rings m=1 drive=1/periodic P=6/seed0"
+    assert set(res) == {ring, "esn units=48 scaling=0.5/periodic P=6/seed0"}  # 2 x 24 + 1
     assert all(0.0 <= r["value"] <= 1.0 for r in res.values())
+    summary = json.loads((tmp_path / "reservoir_summary.json").read_text())
+    assert set(summary["jobs"]) == {"periodic P=6"} and summary["seeds"] == [0]
+    assert summary["run_commits"]["commits"] == [summary["provenance"]["git_commit"]]
+    # another hold changes the ring reservoir (not the echo-state network): only it is redone
+    assert main([a if a != "20" else "10" for a in res_args]) == 0
+    again = json.loads((tmp_path / "reservoir.json").read_text())["runs"]
+    assert again[ring]["key"] != res[ring]["key"]
+    esn = "esn units=48 scaling=0.5/periodic P=6/seed0"
+    assert again[esn]["provenance"] == res[esn]["provenance"]
+    # a sweep over fewer seeds summarises its own runs only
+    assert main([a if a != "1" or i != res_args.index("--seeds") + 1 else "2"
+                 for i, a in enumerate(res_args)]) == 0
+    assert json.loads((tmp_path / "reservoir_summary.json").read_text())["jobs"][
+        "periodic P=6"][ring.split("/")[0]]["n"] == 2
+    assert main(res_args) == 0
+    assert json.loads((tmp_path / "reservoir_summary.json").read_text())["jobs"][
+        "periodic P=6"][ring.split("/")[0]]["n"] == 1
     assert main(["rings", "reservoir", "--tasks", "nope", "--out", str(tmp_path)]) == 2
 
 

@@ -11,7 +11,13 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from baselines.provenance import provenance, record_run, run_commits  # noqa: E402
+from baselines.provenance import (  # noqa: E402
+    cache_key,
+    code_hash,
+    provenance,
+    record_run,
+    run_commits,
+)
 
 
 def test_the_record_names_commit_versions_threads_platform_and_command():
@@ -52,6 +58,28 @@ def test_runs_made_at_different_commits_are_reported_as_mixed(tmp_path):
         f.write(json.dumps(rec) + "\n")
     mixed = run_commits([a, b, tmp_path / "c"])
     assert mixed["mixed"] and "0" * 40 in mixed["commits"] and mixed["unrecorded"] == 1
+
+
+def test_a_code_hash_follows_every_source_file_and_a_cache_key_its_config(tmp_path):
+    pkg = tmp_path / "pkg"
+    (pkg / "sub").mkdir(parents=True)
+    (pkg / "a.py").write_text("x = 1\n")
+    (pkg / "sub" / "b.py").write_text("y = 2\n")
+    (pkg / "notes.txt").write_text("not code")
+    first = code_hash(pkg)
+    (pkg / "notes.txt").write_text("edited")
+    assert code_hash(pkg) == first  # only Python source counts
+    (pkg / "sub" / "b.py").write_text("y = 3\n")  # a nested file
+    assert code_hash(pkg) != first
+    (pkg / "sub" / "b.py").write_text("y = 2\n")
+    assert code_hash(pkg) == first
+    (pkg / "sub" / "b.py").rename(pkg / "c.py")  # the same bytes under another name
+    assert code_hash(pkg) != first
+    with pytest.raises(ValueError, match="does not exist"):
+        code_hash(tmp_path / "missing")
+    assert cache_key({"a": 1, "b": [2, 3]}, "h") == cache_key({"b": [2, 3], "a": 1}, "h")
+    assert cache_key({"a": 1}, "h") != cache_key({"a": 1.5}, "h")
+    assert cache_key({"a": 1}, "h") != cache_key({"a": 1}, "other code")
 
 
 def test_training_and_the_suite_write_provenance(tmp_path):
