@@ -247,7 +247,7 @@ def rings_lattice(rel: str = "rings/lattice_summary.json") -> str:
 def rings_reservoir() -> str:
     """Reservoirs per benchmark and task (median [min, max] over seeds)."""
     full = _load("rings/reservoir_summary.json")
-    d = full["jobs"]
+    d = full["jobs"] if "jobs" in full else full  # a record from before provenance: jobs only
     jobs = list(d)
     models = list(dict.fromkeys(m for j in jobs for m in d[j]))
     rows = [[m] + [_spread(d[j].get(m)) for j in jobs] for m in models]
