@@ -599,6 +599,16 @@ def perf_rl() -> str:
     return out + f"\n\n{d.get('rounds', '?')} interleaved rounds, one thread."
 
 
+def rl_sb3() -> str:
+    """The stable-baselines3 table (``rl_sb3_study.py``): final accuracy over seeds, frames/s."""
+    d = _load("rl_results.json")
+    rows = [[r["task"], r["agent"], r["seeds"], f"{r['steps']:,}", r["TD acc"], r["TI acc"],
+             "-" if r["frames/s"] is None else f"{r['frames/s']:,.0f}"] for r in d["rows"]]
+    return (_table(["task", "agent", "seeds", "steps", "TD acc", "TI acc", "frames/s"], rows)
+            + "\n\nAccuracy at the end of training: mean ± std (min-max) over seeds.\n\n"
+            + _provenance(d))
+
+
 def perf_functional() -> str:
     d = _load("bench_functional.json")
     rows = [[r["n"], r["side"], r["steps/s"], r["x gymnax CartPole"], r["x NumPy env"],
@@ -613,6 +623,7 @@ TABLES: dict[str, Callable[[], str]] = {
     "rl_learning": rl_learning,
     "rl_learning_jax": rl_learning_jax,
     "rl_bifurcation": rl_bifurcation,
+    "rl_sb3": rl_sb3,
     "perf_rl": perf_rl,
     "perf_functional": perf_functional,
     "perf_data": perf_data,
