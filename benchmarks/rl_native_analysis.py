@@ -19,7 +19,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from analysis.study import tracked_summary  # noqa: E402
 from analysis.tracking import TrackConfig, track_run  # noqa: E402
-from baselines.provenance import provenance  # noqa: E402
+from baselines.provenance import provenance, run_commits  # noqa: E402
 from baselines.workers import run_jobs  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -62,7 +62,10 @@ def main() -> None:
     for core, ds in dirs.items():
         tracked = [(d, track_run(d, d / "tracking", TrackConfig(every=a.every), progress=False))
                    for d in ds]
-        rows[f"native-ppo {core}"] = tracked_summary(tracked)
+        engines = sorted({json.loads((d / "config.json").read_text()).get("framework", "torch")
+                          for d in ds})
+        rows[f"native-ppo {core}"] = {**tracked_summary(tracked), "engines": engines,
+                                      "run_commits": run_commits(ds)}
     sup = supervised_rows()
     out = {"provenance": provenance(), "units": {"native-ppo": "PPO updates (24,576 frames)",
                                                  "supervised": "SGD iterations (64 sequences)"},

@@ -95,7 +95,8 @@ def bifurcation_table(bif: dict[str, Any]) -> str:
         off = r.get("offsets") or {}
         s = off.get("smoothed TD >= 0.75") or {}
         n9 = off.get("TD >= 0.9") or {}
-        lines.append(f"| {name} | {units} | {r.get('seeds')} | {r.get('solved')} | "
+        label = name + (f" ({', '.join(r['engines'])} engine)" if r.get("engines") else "")
+        lines.append(f"| {label} | {units} | {r.get('seeds')} | {r.get('solved')} | "
                      f"{r.get('bifurcated')} | {kinds or '-'} | {q(s, fmt='{:g}')} "
                      f"(n={s.get('n', 0)}) | {q(n9, fmt='{:g}')} (n={n9.get('n', 0)}) |")
     return "\n".join(lines)

@@ -584,7 +584,8 @@ def rl_learning_jax() -> str:
 def rl_bifurcation() -> str:
     from rl_native_table import bifurcation_table
 
-    return bifurcation_table(_load("rl_native_bifurcation.json"))
+    d = _load("rl_native_bifurcation.json")
+    return bifurcation_table(d) + "\n\n" + _provenance(d)
 
 
 def perf_rl() -> str:
