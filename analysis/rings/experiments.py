@@ -159,6 +159,24 @@ RESERVOIR_CODE = ("baselines/rings", "baselines/echo_state.py", "baselines/reser
                   "baselines/reservoir_tasks.py", "analysis/rings", "ta_envs")
 
 
+def _reservoir_jobs(sweep: ReservoirSweep, code: str
+                    ) -> list[tuple[str, str, str, Callable[[], FeatureReservoir], str, int]]:
+    """``(id, key, model name, build, job, seed)`` of every score the sweep asks for (the suite's
+    tasks only for the ring reservoirs at ``task_drive``)."""
+    jobs = list(sweep.benchmarks) + list(sweep.tasks)
+    task_tag = f"drive={sweep.task_drive:g}"
+    out = []
+    for s in range(sweep.seed, sweep.seed + sweep.seeds):
+        for name, build in sweep.models(s):
+            for j in jobs:
+                if j in sweep.tasks and name.startswith("rings") and not name.endswith(task_tag):
+                    continue
+                key = cache_key({"model": repr(build), "job": j, "task": RESERVOIR_TASKS.get(j),
+                                 "seed": s, "train": sweep.train}, code)
+                out.append((f"{name}/{j}/seed{s}", key, name, build, j, s))
+    return out
+
+
 def run_reservoir(sweep: ReservoirSweep) -> list[str]:
     """Score every (model, benchmark or task, seed) of the sweep, saving each in
     ``reservoir.json`` as it is made; write the summary of this sweep's runs (with the commits
@@ -171,23 +189,9 @@ def run_reservoir(sweep: ReservoirSweep) -> list[str]:
     runs: dict[str, Any] = {}
     if path.exists() and not sweep.force:
         runs = json.loads(path.read_text()).get("runs", {})
-    code = code_hash(*RESERVOIR_CODE)
-    jobs = list(sweep.benchmarks) + list(sweep.tasks)
-    todo = []
-    wanted = []
-    task_tag = f"drive={sweep.task_drive:g}"
-    for s in range(sweep.seed, sweep.seed + sweep.seeds):
-        for name, build in sweep.models(s):
-            mine = [j for j in jobs if j in sweep.benchmarks or not name.startswith("rings")
-                    or name.endswith(task_tag)]
-            for j in mine:
-                rid = f"{name}/{j}/seed{s}"
-                key = cache_key({"model": repr(build), "job": j,
-                                 "task": RESERVOIR_TASKS.get(j), "seed": s,
-                                 "train": sweep.train}, code)
-                wanted.append(rid)
-                if runs.get(rid, {}).get("key") != key:
-                    todo.append((rid, key, name, build, j, s))
+    jobs = _reservoir_jobs(sweep, code_hash(*RESERVOIR_CODE))
+    wanted = [j[0] for j in jobs]
+    todo = [j for j in jobs if runs.get(j[0], {}).get("key") != j[1]]
     for rid, key, name, build, job, s in iterate(todo, "reservoir", sweep.progress):
         model = build()
         runs[rid] = {"model": name, "job": job, "seed": s, "features": model.num_features,
