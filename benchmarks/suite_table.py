@@ -17,6 +17,7 @@ import argparse
 import json
 from pathlib import Path
 
+from baselines.config import TrainConfig
 from baselines.figures import accuracy_vs_length, family_figure, period_figure
 from baselines.suite import PROTOCOL, V2, leaderboard, load_report
 
@@ -27,6 +28,18 @@ OUT = {V2: RESULTS, PROTOCOL: RESULTS / "v3"}
 FAMILIES = (("family_word_problems.png", "word problems (WordProblem-v0)", "WordProblem-v0"),
             ("family_random_automata.png", "random automata (RandomAutomaton-v0)",
              "RandomAutomaton-v0"))
+
+
+def run_machine(report: dict) -> str:
+    """The machine and the torch threads each run trained with. Reports made before the suite
+    recorded that (their string ends in ``torch threads``) named the parent process's threads; their
+    runs trained with ``TrainConfig``'s default, one thread at every commit these references
+    were made at."""
+    m = report["environment"]["machine"]
+    if "per run" in m:
+        return m
+    threads = TrainConfig.__dataclass_fields__["threads"].default
+    return f"{m.split(',')[0]}, {threads} torch thread(s) per run"
 
 
 def wall_table(reports: list[dict]) -> str:
@@ -60,7 +73,7 @@ def main() -> None:
         clean = {k: v for k, v in r.items() if not k.startswith("_")}
         (out / f"suite_{r['config']['arch'].replace(':', '_')}.json").write_text(
             json.dumps(clean, indent=1) + "\n")
-    env = reports[0]["environment"]
+    machines = sorted({run_machine(r) for r in reports})
     by_commit: dict[str, list[str]] = {}  # the code each column ran (ladders can run apart)
     for r in reports:
         c = (r["environment"].get("git_commit") or "no git")[:10]
@@ -71,7 +84,7 @@ def main() -> None:
             f"Every architecture at about "
             f"{reports[0]['config'].get('params') or reports[0]['params']:,} parameters, "
             f"{' or '.join(map(str, seeds))} seeds per task, the full ladder, one recipe (see "
-            f"`baselines/suite/protocol.py`); {env['machine']}. {commits}.\n\n"
+            f"`baselines/suite/protocol.py`); {'; '.join(machines)}. {commits}.\n\n"
             + board + "\n\n" + wall_table(reports) + "\n")
     (out / "leaderboard.md").write_text(text)
     version = protocol.rsplit("/", 1)[-1]

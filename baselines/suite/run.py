@@ -174,11 +174,12 @@ def _git_commit() -> str | None:
     return out.stdout.strip() or None if out.returncode == 0 else None
 
 
-def environment(config: SuiteConfig, source: str) -> dict[str, Any]:
-    """Versions, device, git commit and model source hash recorded with a report."""
+def environment(config: SuiteConfig, source: str, threads: int) -> dict[str, Any]:
+    """Versions, device, git commit and model source hash recorded with a report; ``threads``:
+    the torch threads each run trains with (not this process's: with workers they differ)."""
     return {"ta_envs": __version__, "torch": torch.__version__, "numpy": np.__version__,
             "python": platform.python_version(), "device": resolve_device(config.device),
-            "machine": f"{platform.machine()}, {torch.get_num_threads()} torch threads",
+            "machine": f"{platform.machine()}, {threads} torch thread(s) per run",
             "git_commit": _git_commit(), "model_source_hash": source}
 
 
@@ -298,7 +299,7 @@ def run_suite(config: SuiteConfig, out_dir: str | Path, *, backend: str = "local
                        lambda i, r: on_result(r) if on_result else None, show_progress)
     report = score(results, config, hidden, params)
     report["state"] = state_record(probe)
-    report["environment"] = environment(config, source)
+    report["environment"] = environment(config, source, pairs[0][1].threads)
     report["wall_s"] = round(time.perf_counter() - t0, 1)
     prior = out / "results.json"
     if config.tasks and prior.exists():  # a partial run adds to the report, never replaces it

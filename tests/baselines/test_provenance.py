@@ -97,6 +97,17 @@ def test_training_and_the_suite_write_provenance(tmp_path):
     on_disk = json.loads((tmp_path / "s" / "results.json").read_text())
     assert on_disk["provenance"]["versions"]["torch"] == torch.__version__
     assert rep["provenance"]["git_commit"] == on_disk["provenance"]["git_commit"]
+    # the threads a report names are those its runs trained with, not this process's: rerun
+    # from the cache (no training here) in a process set to 2 threads
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        again = run_suite(SuiteConfig(hidden=4, seeds=1, quick=True, mechanism=False,
+                                      tasks=("periodic P=6",)), tmp_path / "s",
+                          show_progress=False)
+    finally:
+        torch.set_num_threads(before)
+    assert again["environment"]["machine"].endswith(", 1 torch thread(s) per run")
 
 
 @pytest.mark.parametrize("status, dirty", [
