@@ -60,6 +60,22 @@ def wall_table(reports: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def header(reports: list[dict]) -> str:
+    """The leaderboard's title and its line on budget, seeds, machine and each column's commit."""
+    machines = sorted({run_machine(r) for r in reports})
+    by_commit: dict[str, list[str]] = {}  # the code each column ran (ladders can run apart)
+    for r in reports:
+        c = (r["environment"].get("git_commit") or "no git")[:10]
+        by_commit.setdefault(f"{c} (torch {r['environment']['torch']})", []).append(r["label"])
+    commits = "; ".join(f"{', '.join(v)}: commit {k}" for k, v in by_commit.items())
+    seeds = sorted({t["seeds"] for t in reports[0]["tasks"]})
+    return (f"# Reference leaderboard ({reports[0]['protocol']})\n\n"
+            f"Every architecture at about "
+            f"{reports[0]['config'].get('params') or reports[0]['params']:,} parameters, "
+            f"{' or '.join(map(str, seeds))} seeds per task, the full ladder, one recipe (see "
+            f"`baselines/suite/protocol.py`); {'; '.join(machines)}. {commits}.\n\n")
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("dirs", nargs="+", help="suite output folders (or results.json files)")
@@ -73,19 +89,7 @@ def main() -> None:
         clean = {k: v for k, v in r.items() if not k.startswith("_")}
         (out / f"suite_{r['config']['arch'].replace(':', '_')}.json").write_text(
             json.dumps(clean, indent=1) + "\n")
-    machines = sorted({run_machine(r) for r in reports})
-    by_commit: dict[str, list[str]] = {}  # the code each column ran (ladders can run apart)
-    for r in reports:
-        c = (r["environment"].get("git_commit") or "no git")[:10]
-        by_commit.setdefault(f"{c} (torch {r['environment']['torch']})", []).append(r["label"])
-    commits = "; ".join(f"{', '.join(v)}: commit {k}" for k, v in by_commit.items())
-    seeds = sorted({t["seeds"] for t in reports[0]["tasks"]})
-    text = (f"# Reference leaderboard ({protocol})\n\n"
-            f"Every architecture at about "
-            f"{reports[0]['config'].get('params') or reports[0]['params']:,} parameters, "
-            f"{' or '.join(map(str, seeds))} seeds per task, the full ladder, one recipe (see "
-            f"`baselines/suite/protocol.py`); {'; '.join(machines)}. {commits}.\n\n"
-            + board + "\n\n" + wall_table(reports) + "\n")
+    text = header(reports) + board + "\n\n" + wall_table(reports) + "\n"
     (out / "leaderboard.md").write_text(text)
     version = protocol.rsplit("/", 1)[-1]
     accuracy_vs_length(reports, out / "accuracy_vs_length.png",
