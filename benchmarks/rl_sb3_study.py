@@ -71,13 +71,11 @@ def main() -> None:
                        steps=steps)
         out = Path(a.runs, folder)
         summary_path = out / "summary.json"
-        if summary_path.exists() and json.loads(summary_path.read_text())["config"] == {
-                k: v for k, v in cfg.to_dict().items() if k != "seed"}:
-            summary = json.loads(summary_path.read_text())
-        else:
-            summary = train_seeds_rl(cfg, list(range(a.seeds)), out, workers=a.workers,
-                                     progress=False)
-            summary = json.loads(summary_path.read_text())
+        want = {k: v for k, v in cfg.to_dict().items() if k != "seed"}
+        if not (summary_path.exists()
+                and json.loads(summary_path.read_text())["config"] == want):
+            train_seeds_rl(cfg, list(range(a.seeds)), out, workers=a.workers, progress=False)
+        summary = json.loads(summary_path.read_text())  # as written, with its provenance
         rows.append(row_of(summary, out))
         made.append(summary.get("provenance"))
         print(f"{folder}: TD {rows[-1]['TD acc']}, TI {rows[-1]['TI acc']}", flush=True)
