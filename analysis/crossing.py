@@ -21,6 +21,7 @@ the plateau end). TD accuracy is evaluated every 10 iterations, so the phase tim
 from __future__ import annotations
 
 import json
+import shutil
 from collections import Counter
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
@@ -30,7 +31,7 @@ import numpy as np
 
 from baselines.config import TrainConfig
 from baselines.provenance import provenance, run_commits
-from baselines.runs import atomic_write_json
+from baselines.runs import atomic_write_json, read_jsonl
 from baselines.train import train
 from baselines.workers import run_jobs
 from ta_envs.progress import iterate
@@ -82,9 +83,10 @@ def _job(job: tuple[dict[str, Any], dict[str, Any], dict[str, Any], str]) -> dic
     return asdict(crossing_of(tr, record))
 
 
-def crossing_of(tr: Tracking, record: dict[str, Any]) -> Crossing:
+def crossing_of(tr: Tracking, record: dict[str, Any], resolution: int = 10) -> Crossing:
     """The resolved loss of ``tr``'s last stable fixed point against the timing ``record`` of its
-    seed (its ``bifurcation_at``, ``phases`` and ``curve``)."""
+    seed (its ``bifurcation_at``, ``phases`` and ``curve``), which saw the loss at checkpoints
+    ``resolution`` iterations apart (``agrees``: the loss is within the record's last step)."""
     b = int(record["bifurcation_at"])
     lost = tr.bifurcation_at()
     ph = record["phases"]
@@ -96,7 +98,8 @@ def crossing_of(tr: Tracking, record: dict[str, Any]) -> Crossing:
     lam_b, lam_a, moved, kind = _at_loss(tr, u, lost)
     curve = [td for it, td in record.get("curve", []) if it <= lost]
     return Crossing(
-        run=record["run"], recorded_at=b, lost_at=lost, agrees=b - 10 < lost <= b, symbol=u,
+        run=record["run"], recorded_at=b, lost_at=lost, agrees=b - resolution < lost <= b,
+        symbol=u,
         lam_before=lam_b, lam_after=lam_a, moved=moved,
         continuous=_crossed(lam_b, lam_a, moved), kind=kind or UNTRACKED,
         offsets={k: None if v is None else lost - int(v) for k, v in phase.items()},
@@ -125,6 +128,38 @@ def _at_loss(tr: Tracking, u: int, lost: int
     at = [s for s in losses_of_stability(tr) if s.symbol == u and s.iteration == lost]
     return (_modulus(tr.eigenvalues[c - 1, u, 0]), _modulus(tr.eigenvalues[c, u, 0]), moved,
             at[-1].kind if at else None)
+
+
+def bifurcation_window(tr: Tracking) -> tuple[int, int] | None:
+    """``(the tracked checkpoint before tr's bifurcation, the bifurcation)`` (None: no bifurcation,
+    or it is at the first tracked checkpoint)."""
+    b = tr.bifurcation_at()
+    its = [int(i) for i in tr.iterations]
+    if b is None or its.index(b) == 0:
+        return None
+    return its[its.index(b) - 1], b
+
+
+def track_window(run: str | Path, window: tuple[int, int], config: TrackConfig,
+                 progress: bool = False) -> Tracking:
+    """Track every checkpoint of ``run`` in ``window`` (from `bifurcation_window` of a tracking at
+    a stride, with the same settings but ``every``), in ``run/tracking_window``: its two end
+    points are the stride's rows from ``run/tracking`` (copied: the same checkpoints, settings and
+    code), the checkpoints between are tracked warm-started from the one before them. For a run
+    that already has a checkpoint at every iteration (``native-ppo``); `crossing` re-trains
+    instead."""
+    run = Path(run)
+    src, dst = run / "tracking", run / "tracking_window"
+    dst.mkdir(exist_ok=True)
+    log = dst / "tracking.jsonl"
+    have = {r["iteration"] for r in read_jsonl(log)} if log.exists() else set()
+    rows = [r for r in read_jsonl(src / "tracking.jsonl") if r["iteration"] in set(window) - have]
+    for r in rows:
+        name = f"fixed_points_{r['iteration']:07d}.npz"
+        shutil.copyfile(src / name, dst / name)
+    with log.open("a") as f:
+        f.writelines(json.dumps(r) + "\n" for r in rows)
+    return track_run(run, dst, replace(config, every=1), progress=progress, window=window)
 
 
 def crossing(timing_json: str | Path, runs: str | Path, seeds: int | None = None,

@@ -102,13 +102,39 @@ def bifurcation_table(bif: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def resolved_table(bif: dict[str, Any]) -> str:
+    """The RL rows' bifurcations resolved to one update (``rl_native_analysis.py``'s
+    ``resolved``): how the last stable point went, offsets from the TD phases, ``|λ|max``."""
+    names = ("raw TD >= 0.75", "smoothed TD >= 0.75", "TD >= 0.9")
+    lines = ["| learner | resolved | before the stride's checkpoint | continuous crossings | type | "
+             + " | ".join(f"− {n}" for n in names)
+             + " | tracked \\|λ\\|max an update before | after (continuous) |",
+             "|---|---|---|---|---|" + "---|" * len(names) + "---|---|"]
+    for name, r in bif["rows"].items():
+        res = r.get("resolved")
+        if not res:
+            continue
+        early = sum(x["lost_at"] is not None and x["lost_at"] < x["recorded_at"]
+                    for x in res["runs"])
+        kinds = ", ".join(f"{k} {v}" for k, v in res["kinds"].items())
+        lines.append(f"| {name} | {res['seen']}/{res['n']} | {early} | {res['continuous']} | "
+                     f"{kinds or '-'} | "
+                     + " | ".join(q(res["offsets"][n], fmt="{:g}") for n in names)
+                     + f" | {q(res['lam_before'], fmt='{:.2f}')} | "
+                     f"{q(res['lam_after_continuous'], fmt='{:.2f}')} |")
+    return "\n".join(lines)
+
+
 def main() -> None:
     study = json.loads((RESULTS / "rl_native.json").read_text())
     print(learning_table(study))
     path = RESULTS / "rl_native_bifurcation.json"
     if path.exists():
         print()
-        print(bifurcation_table(json.loads(path.read_text())))
+        bif = json.loads(path.read_text())
+        print(bifurcation_table(bif))
+        print()
+        print(resolved_table(bif))
 
 
 if __name__ == "__main__":

@@ -582,10 +582,15 @@ def rl_learning_jax() -> str:
 
 
 def rl_bifurcation() -> str:
-    from rl_native_table import bifurcation_table
+    from rl_native_table import bifurcation_table, resolved_table
 
     d = _load("rl_native_bifurcation.json")
-    return bifurcation_table(d) + "\n\n" + _provenance(d)
+    res = resolved_table(d)
+    return (bifurcation_table(d)
+            + (f"\n\nResolved to one update (`--every {d['track_every']}`, then every update "
+               f"between the stride's checkpoints around each bifurcation; offsets in updates, "
+               f"median [IQR]):\n\n{res}" if res.count("\n") > 1 else "")
+            + "\n\n" + _provenance(d))
 
 
 def perf_rl() -> str:
