@@ -142,26 +142,24 @@ def bifurcation_window(tr: Tracking) -> tuple[int, int] | None:
 
 def track_window(run: str | Path, window: tuple[int, int], config: TrackConfig,
                  progress: bool = False) -> Tracking:
-    """Track ``run`` as a tracking at ``config.every`` did up to ``window[0]``, then every
-    checkpoint to ``window[1]`` (``window`` from `bifurcation_window` of that tracking), in
-    ``run/tracking_window``. The rows up to ``window[0]`` are the stride's, copied from
-    ``run/tracking`` (the same checkpoints, settings, code and rows before them: `row_key()`
-    checks it); the rest are tracked warm-started from the checkpoint before them, so the loss
-    can come out later than the stride saw it, or not by ``window[1]``. For a run that already
-    has a checkpoint at every iteration (``native-ppo``); `crossing` re-trains instead."""
+    """Track every checkpoint of ``run`` in ``window`` (from `bifurcation_window` of a tracking at
+    a stride, with the same settings but ``every``), in ``run/tracking_window``: its two end
+    points are the stride's rows from ``run/tracking`` (copied: the same checkpoints, settings and
+    code), the checkpoints between are tracked warm-started from the one before them. For a run
+    that already has a checkpoint at every iteration (``native-ppo``); `crossing` re-trains
+    instead."""
     run = Path(run)
     src, dst = run / "tracking", run / "tracking_window"
     dst.mkdir(exist_ok=True)
     log = dst / "tracking.jsonl"
-    have = {r["key"] for r in read_jsonl(log)} if log.exists() else set()
-    rows = [r for r in read_jsonl(src / "tracking.jsonl")
-            if r["iteration"] <= window[0] and r["key"] not in have]
+    have = {r["iteration"] for r in read_jsonl(log)} if log.exists() else set()
+    rows = [r for r in read_jsonl(src / "tracking.jsonl") if r["iteration"] in set(window) - have]
     for r in rows:
         name = f"fixed_points_{r['iteration']:07d}.npz"
         shutil.copyfile(src / name, dst / name)
     with log.open("a") as f:
         f.writelines(json.dumps(r) + "\n" for r in rows)
-    return track_run(run, dst, config, progress=progress, window=(0, window[1]), dense=window)
+    return track_run(run, dst, replace(config, every=1), progress=progress, window=window)
 
 
 def crossing(timing_json: str | Path, runs: str | Path, seeds: int | None = None,

@@ -266,51 +266,25 @@ def _code_digest() -> str:
     return h.hexdigest()
 
 
-def row_key(checkpoint: Path, config: TrackConfig, code: str, previous: str | None = None) -> str:
-    """What decides one checkpoint's tracking row: the checkpoint's bytes, the settings, the code
-    and the key of the row before it (``previous``; None for the first). A row's search starts
-    from the previous tracked checkpoint's points as well as fresh states, so the points found
-    can depend on every row before it; a cached row is reused only under the same key (the
-    stride ``every`` itself is not in the settings: the chain of keys holds its effect)."""
+def row_key(checkpoint: Path, config: TrackConfig, code: str) -> str:
+    """What decides one checkpoint's tracking row: the checkpoint's bytes, the settings and the
+    code; a cached row is reused only under the same key."""
     h = hashlib.sha256(Path(checkpoint).read_bytes())
-    settings = {k: v for k, v in dataclasses.asdict(config).items() if k != "every"}
+    settings = {k: v for k, v in dataclasses.asdict(config).items() if k != "every"}  # no effect
     h.update(json.dumps(settings, sort_keys=True).encode())
     h.update(code.encode())
-    h.update(b"first" if previous is None else previous.encode())
     return h.hexdigest()
-
-
-def _iteration(checkpoint: Path) -> int:
-    return int(checkpoint.stem.split("_")[1])
-
-
-def _selected(ckpts: list[Path], every: int, window: tuple[int, int] | None,
-              dense: tuple[int, int] | None, run_dir: Path) -> list[Path]:
-    """The checkpoints `track_run()` tracks (see its arguments)."""
-    if window is not None:
-        lo, hi = (check_int("window[0]", window[0], 0), check_int("window[1]", window[1], 0))
-        ckpts = [c for c in ckpts if lo <= _iteration(c) <= hi]
-        if not ckpts:
-            raise InvalidValue(f"{str(run_dir)!r} has no checkpoint in the window {window}")
-    chosen = ckpts[::every] + ([ckpts[-1]] if (len(ckpts) - 1) % every else [])
-    if dense is not None:
-        lo, hi = (check_int("dense[0]", dense[0], 0), check_int("dense[1]", dense[1], 0))
-        chosen = sorted(set(chosen) | {c for c in ckpts if lo <= _iteration(c) <= hi},
-                        key=_iteration)
-    return chosen
 
 
 def track_run(run_dir: str | Path, out_dir: str | Path | None = None,
               config: TrackConfig = TrackConfig(), progress: bool = True,
-              arch: str | None = None, window: tuple[int, int] | None = None,
-              dense: tuple[int, int] | None = None) -> Tracking:
+              arch: str | None = None, window: tuple[int, int] | None = None) -> Tracking:
     """Track fixed points and orbits over the checkpoints of ``run_dir`` (every
     ``config.every``-th checkpoint, always including the last); partial results go to ``out_dir``
     (default ``run_dir/tracking``) and are reused when the call is repeated: a cached row only
-    under the same `row_key()` (the checkpoint's bytes, ``config``, the analysis code and the rows
-    tracked before it), so another run's, config's or stride's rows in ``out_dir`` are
-    recomputed, never returned. ``arch`` names a user architecture (see
-    [`baselines.runs.load_model()`][baselines.runs.load_model]).
+    under the same `row_key()` (the checkpoint's bytes, ``config`` and the analysis code), so
+    another run's or another config's rows in ``out_dir`` are recomputed, never returned. ``arch``
+    names a user architecture (see [`baselines.runs.load_model()`][baselines.runs.load_model]).
 
     Args:
         run_dir: a run directory with checkpoints (``train`` or ``native-ppo``).
@@ -320,8 +294,6 @@ def track_run(run_dir: str | Path, out_dir: str | Path | None = None,
         arch: a user architecture ``module:Class`` the checkpoints were made with.
         window: only the checkpoints with ``window[0] <= iteration <= window[1]`` (before the
             ``every`` stride).
-        dense: also every checkpoint with ``dense[0] <= iteration <= dense[1]`` (the stride's
-            checkpoints, then every one in this range).
 
     Returns:
         Per checkpoint and input: fixed points, the tracked point's eigenvalues, stable orbits and
@@ -334,15 +306,18 @@ def track_run(run_dir: str | Path, out_dir: str | Path | None = None,
     ckpts = checkpoints(run_dir)
     if not ckpts:
         raise InvalidValue(f"{str(run_dir)!r} has no checkpoints (checkpoints/it_*.pt)")
-    ckpts = _selected(ckpts, config.every, window, dense, run_dir)
+    if window is not None:
+        lo, hi = (check_int("window[0]", window[0], 0), check_int("window[1]", window[1], 0))
+        ckpts = [c for c in ckpts if lo <= int(c.stem.split("_")[1]) <= hi]
+        if not ckpts:
+            raise InvalidValue(f"{str(run_dir)!r} has no checkpoint in the window {window}")
+    every = config.every
+    ckpts = ckpts[::every] + ([ckpts[-1]] if (len(ckpts) - 1) % every else [])
     out = Path(out_dir) if out_dir is not None else run_dir / "tracking"
     out.mkdir(parents=True, exist_ok=True)
     log = out / "tracking.jsonl"
     code = _code_digest()
-    keys: dict[int, str] = {}
-    previous: str | None = None
-    for ck in ckpts:
-        keys[_iteration(ck)] = previous = row_key(ck, config, code, previous)
+    keys = {int(ck.stem.split("_")[1]): row_key(ck, config, code) for ck in ckpts}
     done = _cached_rows(log, keys)
     rows: list[dict[str, Any]] = []
     prev_points: np.ndarray | None = None

@@ -8,9 +8,8 @@ Writes ``benchmarks/results/rl_native_bifurcation.json``. Iterations of the RL r
 updates (24,576 frames each); of the supervised rows, SGD iterations.
 
 With ``--every n > 1`` the bifurcation is first found at the stride's resolution; each bifurcated
-run is then tracked as before up to the tracked checkpoint before its bifurcation and at every
-update from there to the bifurcation (``resolved``: `analysis.crossing.track_window`, read by
-`crossing_of`).
+run's window from the tracked checkpoint before it to it is then tracked at every update
+(``resolved``: `analysis.crossing.track_window`, read by `crossing_of`).
 """
 
 from __future__ import annotations
@@ -44,21 +43,20 @@ def track(job: tuple[str, int]) -> str:
     return run
 
 
-def track_window_job(job: tuple[str, int, int, int]) -> str:
-    run, every, lo, hi = job
-    track_window(run, (lo, hi), TrackConfig(every=every))
+def track_window_job(job: tuple[str, int, int]) -> str:
+    run, lo, hi = job
+    track_window(run, (lo, hi), TrackConfig())
     return run
 
 
-def resolved(run: Path, tr: Tracking, every: int) -> dict[str, Any] | None:
+def resolved(run: Path, tr: Tracking) -> dict[str, Any] | None:
     """The bifurcation of ``run`` to one update (`crossing_of` on the window tracked at every
     update), with its offset from TD >= 0.9 too (None: no bifurcation)."""
     win = bifurcation_window(tr)
     if win is None:
         return None
     rec = run_record(run, tr)
-    c = crossing_of(track_window(run, win, TrackConfig(every=every)), rec,
-                    resolution=win[1] - win[0])
+    c = crossing_of(track_window(run, win, TrackConfig()), rec, resolution=win[1] - win[0])
     td90 = rec["phases"]["jump_end"]
     return {**asdict(c), "td90_offset": None if c.lost_at is None or td90 is None
             else c.lost_at - td90}
@@ -94,14 +92,14 @@ def tracked_rows(dirs: dict[str, list[Path]], every: int, workers: int) -> dict[
              desc="tracking")
     tracked = {c: [(d, track_run(d, d / "tracking", TrackConfig(every=every), progress=False))
                    for d in ds] for c, ds in dirs.items()}
-    windows = [(str(d), every, *w) for ts in tracked.values() for d, tr in ts
+    windows = [(str(d), *w) for ts in tracked.values() for d, tr in ts
                if every > 1 and (w := bifurcation_window(tr)) is not None]
     run_jobs(track_window_job, windows, workers, desc="resolving")
     rows = {}
     for core, ds in dirs.items():
         engines = sorted({json.loads((d / "config.json").read_text()).get("framework", "torch")
                           for d in ds})
-        res = [r for d, tr in tracked[core] if (r := resolved(d, tr, every)) is not None]
+        res = [r for d, tr in tracked[core] if (r := resolved(d, tr)) is not None]
         rows[f"native-ppo {core}"] = {**tracked_summary(tracked[core]), "engines": engines,
                                       "run_commits": run_commits(ds),
                                       "resolved": resolved_summary(res) if every > 1 else None}

@@ -63,24 +63,22 @@ def test_a_bifurcation_seen_at_a_stride_is_resolved_in_its_window(tmp_path):
     from baselines.runs import read_jsonl
 
     run = constructed_run(tmp_path / "ns", CASES["neimark-sacker"])  # checkpoints 0, 10, .., 60
-    stride = replace(FAST, every=3)
-    tr = track_run(run, run / "tracking", stride, progress=False)
+    tr = track_run(run, run / "tracking", replace(FAST, every=3), progress=False)
     assert tr.iterations.tolist() == [0, 30, 60] and tr.bifurcation_at() == 60
     assert bifurcation_window(tr) == (30, 60)
     stride_rows = {r["iteration"]: r for r in read_jsonl(run / "tracking" / "tracking.jsonl")}
-    w = track_window(run, (30, 60), stride)
-    assert w.iterations.tolist() == [0, 30, 40, 50, 60] and w.bifurcation_at() == 40
-    rows = {r["iteration"]: r for r in read_jsonl(run / "tracking_window" / "tracking.jsonl")}
-    assert rows[0] == stride_rows[0] and rows[30] == stride_rows[30]  # the stride's, copied
-    assert rows[60]["key"] != stride_rows[60]["key"]  # warm-started from 50, not 30: its own
+    w = track_window(run, (30, 60), FAST)
+    assert w.iterations.tolist() == [30, 40, 50, 60] and w.bifurcation_at() == 40
+    window_rows = {r["iteration"]: r for r in read_jsonl(run / "tracking_window" / "tracking.jsonl")}
+    assert window_rows[30] == stride_rows[30] and window_rows[60] == stride_rows[60]
     c = crossing_of(w, _record(60), resolution=30)
     # the origin's |λ| is the gain: 0.95 at 30, 1.1 at 40; the stride saw the loss only at 60
     assert c.lost_at == 40 and c.agrees and c.continuous and c.kind == "neimark-sacker"
     assert c.lam_before == pytest.approx(0.95, abs=1e-6)
     assert c.lam_after == pytest.approx(1.1, abs=1e-6)
     assert not crossing_of(w, _record(60)).agrees  # at the record's default step of 10
-    assert track_window(run, (30, 60), stride).bifurcation_at() == 40  # a repeat reuses the rows
-    assert len(read_jsonl(run / "tracking_window" / "tracking.jsonl")) == 5
+    assert track_window(run, (30, 60), FAST).bifurcation_at() == 40  # a repeat reuses the rows
+    assert len(read_jsonl(run / "tracking_window" / "tracking.jsonl")) == 4
 
 
 def test_no_window_without_a_bifurcation_after_the_first_checkpoint(tmp_path):

@@ -301,35 +301,3 @@ def test_tracking_finds_all_three_points_of_a_fold_at_every_checkpoint(tmp_path)
         assert len(pts) == 3, (b, pts)
         np.testing.assert_allclose(np.tanh(2 * pts + b), pts, atol=1e-9)
         assert list(fp.stability[fp.input_index == 0]).count("saddle") == 1
-
-
-def test_a_row_tracked_after_other_rows_is_not_reused(tmp_path):
-    """A row's search is warm-started from the row before it, so a row cached under another
-    stride (another predecessor) is recomputed; rows with the same history are reused."""
-    from dataclasses import replace
-
-    from baselines.runs import read_jsonl
-
-    run = constructed_run(tmp_path / "run", CASES["saddle-node"])  # checkpoints 0, 10, .., 60
-    out = tmp_path / "t"
-    track_run(run, out, replace(FAST, every=3), progress=False)
-    sparse = {r["iteration"]: r["key"] for r in read_jsonl(out / "tracking.jsonl")}
-    assert sorted(sparse) == [0, 30, 60]
-    dense = track_run(run, out, FAST, progress=False)
-    keys = {r["iteration"]: r["key"] for r in read_jsonl(out / "tracking.jsonl")}
-    assert sorted(keys) == [0, 10, 20, 30, 40, 50, 60]
-    assert keys[0] == sparse[0]  # the first row has no predecessor either way: reused
-    assert keys[30] != sparse[30] and keys[60] != sparse[60]  # predecessors 20 and 50: recomputed
-    fresh = track_run(run, tmp_path / "fresh", FAST, progress=False)
-    assert read_jsonl(out / "tracking.jsonl") == read_jsonl(tmp_path / "fresh" / "tracking.jsonl")
-    np.testing.assert_array_equal(dense.lam_abs, fresh.lam_abs)
-
-
-def test_dense_adds_every_checkpoint_of_its_range_to_the_stride(tmp_path):
-    from dataclasses import replace
-
-    run = constructed_run(tmp_path / "run", CASES["neimark-sacker"])
-    tr = track_run(run, tmp_path / "t", replace(FAST, every=3), progress=False, dense=(30, 50))
-    assert tr.iterations.tolist() == [0, 30, 40, 50, 60]
-    with pytest.raises(ValueError, match="dense"):
-        track_run(run, tmp_path / "u", FAST, progress=False, dense=(-1, 5))
