@@ -61,11 +61,12 @@ def replay_main(a: argparse.Namespace) -> int:
         raise InvalidValue("replay needs --seeds K (how many recorded seeds to re-run)")
     result = replay(a.record, a.seeds, iterations=a.iterations, runs=a.runs, setting=a.setting,
                     rtol=a.rtol, progress=not a.quiet)
+    same = "identical" if not a.rtol else f"equal within rtol {a.rtol:g}"
     for s in result.seeds:
         where = f"{s.block}/{s.run}" if s.block else s.run
-        verdict = "identical" if s.identical else f"DIFFERS at {s.difference}"
+        verdict = same if s.identical else f"DIFFERS at {s.difference}"
         print(f"{where}: {verdict} ({s.fields} fields compared: {s.scope})")
-    print("replay: every seed identical to its record" if result.identical else
+    print(f"replay: every seed {same} to its record" if result.identical else
           "replay: the record does not regenerate (first difference of each seed above)")
     return 0 if result.identical else 1
 

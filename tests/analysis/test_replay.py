@@ -42,7 +42,10 @@ def test_a_changed_record_is_caught_with_its_first_difference(record, tmp_path, 
     assert f"seed_001: DIFFERS at curve[3][1]: recorded {true + 1e-6!r}, replayed {true!r}" in out
     # a tolerance larger than the change passes it and reaches the next difference
     assert main(["study", "replay", str(bad), "--seeds", "2", "--rtol", "1e-3", "--quiet"]) == 1
-    assert "DIFFERS at bifurcation_kind: recorded 'pitchfork'" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "DIFFERS at bifurcation_kind: recorded 'pitchfork'" in out
+    # a seed that matches only within the tolerance is not called identical
+    assert "seed_000: equal within rtol 0.001 (" in out and "identical" not in out
 
 
 def test_a_shorter_replay_compares_the_prefix_only(record, tmp_path, capsys):
