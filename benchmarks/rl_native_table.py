@@ -104,7 +104,8 @@ def bifurcation_table(bif: dict[str, Any]) -> str:
 
 def resolved_table(bif: dict[str, Any]) -> str:
     """The RL rows' bifurcations resolved to one update (``rl_native_analysis.py``'s
-    ``resolved``): how the last stable point went, offsets from the TD phases, ``|λ|max``."""
+    ``resolved``): how the last stable point went, offsets from the TD phases, ``|λ|max`` (empty
+    when no row was resolved)."""
     names = ("raw TD >= 0.75", "smoothed TD >= 0.75", "TD >= 0.9")
     lines = ["| learner | resolved | before the stride's checkpoint | continuous crossings | type | "
              + " | ".join(f"− {n}" for n in names)
@@ -122,7 +123,7 @@ def resolved_table(bif: dict[str, Any]) -> str:
                      + " | ".join(q(res["offsets"][n], fmt="{:g}") for n in names)
                      + f" | {q(res['lam_before'], fmt='{:.2f}')} | "
                      f"{q(res['lam_after_continuous'], fmt='{:.2f}')} |")
-    return "\n".join(lines)
+    return "\n".join(lines) if len(lines) > 2 else ""
 
 
 def main() -> None:
@@ -133,8 +134,9 @@ def main() -> None:
         print()
         bif = json.loads(path.read_text())
         print(bifurcation_table(bif))
-        print()
-        print(resolved_table(bif))
+        if res := resolved_table(bif):
+            print()
+            print(res)
 
 
 if __name__ == "__main__":

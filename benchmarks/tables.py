@@ -589,7 +589,7 @@ def rl_bifurcation() -> str:
     return (bifurcation_table(d)
             + (f"\n\nResolved to one update (`--every {d['track_every']}`, then every update "
                f"between the stride's checkpoints around each bifurcation; offsets in updates, "
-               f"median [IQR]):\n\n{res}" if res.count("\n") > 1 else "")
+               f"median [IQR]):\n\n{res}" if res else "")
             + "\n\n" + _provenance(d))
 
 
